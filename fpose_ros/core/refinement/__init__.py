@@ -1,0 +1,1 @@
+"""Refiners: improve a batch of pose hypotheses by render-and-compare."""

@@ -1,0 +1,1 @@
+"""Scorers: rank refined pose hypotheses."""
