@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+from fpose_ros.core.backprojection import backproject_depth
+from fpose_ros.core.depth_preprocessing import clean_depth, sanitize_depth
+from fpose_ros.core.frame import RGBDFrame, validate_mask
 
 
 @dataclass(frozen=True)
@@ -32,3 +37,35 @@ class Observation:
     @property
     def width(self) -> int:
         return int(self.depth.shape[1])
+
+
+def observation_from_frame(
+    frame: RGBDFrame,
+    mask: np.ndarray | None,
+    device: torch.device | str = "cpu",
+    min_depth: float = 0.1,
+    max_depth: float = 4.0,
+    clean: bool = True,
+    roi: tuple[int, int, int, int] | None = None,
+) -> Observation:
+    """Move a validated frame to ``device`` and preprocess it.
+
+    Args:
+        frame: the RGB-D frame (uint8 RGB, float32 metres depth).
+        mask: (H, W) detector mask (nonzero = object) or None.
+        device: where the tensors live.
+        min_depth, max_depth: working depth range in metres; depth outside it becomes 0.
+        clean: run FoundationPose's erosion + bilateral hole filling; otherwise only sanitise
+            (NaN / inf / out-of-range -> 0).
+        roi: optional pixel box ``(u0, v0, u1, v1)`` (ends exclusive) limiting the clean-up to the
+            region the engine will read (see :func:`clean_depth`); None = whole frame.
+
+    Raises:
+        InputError: a mask of the wrong size or shape.
+    """
+    mask_t = None if mask is None else torch.as_tensor(validate_mask(mask, frame.shape), device=device)
+    rgb = torch.as_tensor(frame.rgb, device=device).to(torch.float32) / 255.0
+    depth = torch.as_tensor(frame.depth, device=device)
+    depth = clean_depth(depth, min_depth, max_depth, roi=roi) if clean else sanitize_depth(depth, min_depth, max_depth)
+    K = frame.intrinsics.matrix_tensor(device)
+    return Observation(rgb=rgb, depth=depth, xyz=backproject_depth(depth, K), mask=mask_t, K=K)
