@@ -133,7 +133,10 @@ def initial_translation(
 
 
 def hypothesis_poses(rotations: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:
-    """(N, 3, 3) rotations ``R_cam_obj`` and one (3,) translation -> (N, 4, 4) ``T_cam_obj`` (rotations' dtype/device)."""
+    """(N, 3, 3) rotations ``R_cam_obj`` and one (3,) translation -> (N, 4, 4) ``T_cam_obj``.
+
+    The result has the rotations' dtype and device.
+    """
     if rotations.dim() != 3 or rotations.shape[-2:] != (3, 3) or translation.shape != (3,):
         raise InputError(f"expected (N, 3, 3) rotations and a (3,) translation, got {tuple(rotations.shape)} "
                          f"and {tuple(translation.shape)}")

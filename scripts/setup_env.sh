@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Sets up .venv/ in the repository: ROS 2 (rclpy + Fast DDS) from PyPI, CPU torch, the
+# package editable, and the ROS interfaces (msg/) built with the rosidl toolchain.
+# Idempotent: a stamp keyed on the inputs' hash makes a second run return in about a second.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+venv="$repo/.venv"
+py_version=3.11
+
+inputs=(requirements.txt requirements-dev.txt setup.py pyproject.toml package.xml CMakeLists.txt
+        scripts/setup_env.sh msg/*.msg scripts/fallback_interfaces/tf2_msgs/*.txt
+        scripts/fallback_interfaces/tf2_msgs/package.xml scripts/fallback_interfaces/tf2_msgs/msg/*.msg)
+stamp_value=$(cat "${inputs[@]}" | sha256sum | cut -c1-16)
+stamp_file="$venv/.fpose_setup_stamp"
+if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$stamp_value" ]]; then
+  exit 0
+fi
+
+log() { printf '[setup] %s\n' "$*"; }
+
+python=$(command -v "python$py_version" || command -v python3 || true)
+if [[ -z "$python" ]] || ! "$python" -c "import sys; sys.exit(sys.version_info[:2] != (3, 11))"; then
+  echo "[setup] Python $py_version is required (the ROS 2 wheels are built for it); found: ${python:-none}" >&2
+  exit 1
+fi
+[[ -x "$venv/bin/python" ]] || { log "creating $venv"; "$python" -m venv "$venv"; }
+vpy="$venv/bin/python"
+site=$("$vpy" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+
+log "installing Python packages (first time: a few minutes)"
+"$vpy" -m pip install -q --upgrade pip
+"$vpy" -m pip install -q -r requirements.txt -r requirements-dev.txt
+
+# The ROS wheels' exported CMake files name their build machine's Python and numpy include
+# directories; point them at this venv's, or CMake refuses them.
+py_include=$("$vpy" -c "import sysconfig; print(sysconfig.get_paths()['include'])")
+np_include=$("$vpy" -c "import numpy; print(numpy.get_include())")
+{ grep -rlZ "/opt/python/cp311-cp311" "$venv/share" --include='*.cmake' || true; } \
+  | xargs -0 -r sed -i "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$np_include#g;
+                        s#/opt/python/cp311-cp311/include/python3.11#$py_include#g"
+
+# build_interfaces NAME SOURCE_DIR: build a rosidl package into $venv/interfaces/NAME.
+build_interfaces() {
+  local name=$1 src=$2
+  local prefix="$venv/interfaces/$name" work="$repo/build/interfaces/$name"
+  log "building ROS interfaces: $name"
+  rm -rf "$prefix" "$work"
+  # CMake refuses include paths inside the source tree, and the venv's numpy lives inside
+  # this repository: build from a copy of the sources outside it.
+  mkdir -p "$work/src"
+  cp -r "$src"/CMakeLists.txt "$src"/package.xml "$src"/msg "$work/src/"
+  AMENT_PREFIX_PATH="$venv" CMAKE_PREFIX_PATH="$venv" PATH="$venv/bin:$PATH" \
+    cmake -S "$work/src" -B "$work/build" -G Ninja -DBUILD_TESTING=OFF -DFPOSE_ROS_INTERFACES_ONLY=ON \
+      -DPython3_EXECUTABLE="$vpy" -DCMAKE_INSTALL_PREFIX="$prefix" >"$work/cmake.log" 2>&1 \
+    || { cat "$work/cmake.log" >&2; return 1; }
+  ninja -C "$work/build" install >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }
+  local prefix_site="$prefix/lib/python$py_version/site-packages"
+  rm -rf "$prefix_site"/*.egg-info
+  echo "$prefix_site" >"$site/fpose_interfaces_$name.pth"
+  # rcutils dlopens type supports by file name; the ROS wheels' bootstrapper puts $venv/lib on
+  # LD_LIBRARY_PATH for every process of this venv, so the libraries are linked there.
+  ln -sf "$prefix"/lib/*.so "$venv/lib/"
+}
+
+build_interfaces fpose_ros "$repo"
+# The hand-written package (editable) owns fpose_ros/__init__.py; the generated half must be a
+# plain directory that the package's extend_path() picks up.
+rm -f "$venv/interfaces/fpose_ros/lib/python$py_version/site-packages/fpose_ros/__init__.py"
+
+# tf2_msgs is on no registry; build the stand-in only where no real one is importable.
+rm -f "$site/fpose_interfaces_tf2_msgs.pth"
+if "$vpy" -c "import tf2_msgs.msg" >/dev/null 2>&1; then
+  log "using the installed tf2_msgs"
+else
+  build_interfaces tf2_msgs "$repo/scripts/fallback_interfaces/tf2_msgs"
+fi
+
+log "installing fpose_ros (editable)"
+# compat mode puts the repository itself on sys.path, which extend_path() needs.
+"$vpy" -m pip install -q --no-deps -e . --config-settings editable_mode=compat
+
+(cd / && "$vpy" -c "import rclpy, fpose_ros.core; from fpose_ros.msg import TrackingStatus; from tf2_msgs.msg import TFMessage") \
+  || { echo "[setup] the environment does not import; see the messages above" >&2; exit 1; }
+echo "$stamp_value" >"$stamp_file"
+log "ready: $venv"
