@@ -1,0 +1,19 @@
+"""Renderer selection by name."""
+
+import pytest
+
+from fpose_ros.core.errors import ConfigError
+from fpose_ros.core.rendering.embree_raycaster import EmbreeRaycaster
+from fpose_ros.core.rendering.factory import create_renderer
+from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
+
+
+def test_known_backends():
+    assert isinstance(create_renderer("torch", "cpu"), TorchRasterizer)
+    assert isinstance(create_renderer("embree", "cpu"), EmbreeRaycaster)
+
+
+@pytest.mark.parametrize(("backend", "device"), [("opengl", "cpu"), ("nvdiffrast", "cpu")])
+def test_unknown_or_impossible_backends_say_why(backend, device):
+    with pytest.raises(ConfigError, match=backend):
+        create_renderer(backend, device)
