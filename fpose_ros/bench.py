@@ -1,0 +1,297 @@
+"""Benchmark: the engine (and optionally the Open3D peer) on the fixed, seeded synthetic sequences.
+
+``python -m fpose_ros.bench [--peer open3d] [--json out/bench.json]`` prints a table of
+registration time and success, tracking time, rate and accuracy (ADD / ADD-S AUC over 0-10 cm),
+loss detection and re-acquisition, and peak memory, with pass/fail against the project's targets.
+
+Protocol, per sequence (30 Hz, 640x480):
+
+* the tracker (:class:`~fpose_ros.core.tracking_state.ObjectTracker`) runs over every frame, given
+  the detector mask whenever the object is in view; frames where the object is visible count for
+  accuracy, a frame without a pose counting as an infinite error;
+* registration trials: a fresh ``register`` on 4 frames spread over the sequence; success means
+  ADD-S below 10% of the object's diameter;
+* sequences where the object leaves the view: frames from leaving until the tracker reports LOST
+  (``loss.detect_frames``), and seconds from its return until a pose again, counting the frame
+  period and the processing time of the frame that re-registers (``loss.reacquire_s``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator
+from fpose_ros.core.metrics import add_error, adds_error, auc
+from fpose_ros.core.pose_result import TrackingMode
+from fpose_ros.core.synthetic.sequences import SyntheticSequence, benchmark_specs, load_or_render
+from fpose_ros.core.tracking_state import Estimator, LossCriteria, ObjectTracker
+
+#: The issue's targets: (key, comparison, threshold).
+TARGETS = (
+    ("registration.median_s", "<=", 1.0),
+    ("registration.success_rate", ">=", 0.95),
+    ("tracking.median_ms", "<=", 15.0),
+    ("tracking.adds_auc", ">=", 0.95),
+    ("tracking.add_auc", ">=", 0.90),
+    ("loss.detect_frames", "<=", 3),
+    ("loss.reacquire_s", "<=", 0.5),
+)
+REGISTRATION_TRIALS_PER_SEQUENCE = 4
+
+
+@dataclass
+class SequenceRun:
+    """Raw measurements of one method on one sequence."""
+
+    name: str
+    track_ms: list[float] = field(default_factory=list)
+    register_s: list[float] = field(default_factory=list)
+    register_ok: list[bool] = field(default_factory=list)
+    add_m: list[float] = field(default_factory=list)
+    adds_m: list[float] = field(default_factory=list)
+    detect_frames: int | None = None
+    reacquire_s: float | None = None
+    poses_while_away: int = 0
+
+
+@dataclass
+class Summary:
+    """The figures of one method over all sequences (the JSON's keys)."""
+
+    registration: dict[str, float]
+    tracking: dict[str, float]
+    loss: dict[str, float | None]
+    peak_rss_mb: float
+
+
+def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]) -> SequenceRun:
+    """Run one method over one sequence (see the module docstring for the protocol)."""
+    run = SequenceRun(seq.spec.name)
+    points = seq.model.surface_points
+    T_gt = seq.T_cam_centered_gt
+    diameter = seq.model.diameter
+
+    visible_idx = np.flatnonzero(seq.visible)
+    trial_frames = visible_idx[np.linspace(0, len(visible_idx) - 1, REGISTRATION_TRIALS_PER_SEQUENCE).astype(int)]
+    for i in trial_frames:
+        result = make_estimator().register(seq.frames[i], seq.masks[i])
+        run.register_s.append(result.timings.total_ms / 1000.0)
+        run.register_ok.append(result.T_cam_centered is not None
+                               and adds_error(points, result.T_cam_centered, T_gt[i]) < 0.1 * diameter)
+
+    tracker = ObjectTracker(make_estimator(), LossCriteria())
+    left = returned = None
+    period = 1.0 / seq.spec.fps
+    for i, frame in enumerate(seq.frames):
+        result = tracker.process(frame, seq.masks[i])
+        if result.n_hypotheses == 1 and result.mode is TrackingMode.TRACKING:
+            run.track_ms.append(result.timings.total_ms)
+        if seq.visible[i]:
+            pose = result.T_cam_centered
+            run.add_m.append(add_error(points, pose, T_gt[i]) if pose is not None else np.inf)
+            run.adds_m.append(adds_error(points, pose, T_gt[i]) if pose is not None else np.inf)
+        else:
+            run.poses_while_away += int(result.has_pose)
+            if left is None:
+                left = i
+            if run.detect_frames is None and result.mode is TrackingMode.LOST:
+                run.detect_frames = i - left + 1
+        if left is not None and seq.visible[i] and returned is None and i > left:
+            returned = i
+        if returned is not None and run.reacquire_s is None and result.has_pose:
+            run.reacquire_s = (i - returned) * period + result.timings.total_ms / 1000.0
+    return run
+
+
+def summarize(runs: Sequence[SequenceRun]) -> Summary:
+    """Pool the runs into the published figures."""
+    reg = np.concatenate([r.register_s for r in runs])
+    ok = np.concatenate([r.register_ok for r in runs])
+    track = np.concatenate([r.track_ms for r in runs]) if any(r.track_ms for r in runs) else np.array([np.nan])
+    add = np.concatenate([r.add_m for r in runs])
+    adds = np.concatenate([r.adds_m for r in runs])
+    detect = [r.detect_frames for r in runs if r.detect_frames is not None]
+    leaving = [r for r in runs if r.detect_frames is not None or r.poses_while_away]
+    reacq = [r.reacquire_s for r in runs if r.reacquire_s is not None]
+    missing_reacq = any(r.detect_frames is not None and r.reacquire_s is None for r in runs)
+    median_track = float(np.median(track))
+    return Summary(
+        registration={"median_s": float(np.median(reg)), "p90_s": float(np.percentile(reg, 90)),
+                      "success_rate": float(ok.mean()), "trials": int(len(ok))},
+        tracking={"median_ms": median_track, "p90_ms": float(np.percentile(track, 90)),
+                  "rate_hz": 1000.0 / median_track if median_track > 0 else float("nan"),
+                  "add_auc": auc(add), "adds_auc": auc(adds), "frames": int(len(add))},
+        loss={"detect_frames": max(detect) if detect else None,
+              "reacquire_s": None if missing_reacq or not reacq else max(reacq),
+              "poses_while_away": int(sum(r.poses_while_away for r in leaving))},
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    )
+
+
+def check_targets(summary: Summary) -> dict[str, bool]:
+    """Whether each target of the issue is met (a missing figure fails)."""
+    flat = _flatten(asdict(summary))
+    out = {}
+    for key, op, threshold in TARGETS:
+        value = flat.get(key)
+        out[key] = value is not None and (value <= threshold if op == "<=" else value >= threshold)
+    return out
+
+
+def format_table(ours: Summary, peer: Summary | None = None, peer_name: str = "open3d") -> str:
+    """The printed comparison table."""
+    rows = [
+        ("registration median (s)", "registration.median_s", "{:.3f}"),
+        ("registration p90 (s)", "registration.p90_s", "{:.3f}"),
+        ("registration success", "registration.success_rate", "{:.1%}"),
+        ("tracking median (ms)", "tracking.median_ms", "{:.1f}"),
+        ("tracking p90 (ms)", "tracking.p90_ms", "{:.1f}"),
+        ("tracking rate (Hz)", "tracking.rate_hz", "{:.0f}"),
+        ("ADD AUC (0-10 cm)", "tracking.add_auc", "{:.3f}"),
+        ("ADD-S AUC (0-10 cm)", "tracking.adds_auc", "{:.3f}"),
+        ("loss detected after (frames)", "loss.detect_frames", "{}"),
+        ("re-acquired after (s)", "loss.reacquire_s", "{:.3f}"),
+        ("poses while away", "loss.poses_while_away", "{}"),
+        ("peak RSS (MB)", "peak_rss_mb", "{:.0f}"),
+    ]
+    targets = {key: f"{op} {thr}" for key, op, thr in TARGETS}
+    met = check_targets(ours)
+    a, b = _flatten(asdict(ours)), _flatten(asdict(peer)) if peer else {}
+    header = ["metric", "fpose_ros", *([peer_name] if peer else []), "target", "met"]
+    lines = []
+    for label, key, fmt in rows:
+        cells = [label, _fmt(a.get(key), fmt)]
+        if peer:
+            cells.append(_fmt(b.get(key), fmt))
+        cells += [targets.get(key, ""), ("yes" if met[key] else "NO") if key in met else ""]
+        lines.append(cells)
+    widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
+    fmt_row = " | ".join("{:<" + str(w) + "}" for w in widths)
+    sep = "-+-".join("-" * w for w in widths)
+    return "\n".join([fmt_row.format(*header), sep, *(fmt_row.format(*r) for r in lines)])
+
+
+def _fmt(value: object, fmt: str) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float) and not np.isfinite(value):
+        return "inf"
+    return fmt.format(value)
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def machine() -> dict[str, object]:
+    """What the figures were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fpose-bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--peer", choices=["open3d"], help="also run this peer on the same frames")
+    parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
+    parser.add_argument("--sequences", nargs="+", help="only these sequence names")
+    parser.add_argument("--quick", action="store_true", help="2 short sequences (for tests)")
+    parser.add_argument("--cache", type=Path, default=Path("out/cache"), help="rendered-sequence cache directory")
+    parser.add_argument("--device", default="cpu", help="torch device of the engine")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    specs = benchmark_specs()
+    if args.quick:
+        import dataclasses
+
+        specs = [dataclasses.replace(specs[1], n_frames=20), dataclasses.replace(specs[-1], n_frames=75)]
+    if args.sequences:
+        unknown = set(args.sequences) - {s.name for s in specs}
+        if unknown:
+            parser.error(f"unknown sequences {sorted(unknown)}; known: {[s.name for s in specs]}")
+        specs = [s for s in specs if s.name in args.sequences]
+
+    config = EstimatorConfig(device=args.device)
+    ours, theirs = [], []
+    for spec in specs:
+        t0 = time.perf_counter()
+        seq = load_or_render(spec, args.cache)
+        print(f"[bench] {spec.name}: {len(seq.frames)} frames ({time.perf_counter() - t0:.1f} s to load/render)",
+              file=sys.stderr)
+        ours.append(run_sequence(seq, _engine_factory(seq, config)))
+        if args.peer:
+            theirs.append(run_sequence(seq, _peer_factory(seq)))
+    summary = summarize(ours)
+    peer_summary = summarize(theirs) if theirs else None
+    print(f"fpose_ros benchmark: {len(specs)} sequences, machine: {machine()['cpu']} ({machine()['cores']} cores)")
+    print(format_table(summary, peer_summary))
+    if args.json:
+        payload = {**asdict(summary), "targets_met": check_targets(summary), "machine": machine(),
+                   "sequences": [asdict(s) for s in specs],
+                   "per_sequence": [_per_sequence(r) for r in ours]}
+        if peer_summary:
+            payload["peer"] = {"name": args.peer, **asdict(peer_summary),
+                               "per_sequence": [_per_sequence(r) for r in theirs]}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(payload, indent=2, default=_json_default))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _engine_factory(seq: SyntheticSequence, config: EstimatorConfig) -> Callable[[], Estimator]:
+    shared = PoseEstimator(seq.model, config)  # stateless between calls: reuse its set-up
+    return lambda: shared
+
+
+def _peer_factory(seq: SyntheticSequence) -> Callable[[], Estimator]:
+    from fpose_ros.core.peers.open3d_peer import Open3DPeer
+
+    shared = Open3DPeer(seq.model)
+    return lambda: shared
+
+
+def _per_sequence(run: SequenceRun) -> dict[str, object]:
+    finite = [e for e in run.adds_m if np.isfinite(e)]
+    return {"name": run.name, "tracking_median_ms": float(np.median(run.track_ms)) if run.track_ms else None,
+            "registration_success": float(np.mean(run.register_ok)), "add_auc": auc(np.array(run.add_m)),
+            "adds_auc": auc(np.array(run.adds_m)), "frames_with_pose": len(finite),
+            "detect_frames": run.detect_frames, "reacquire_s": run.reacquire_s}
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,334 @@
+"""The pose engine's API: register an object from a mask, then track it frame to frame.
+
+Registration (FoundationPose's pipeline, made coarse-to-fine for a CPU): 42 icosphere viewpoints x 6
+in-plane angles = 252 rotations, all at the translation guessed from the mask and the median masked
+depth; every hypothesis is refined by render-and-compare on a small crop and scored; the best
+``top_k`` are refined further on a larger crop and scored again; the best one wins if its score
+clears ``min_register_score``. Tracking refines the previous pose only (2 iterations) and scores it,
+so that :class:`~fpose_ros.core.tracking_state.ObjectTracker` can detect loss.
+
+Frame and mask problems never raise out of :meth:`PoseEstimator.register` / :meth:`PoseEstimator.track`:
+they return a "no pose" :class:`PoseResult` whose ``reason`` says what was wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from fpose_ros.core.camera import CameraIntrinsics
+from fpose_ros.core.errors import ConfigError, InputError
+from fpose_ros.core.frame import RGBDFrame, validate_mask
+from fpose_ros.core.hypotheses import IcosphereHypotheses, hypothesis_poses, initial_translation
+from fpose_ros.core.mesh_simplification import is_closed_and_oriented, simplify_for_rendering
+from fpose_ros.core.object_model import ObjectModel
+from fpose_ros.core.observation import Observation, observation_from_frame
+from fpose_ros.core.pose_conditioned_crop import crop_affine
+from fpose_ros.core.pose_result import PoseResult, StageTimings, TrackingMode
+from fpose_ros.core.refinement.base import Refiner
+from fpose_ros.core.refinement.geometric import GeometricRefiner, GeometricRefinerConfig
+from fpose_ros.core.rendering.base import Renderer
+from fpose_ros.core.rendering.factory import create_renderer
+from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
+from fpose_ros.core.scoring.base import Scorer
+from fpose_ros.core.scoring.geometric import GeometricScorer, GeometricScorerConfig, ScoreDetails
+
+
+@dataclass(frozen=True)
+class EstimatorConfig:
+    """Settings of :class:`PoseEstimator`.
+
+    Attributes:
+        device: torch device of the engine ("cpu", "cuda", "cuda:1", ...).
+        min_depth: depth readings nearer than this are invalid, metres.
+        max_depth: depth readings farther than this are invalid, metres.
+        clean_depth: run FoundationPose's depth erosion and hole filling on the object's region. Off by
+            default for the geometric pipeline: the erosion (1 mm over a 5x5 window) deletes surfaces
+            inclined more than ~30 deg to the camera, whose points constrain ICP, and the filter blurs
+            creases (measured: ~1 deg / 2 mm bias on boxes); it also costs 10-25 ms per frame. The
+            refiner's robust weights and the scorer's outline handling already ignore flying pixels.
+        min_views: icosphere viewpoints for registration hypotheses (at least this many: 40 gives 42).
+        inplane_step_deg: step of the in-plane rotations of the hypotheses, degrees (60 gives 6).
+        crop_ratio: refinement crop window radius / object radius.
+        coarse_crop_size: crop side of the first registration pass over all hypotheses, pixels.
+        coarse_iterations: render-and-compare iterations of the first registration pass.
+        top_k: hypotheses kept after the first pass for full refinement.
+        fine_crop_size: crop side of full refinement (registration and tracking), pixels.
+        register_iterations: render-and-compare iterations of full refinement at registration.
+        track_iterations: render-and-compare iterations per tracked frame.
+        score_crop_size: crop side of scoring, pixels.
+        max_render_faces: the mesh is simplified to at most this many triangles for rendering.
+        coarse_render_faces: triangle budget of the coarse pass over all hypotheses, whose small crops
+            cannot show more detail (rendering cost grows with B x F).
+        min_register_score: a registration whose best score is below this reports no pose.
+        track_margin: tracking reads the image inside the previous pose's crop window scaled by this
+            (room for the motion since the previous frame).
+    """
+
+    device: str = "cpu"
+    min_depth: float = 0.1
+    max_depth: float = 4.0
+    clean_depth: bool = False
+    min_views: int = 40
+    inplane_step_deg: float = 60.0
+    crop_ratio: float = 1.2
+    coarse_crop_size: int = 40
+    coarse_iterations: int = 3
+    top_k: int = 8
+    fine_crop_size: int = 64
+    register_iterations: int = 5
+    track_iterations: int = 2
+    score_crop_size: int = 48
+    max_render_faces: int = 3000
+    coarse_render_faces: int = 1200
+    min_register_score: float = 0.3
+    track_margin: float = 1.5
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming every absurd value and what a valid one is."""
+        checks = {
+            "min_depth": (math.isfinite(self.min_depth) and self.min_depth >= 0, "must be >= 0 metres"),
+            "max_depth": (math.isfinite(self.max_depth) and self.max_depth > self.min_depth,
+                          "must be finite and larger than min_depth (metres)"),
+            "min_views": (isinstance(self.min_views, int) and 1 <= self.min_views <= 642, "must be in [1, 642]"),
+            "inplane_step_deg": (0 < self.inplane_step_deg <= 360, "must be in (0, 360] degrees"),
+            "crop_ratio": (0.5 <= self.crop_ratio <= 4, "must be in [0.5, 4] (window radius / object radius)"),
+            "coarse_crop_size": (_int_in(self.coarse_crop_size, 8, 512), "must be an integer in [8, 512] pixels"),
+            "coarse_iterations": (_int_in(self.coarse_iterations, 0, 50), "must be an integer in [0, 50]"),
+            "top_k": (_int_in(self.top_k, 1, 10_000), "must be an integer >= 1"),
+            "fine_crop_size": (_int_in(self.fine_crop_size, 8, 512), "must be an integer in [8, 512] pixels"),
+            "register_iterations": (_int_in(self.register_iterations, 1, 50), "must be an integer in [1, 50]"),
+            "track_iterations": (_int_in(self.track_iterations, 1, 50), "must be an integer in [1, 50]"),
+            "score_crop_size": (_int_in(self.score_crop_size, 8, 512), "must be an integer in [8, 512] pixels"),
+            "max_render_faces": (_int_in(self.max_render_faces, 100, 10_000_000), "must be an integer >= 100"),
+            "coarse_render_faces": (_int_in(self.coarse_render_faces, 100, 10_000_000), "must be an integer >= 100"),
+            "min_register_score": (0 <= self.min_register_score <= 1, "must be in [0, 1]"),
+            "track_margin": (1 <= self.track_margin <= 10, "must be in [1, 10]"),
+        }
+        problems = [f"{name}={getattr(self, name)!r} {why}" for name, (ok, why) in checks.items() if not ok]
+        try:
+            torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            problems.append(f"device={self.device!r} is not a torch device ({exc})")
+        if problems:
+            raise ConfigError("EstimatorConfig: " + "; ".join(problems))
+
+    @property
+    def n_hypotheses(self) -> int:
+        """Registration hypotheses: viewpoints x in-plane angles (252 with the defaults)."""
+        hyp = IcosphereHypotheses(self.min_views, self.inplane_step_deg)
+        return len(hyp.viewpoints()) * len(hyp.inplane_angles_rad)
+
+
+class PoseEstimator:
+    """Registers and tracks one object (:class:`ObjectModel`) in RGB-D frames.
+
+    Args:
+        model: the object, as loaded (full resolution; metrics and the returned poses use it).
+        config: settings.
+        renderer: drawing backend; default ``create_renderer("torch", config.device)``.
+        refiner: refines every stage (coarse, fine, tracking); default geometric refiners with the
+            configured crop sizes.
+        scorer: scores every stage; default geometric scorers. Its ``details`` (visible fraction) is
+            used when it has one, as :class:`GeometricScorer` does.
+    """
+
+    def __init__(
+        self,
+        model: ObjectModel,
+        config: EstimatorConfig | None = None,
+        renderer: Renderer | None = None,
+        refiner: Refiner | None = None,
+        scorer: Scorer | None = None,
+    ) -> None:
+        self.model = model
+        self.config = config or EstimatorConfig()
+        cfg = self.config
+        self.device = torch.device(cfg.device)
+        # Rendering cost grows with the triangle count; a few thousand faces keep the silhouette and
+        # depth within a fraction of a millimetre of the original at working distances.
+        self.render_model = simplify_for_rendering(model, cfg.max_render_faces)
+        self.coarse_model = simplify_for_rendering(model, cfg.coarse_render_faces)
+        self.renderer = renderer or create_renderer("torch", cfg.device)
+        if (isinstance(self.renderer, TorchRasterizer) and is_closed_and_oriented(self.render_model)
+                and is_closed_and_oriented(self.coarse_model)):
+            # Closed, outward-wound meshes never show back faces: skipping them halves rasterisation.
+            self.renderer = dataclasses.replace(self.renderer, cull_backfaces=True)
+        self.coarse_refiner = refiner or GeometricRefiner(
+            self.renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.coarse_crop_size))
+        self.fine_refiner = refiner or GeometricRefiner(
+            self.renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size))
+        # Tracking starts near the answer: a smaller initial inlier distance rejects more clutter.
+        self.track_refiner = refiner or GeometricRefiner(
+            self.renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size,
+                                                  inlier_start=0.15, translation_only_steps=0, steps_per_render=3))
+        self.coarse_scorer = scorer or GeometricScorer(
+            self.renderer, GeometricScorerConfig(crop_size=max(cfg.coarse_crop_size, 8)))
+        self.scorer = scorer or GeometricScorer(self.renderer, GeometricScorerConfig(crop_size=cfg.score_crop_size))
+        self._rotations = IcosphereHypotheses(cfg.min_views, cfg.inplane_step_deg).rotations(self.device)
+
+    # ------------------------------------------------------------------ API
+
+    def register(self, frame: RGBDFrame, mask: np.ndarray) -> PoseResult:
+        """Find the object's pose from scratch in ``frame`` given its detector ``mask``.
+
+        Args:
+            frame: the RGB-D frame.
+            mask: (H, W) array, nonzero on the object.
+
+        Returns:
+            A :class:`PoseResult` in mode TRACKING with the pose, or in mode REGISTERING without one
+            and a ``reason`` (bad mask, no depth in the mask, best score too low).
+        """
+        start = time.perf_counter()
+        stamp = frame.stamp_s
+        try:
+            mask_bool = validate_mask(mask, frame.shape)
+        except InputError as exc:
+            return _no_pose(str(exc), TrackingMode.REGISTERING, stamp, start)
+        if not mask_bool.any():
+            return _no_pose("the mask is empty: no object to register", TrackingMode.REGISTERING, stamp, start)
+        with torch.inference_mode():
+            sub, sub_mask = crop_frame(frame, mask_bool, _mask_roi(mask_bool))
+            obs = observation_from_frame(sub, sub_mask, self.device, self.config.min_depth, self.config.max_depth,
+                                         self.config.clean_depth)
+            t_init = initial_translation(obs.depth, obs.mask, obs.K)
+            if t_init is None:
+                return _no_pose(f"the mask holds fewer than 4 pixels with valid depth in "
+                                f"[{self.config.min_depth}, {self.config.max_depth}] m",
+                                TrackingMode.REGISTERING, stamp, start)
+            t_pre = time.perf_counter()
+            poses = hypothesis_poses(self._rotations, t_init)
+            t_hyp = time.perf_counter()
+            poses = self.coarse_refiner.refine(self.coarse_model, obs, poses, self.config.coarse_iterations)
+            t_coarse = time.perf_counter()
+            coarse_scores = self.coarse_scorer.score(self.coarse_model, obs, poses)
+            t_coarse_score = time.perf_counter()
+            top = torch.topk(coarse_scores, min(self.config.top_k, poses.shape[0])).indices
+            refined = self.fine_refiner.refine(self.render_model, obs, poses[top], self.config.register_iterations)
+            t_fine = time.perf_counter()
+            scores, visible = self._score(obs, refined)
+            best = int(torch.argmax(scores))
+            t_end = time.perf_counter()
+        timings = StageTimings(
+            preprocess_ms=_ms(start, t_pre), hypotheses_ms=_ms(t_pre, t_hyp),
+            refine_ms=_ms(t_hyp, t_coarse) + _ms(t_coarse_score, t_fine),
+            score_ms=_ms(t_coarse, t_coarse_score) + _ms(t_fine, t_end), total_ms=_ms(start, t_end),
+        )
+        score = float(scores[best])
+        if not score >= self.config.min_register_score:
+            return _no_pose(f"no hypothesis fits the observation: best score {score:.2f} < min_register_score "
+                            f"{self.config.min_register_score}", TrackingMode.REGISTERING, stamp, start,
+                            timings=timings, n_hypotheses=poses.shape[0])
+        return self._result(refined[best], score, float(visible[best]), stamp, poses.shape[0], timings)
+
+    def track(self, frame: RGBDFrame, previous: PoseResult) -> PoseResult:
+        """Refine ``previous``'s pose on ``frame`` and score it (no loss decision: see ObjectTracker).
+
+        Returns:
+            A :class:`PoseResult` in mode TRACKING with the refined pose and its score, or without a pose
+            and a ``reason`` when ``previous`` has none or the refinement diverged numerically.
+        """
+        start = time.perf_counter()
+        stamp = frame.stamp_s
+        if previous.T_cam_centered is None:
+            return _no_pose("nothing to track: the previous result has no pose", TrackingMode.TRACKING, stamp, start)
+        with torch.inference_mode():
+            T_prev = torch.as_tensor(previous.T_cam_centered, dtype=torch.float32, device=self.device)[None]
+            roi = _window_roi(T_prev, frame, self.model.diameter, self.config.crop_ratio * self.config.track_margin)
+            sub, _ = crop_frame(frame, None, roi)
+            obs = observation_from_frame(sub, None, self.device, self.config.min_depth, self.config.max_depth,
+                                         self.config.clean_depth)
+            t_pre = time.perf_counter()
+            T = self.track_refiner.refine(self.render_model, obs, T_prev, self.config.track_iterations)
+            t_refine = time.perf_counter()
+            scores, visible = self._score(obs, T)
+            t_end = time.perf_counter()
+        timings = StageTimings(preprocess_ms=_ms(start, t_pre), refine_ms=_ms(t_pre, t_refine),
+                               score_ms=_ms(t_refine, t_end), total_ms=_ms(start, t_end))
+        if not bool(torch.isfinite(T).all()):
+            return _no_pose("tracking diverged (non-finite pose)", TrackingMode.TRACKING, stamp, start, timings, 1)
+        return self._result(T[0], float(scores[0]), float(visible[0]), stamp, 1, timings)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _score(self, obs: Observation, T: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,) scores and visible fractions (NaN when the scorer has no details)."""
+        if isinstance(self.scorer, GeometricScorer):
+            details: ScoreDetails = self.scorer.details(self.render_model, obs, T)
+            return details.score, details.visible_fraction
+        scores = self.scorer.score(self.render_model, obs, T)
+        return scores, torch.full_like(scores, math.nan)
+
+    def _result(self, T_centered: torch.Tensor, score: float, visible: float, stamp: float, n_hypotheses: int,
+                timings: StageTimings) -> PoseResult:
+        T_c = T_centered.detach().cpu().numpy().astype(np.float64)
+        return PoseResult(T_cam_obj=self.model.pose_for_mesh_origin(T_c), T_cam_centered=T_c, score=score,
+                          mode=TrackingMode.TRACKING, stamp_s=stamp, n_hypotheses=n_hypotheses,
+                          visible_fraction=visible, timings=timings)
+
+
+def _no_pose(reason: str, mode: TrackingMode, stamp: float, start: float, timings: StageTimings | None = None,
+             n_hypotheses: int = 0) -> PoseResult:
+    total = _ms(start, time.perf_counter())
+    return PoseResult(T_cam_obj=None, T_cam_centered=None, score=0.0, mode=mode, stamp_s=stamp,
+                      n_hypotheses=n_hypotheses, reason=reason,
+                      timings=timings or StageTimings(total_ms=total))
+
+
+def _ms(t0: float, t1: float) -> float:
+    return (t1 - t0) * 1e3
+
+
+def _int_in(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def crop_frame(
+    frame: RGBDFrame, mask: np.ndarray | None, roi: tuple[int, int, int, int]
+) -> tuple[RGBDFrame, np.ndarray | None]:
+    """The part of a frame (and mask) inside a pixel box, as a frame of its own.
+
+    Its camera is the same pinhole with the principal point moved by the box corner, so camera-frame
+    poses and points are unchanged; only the work shrinks to the box's pixels. O(1) (views, no copies).
+
+    Args:
+        frame: the full frame.
+        mask: (H, W) bool or None.
+        roi: ``(u0, v0, u1, v1)`` pixel box, ends exclusive; clipped to the image (never empty: at
+            least one pixel at the nearest border).
+    """
+    H, W = frame.shape
+    u0, v0 = min(max(roi[0], 0), W - 1), min(max(roi[1], 0), H - 1)
+    u1, v1 = max(min(roi[2], W), u0 + 1), max(min(roi[3], H), v0 + 1)
+    cam = frame.intrinsics
+    sub_cam = CameraIntrinsics(cam.fx, cam.fy, cam.cx - u0, cam.cy - v0, width=u1 - u0, height=v1 - v0)
+    sub = RGBDFrame(frame.rgb[v0:v1, u0:u1], frame.depth[v0:v1, u0:u1], sub_cam, frame.stamp_s)
+    return sub, None if mask is None else mask[v0:v1, u0:u1]
+
+
+def _mask_roi(mask: np.ndarray, grow: float = 0.5) -> tuple[int, int, int, int]:
+    """The mask's bounding box grown by ``grow`` of its size on each side: ``(u0, v0, u1, v1)``, ends exclusive."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    du = math.ceil(grow * (cols[-1] - cols[0] + 1))
+    dv = math.ceil(grow * (rows[-1] - rows[0] + 1))
+    return cols[0] - du, rows[0] - dv, cols[-1] + 1 + du, rows[-1] + 1 + dv
+
+
+def _window_roi(T: torch.Tensor, frame: RGBDFrame, diameter: float, ratio: float) -> tuple[int, int, int, int]:
+    """Pixel box of the crop window of pose ``T`` (1, 4, 4) with radius ``ratio * diameter / 2``."""
+    K = frame.intrinsics.matrix_tensor(T.device)
+    M = crop_affine(T, K, diameter, ratio, out_size=2)[0]
+    scale, offset = float(M[0, 0]), M[:2, 2].tolist()
+    u0, v0 = ((-0.5 - o) / scale for o in offset)
+    u1, v1 = ((1.5 - o) / scale for o in offset)
+    return math.floor(u0), math.floor(v0), math.ceil(u1) + 1, math.ceil(v1) + 1

@@ -1,0 +1,1 @@
+"""What a CPU user would use instead of fpose_ros, run on the same frames for comparison."""

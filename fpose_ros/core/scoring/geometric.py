@@ -1,0 +1,292 @@
+"""Geometric scorer: how well a rendered pose explains the observed depth, silhouette and colour.
+
+Each pose is rendered on its pose-conditioned crop (FoundationPose's scorer window, crop ratio 1.1).
+Every rendered pixel is a ray through the crop camera ``M @ K``; the observed values on that ray are
+read at the nearest image pixel (projective look-up, no image warping). Per rendered pixel:
+
+* *agree*: observed depth within ``depth_tolerance_m`` of the rendered depth;
+* *free-space violation*: observed surface more than ``free_space_margin_m`` *behind* the rendered
+  one, i.e. the camera sees through where the model claims to be: strong evidence against the pose;
+* *occluded*: observed surface in front (something hides the object): neither for nor against;
+* *missing*: no observed depth or outside the image: neither for nor against.
+
+Pixels on the rendered outline only count when they agree: there the nearest image pixel often lies
+just off the object, so disagreement is no evidence.
+
+The score in [0, 1] multiplies a depth fit (agreement quality minus violations over the pixels the
+observation can judge), a silhouette term (IoU with the detector mask, when there is one) and a colour
+term (normalised cross-correlation of rendered and observed colour on agreeing pixels; invariant to
+gain and offset, neutral on untextured objects), so scores are comparable across frames and usable
+for loss detection. Cost: one rendering of B crops plus O(B * crop_size^2) tensor work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from fpose_ros.core.errors import ConfigError
+from fpose_ros.core.object_model import ObjectModel
+from fpose_ros.core.observation import Observation
+from fpose_ros.core.pose_conditioned_crop import crop_affine, crop_intrinsics
+from fpose_ros.core.refinement.geometric import ProjectiveTable, associate_projective
+from fpose_ros.core.rendering.base import MeshTensors, Renderer, RenderOutput
+
+# Columns of the scorer's ProjectiveTable.
+_Z, _IN_MASK, _RGB = 0, 1, slice(2, 5)
+
+
+@dataclass(frozen=True)
+class GeometricScorerConfig:
+    """Settings of :class:`GeometricScorer`.
+
+    Attributes:
+        crop_ratio: crop window radius / object radius (FoundationPose's scorer: 1.1).
+        crop_size: side of the rendered crop, pixels.
+        depth_tolerance_m: rendered and observed depth agree within this, metres.
+        free_space_margin_m: observed surface this far behind the rendered one is a violation, metres.
+        free_space_penalty: each violating pixel cancels this many perfectly agreeing pixels.
+        silhouette_weight: in [0, 1]; the silhouette term is ``1 - w * (1 - IoU)`` (mask only).
+        colour_weight: in [0, 1]; the colour term is ``1 - w * (1 - max(NCC, 0))``.
+        min_colour_std: rendered colour standard deviation below which the object counts as untextured
+            and the colour term is 1.
+        min_judged_fraction: the depth fit is scaled down when the observation can judge (neither
+            occluded nor missing) less than this fraction of the rendered pixels: a pose hidden behind
+            the scene must not score well on a handful of pixels.
+        min_pixels: poses rendering fewer pixels score 0.
+        use_mask: use the observation's detector mask for the silhouette term.
+    """
+
+    crop_ratio: float = 1.1
+    crop_size: int = 48
+    depth_tolerance_m: float = 0.01
+    free_space_margin_m: float = 0.015
+    free_space_penalty: float = 1.0
+    silhouette_weight: float = 0.5
+    colour_weight: float = 0.3
+    min_colour_std: float = 0.03
+    min_judged_fraction: float = 0.25
+    min_pixels: int = 16
+    use_mask: bool = True
+
+    def __post_init__(self) -> None:
+        checks = {
+            "crop_ratio": self.crop_ratio > 0,
+            "crop_size": isinstance(self.crop_size, int) and self.crop_size >= 4,
+            "depth_tolerance_m": self.depth_tolerance_m > 0,
+            "free_space_margin_m": self.free_space_margin_m > 0,
+            "free_space_penalty": self.free_space_penalty >= 0,
+            "silhouette_weight": 0 <= self.silhouette_weight <= 1,
+            "colour_weight": 0 <= self.colour_weight <= 1,
+            "min_colour_std": self.min_colour_std >= 0,
+            "min_judged_fraction": 0 <= self.min_judged_fraction <= 1,
+            "min_pixels": isinstance(self.min_pixels, int) and self.min_pixels >= 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ConfigError(f"GeometricScorerConfig: invalid {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)} "
+                              "(distances positive, weights and fractions in [0, 1], crop_size >= 4, "
+                              "min_pixels >= 1)")
+
+
+@dataclass(frozen=True)
+class ScoreDetails:
+    """Per-pose evidence behind the scores; every field is (B,) float32 on the engine's device.
+
+    Fractions are of the *counted* rendered pixels: all but those on the rendered outline whose
+    observed depth disagrees (there the nearest image pixel often lies just off the object).
+
+    Attributes:
+        score: combined score in [0, 1].
+        depth_fit: agreement quality minus free-space penalties over judged pixels, in [0, 1].
+        visible_fraction: counted pixels whose observed depth agrees.
+        free_space_fraction: counted pixels where the observed surface is clearly behind.
+        occluded_fraction: counted pixels where the observed surface is in front.
+        silhouette_iou: IoU of the rendered silhouette and the mask inside the crop window (1 without mask).
+        colour_ncc: normalised cross-correlation of colour on agreeing pixels in [-1, 1] (1 when untextured).
+        rendered_pixels: rendered pixels in the crop.
+    """
+
+    score: torch.Tensor
+    depth_fit: torch.Tensor
+    visible_fraction: torch.Tensor
+    free_space_fraction: torch.Tensor
+    occluded_fraction: torch.Tensor
+    silhouette_iou: torch.Tensor
+    colour_ncc: torch.Tensor
+    rendered_pixels: torch.Tensor
+
+
+class GeometricScorer:
+    """Depth / free-space / silhouette / colour agreement scorer (implements ``Scorer``)."""
+
+    def __init__(self, renderer: Renderer, config: GeometricScorerConfig | None = None) -> None:
+        self.renderer = renderer
+        self.config = config or GeometricScorerConfig()
+        self._mesh_cache: tuple[int, torch.device, MeshTensors] | None = None
+
+    def score(self, model: ObjectModel, observation: Observation, T_cam_obj: torch.Tensor) -> torch.Tensor:
+        """(B,) float32 scores in [0, 1] of (B, 4, 4) poses of the centred object frame."""
+        return self.details(model, observation, T_cam_obj).score
+
+    def details(self, model: ObjectModel, observation: Observation, T_cam_obj: torch.Tensor) -> ScoreDetails:
+        """Render (B, 4, 4) float32 poses and measure their agreement with the observation."""
+        cfg = self.config
+        T = T_cam_obj.to(dtype=torch.float32, device=observation.depth.device)
+        M = crop_affine(T, observation.K, model.diameter, cfg.crop_ratio, cfg.crop_size)
+        rendering = self.renderer.render(self._mesh(model, T.device), T, crop_intrinsics(observation.K, M),
+                                         cfg.crop_size, cfg.crop_size)
+        mask = observation.mask if cfg.use_mask else None
+        window_mask_area = None if mask is None else mask_area_in_windows(mask, M, cfg.crop_size)
+        return score_rendering(rendering, scorer_table(observation, mask), M[:, 0, 0], window_mask_area, cfg)
+
+    def _mesh(self, model: ObjectModel, device: torch.device) -> MeshTensors:
+        # Models are immutable; re-uploading per call would dominate tracking-time scoring.
+        if self._mesh_cache is None or self._mesh_cache[0] != id(model) or self._mesh_cache[1] != device:
+            self._mesh_cache = (id(model), device, MeshTensors.from_object_model(model, device))
+        return self._mesh_cache[2]
+
+
+def scorer_table(observation: Observation, mask: torch.Tensor | None) -> ProjectiveTable:
+    """(H * W, 5) look-up table: observed depth (metres, 0 = none), in-mask flag (1 without mask), RGB in [0, 1]."""
+    in_mask = torch.ones_like(observation.depth) if mask is None else mask.to(observation.depth.dtype)
+    data = torch.cat([observation.depth[..., None], in_mask[..., None], observation.rgb], dim=-1)
+    return ProjectiveTable(data.reshape(-1, 5), observation.K, observation.height, observation.width,
+                           has_mask=mask is not None)
+
+
+def mask_area_in_windows(mask: torch.Tensor, M: torch.Tensor, crop_size: int) -> torch.Tensor:
+    """Mask pixels inside each crop window, via a summed-area table.
+
+    Args:
+        mask: (H, W) bool detector mask.
+        M: (B, 3, 3) image-to-crop affines (uniform scale, no rotation), from ``crop_affine``.
+        crop_size: crop side, pixels.
+
+    Returns:
+        (B,) float32 counts of mask pixels (image pixels) whose centres fall in the window. O(H * W + B).
+    """
+    H, W = mask.shape
+    sat = torch.nn.functional.pad(mask.to(torch.float64).cumsum(0).cumsum(1), (1, 0, 1, 0))  # (H + 1, W + 1)
+    scale, offset = M[:, 0, 0].to(torch.float64), M[:, :2, 2].to(torch.float64)
+    # The crop's extent [-0.5, size - 0.5] in image pixel coordinates.
+    lo = (-0.5 - offset) / scale[:, None]
+    hi = (crop_size - 0.5 - offset) / scale[:, None]
+    # Half-open pixel ranges [first, end) clipped to the image; a window off the image becomes empty.
+    limit = torch.tensor([W, H], device=M.device)
+    first = torch.minimum(torch.ceil(lo).long().clamp_min(0), limit)
+    end = torch.maximum(torch.minimum(torch.floor(hi).long() + 1, limit), first)
+    u0, v0, u1, v1 = first[:, 0], first[:, 1], end[:, 0], end[:, 1]
+    return (sat[v1, u1] - sat[v0, u1] - sat[v1, u0] + sat[v0, u0]).to(torch.float32)
+
+
+def score_rendering(
+    rendering: RenderOutput,
+    table: ProjectiveTable,
+    crop_scale: torch.Tensor,
+    window_mask_area: torch.Tensor | None,
+    config: GeometricScorerConfig,
+) -> ScoreDetails:
+    """Compare B crop renderings with the observation (see the module docstring).
+
+    Args:
+        rendering: B crops, (B, S, S, ...) maps, camera-frame xyz in metres.
+        table: :func:`scorer_table` of the observation.
+        crop_scale: (B,) crop pixels per image pixel (``M[:, 0, 0]``), to compare areas.
+        window_mask_area: (B,) mask pixels inside each crop window, or None without a mask.
+        config: thresholds and weights.
+
+    Returns:
+        :class:`ScoreDetails`. O(B * S^2).
+    """
+    cfg = config
+    B = rendering.depth.shape[0]
+    rendered = rendering.mask.reshape(B, -1)
+    rows, _ = associate_projective(rendering.xyz.reshape(B, -1, 3), table)
+    observed_z = rows[..., _Z]
+    rendered_z = rendering.depth.reshape(B, -1)
+    has_obs = rendered & (observed_z > 0)
+    err = observed_z - rendered_z  # > 0: the observed surface is behind the model
+    agree = has_obs & (err.abs() < cfg.depth_tolerance_m)
+    # On the rendered outline the nearest image pixel often lies just off the object (sub-pixel
+    # misalignment, depth edges): there, disagreement is no evidence, only agreement counts.
+    counted = rendered & (silhouette_interior(rendering.mask).reshape(B, -1) | agree)
+    free = has_obs & counted & (err > cfg.free_space_margin_m)
+    occluded = has_obs & counted & (err < -cfg.depth_tolerance_m)
+    has_obs = has_obs & counted
+
+    n_rendered = rendered.sum(-1).to(torch.float32)
+    n_any = counted.sum(-1).to(torch.float32).clamp_min(1.0)
+    n_free, n_occluded = free.sum(-1).to(torch.float32), occluded.sum(-1).to(torch.float32)
+    n_judged = has_obs.sum(-1).to(torch.float32) - n_occluded
+    quality = torch.where(agree, 1.0 - (err / cfg.depth_tolerance_m).square(), torch.zeros_like(err)).sum(-1)
+    fit = ((quality - cfg.free_space_penalty * n_free) / n_judged.clamp_min(1.0)).clamp(0.0, 1.0)
+    # Few judged pixels are weak evidence: scale the fit down proportionally below the minimum fraction.
+    judged_fraction = n_judged / n_any
+    if cfg.min_judged_fraction > 0:
+        fit = fit * (judged_fraction / cfg.min_judged_fraction).clamp(max=1.0)
+
+    iou = silhouette_iou(rendered, rows[..., _IN_MASK] > 0.5, crop_scale, window_mask_area)
+    ncc = colour_ncc(rendering.rgb.reshape(B, -1, 3), rows[..., _RGB], agree, cfg.min_colour_std)
+    score = (fit * (1.0 - cfg.silhouette_weight * (1.0 - iou))
+             * (1.0 - cfg.colour_weight * (1.0 - ncc.clamp_min(0.0))))
+    score = torch.where(n_rendered >= cfg.min_pixels, score, torch.zeros_like(score))
+    return ScoreDetails(
+        score=score, depth_fit=fit, visible_fraction=agree.sum(-1) / n_any, free_space_fraction=n_free / n_any,
+        occluded_fraction=n_occluded / n_any, silhouette_iou=iou, colour_ncc=ncc, rendered_pixels=n_rendered,
+    )
+
+
+def silhouette_interior(mask: torch.Tensor) -> torch.Tensor:
+    """(B, S, S) bool rendered masks -> pixels whose 8 neighbours are all rendered too (3x3 erosion)."""
+    outside = (~mask)[:, None].to(torch.float32)
+    return ~(torch.nn.functional.max_pool2d(outside, 3, stride=1, padding=1)[:, 0] > 0)
+
+
+def silhouette_iou(
+    rendered: torch.Tensor, in_mask: torch.Tensor, crop_scale: torch.Tensor, window_mask_area: torch.Tensor | None
+) -> torch.Tensor:
+    """IoU of rendered silhouettes and the detector mask within each crop window, in image-pixel area.
+
+    Args:
+        rendered: (B, N) bool rendered crop pixels.
+        in_mask: (B, N) bool, the crop pixel's ray hits a mask pixel.
+        crop_scale: (B,) crop pixels per image pixel (a crop pixel covers ``1 / scale^2`` image pixels).
+        window_mask_area: (B,) mask pixels inside each window, or None (then the IoU is 1).
+
+    Returns:
+        (B,) float32 in [0, 1].
+    """
+    if window_mask_area is None:
+        return torch.ones(rendered.shape[0], dtype=torch.float32, device=rendered.device)
+    pixel_area = 1.0 / crop_scale.square()
+    intersection = (rendered & in_mask).sum(-1) * pixel_area
+    union = rendered.sum(-1) * pixel_area + window_mask_area - intersection
+    return (intersection / union.clamp_min(1e-6)).clamp(0.0, 1.0)
+
+
+def colour_ncc(rendered_rgb: torch.Tensor, observed_rgb: torch.Tensor, weight: torch.Tensor,
+               min_std: float) -> torch.Tensor:
+    """Normalised cross-correlation of rendered and observed colour over selected pixels.
+
+    Computed over pixels and channels jointly after removing each side's per-channel mean, so a colour
+    gain or offset between rendering and camera does not matter.
+
+    Args:
+        rendered_rgb, observed_rgb: (B, N, 3) float32 in [0, 1].
+        weight: (B, N) bool, pixels to use.
+        min_std: below this rendered standard deviation the object is untextured: NCC is 1 (neutral).
+
+    Returns:
+        (B,) float32 in [-1, 1]; 1 where untextured or fewer than 2 pixels are used.
+    """
+    w = weight.to(rendered_rgb.dtype)[..., None]
+    n = w.sum(1).clamp_min(1.0)  # (B, 1)
+    a = (rendered_rgb - (rendered_rgb * w).sum(1, keepdim=True) / n[:, None]) * w
+    b = (observed_rgb - (observed_rgb * w).sum(1, keepdim=True) / n[:, None]) * w
+    var_a, var_b = a.square().sum((1, 2)), b.square().sum((1, 2))
+    ncc = (a * b).sum((1, 2)) / (var_a * var_b).sqrt().clamp_min(1e-12)
+    textured = (var_a / (3.0 * n[:, 0]) > min_std**2) & (n[:, 0] >= 2)
+    return torch.where(textured, ncc.clamp(-1.0, 1.0), torch.ones_like(ncc))
+

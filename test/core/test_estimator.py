@@ -1,0 +1,153 @@
+"""PoseEstimator end to end on a rendered frame of an asymmetric, textured object, and its input guards."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+import trimesh
+
+from fpose_ros.core.camera import CameraIntrinsics
+from fpose_ros.core.errors import ConfigError
+from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator
+from fpose_ros.core.frame import RGBDFrame
+from fpose_ros.core.metrics import add_error, adds_error
+from fpose_ros.core.object_model import ObjectModel, object_model_from_trimesh
+from fpose_ros.core.pose_result import TrackingMode
+from fpose_ros.core.rendering.base import MeshTensors
+from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
+from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker
+from fpose_ros.core.transforms import make_transform, so3_exp
+
+CAMERA = CameraIntrinsics(fx=600.0, fy=600.0, cx=319.5, cy=239.5, width=640, height=480)
+BACKGROUND_M = 0.8
+
+
+def glued_boxes() -> ObjectModel:
+    """Three boxes glued into an asymmetric block, every face its own colour."""
+    parts = [((0.12, 0.06, 0.04), (0.0, 0.0, 0.0)), ((0.04, 0.06, 0.06), (0.04, 0.0, 0.05)),
+             ((0.03, 0.03, 0.03), (-0.045, 0.045, 0.0))]
+    rng = np.random.default_rng(3)
+    meshes = []
+    for extents, offset in parts:
+        box = trimesh.creation.box(extents=extents)
+        box.apply_translation(offset)
+        box.unmerge_vertices()  # one vertex per face corner: per-face colours stay crisp
+        colours = np.repeat(rng.integers(30, 250, (6, 3)), 2, axis=0)  # 2 triangles per face
+        box.visual = trimesh.visual.ColorVisuals(box, face_colors=np.c_[colours, np.full(12, 255)].astype(np.uint8))
+        meshes.append(box)
+    return object_model_from_trimesh(trimesh.util.concatenate(meshes), name="glued_boxes")
+
+
+MODEL = glued_boxes()
+
+
+def pose(rotvec: tuple[float, float, float], t: tuple[float, float, float]) -> np.ndarray:
+    T = make_transform(so3_exp(torch.tensor([rotvec])), torch.tensor([t]))
+    return T[0].double().numpy()
+
+
+def render_frame(T_cam_centered: np.ndarray | None, seed: int = 0, stamp: float = 0.0) -> tuple[RGBDFrame, np.ndarray]:
+    """640x480 frame: the object (when posed) in front of a textured wall, with mild sensor noise."""
+    rng = np.random.default_rng(seed)
+    H, W = CAMERA.height, CAMERA.width
+    depth = np.full((H, W), BACKGROUND_M, np.float32)
+    v, u = np.mgrid[0:H, 0:W]
+    rgb = (100 + 60 * np.sin(u / 9.0)[..., None] * np.cos(v / 13.0)[..., None] * np.ones(3)).astype(np.float32)
+    mask = np.zeros((H, W), bool)
+    if T_cam_centered is not None:
+        out = TorchRasterizer().render(MeshTensors.from_object_model(MODEL),
+                                       torch.as_tensor(T_cam_centered, dtype=torch.float32)[None],
+                                       CAMERA.matrix_tensor(), H, W)
+        mask = out.mask[0].numpy()
+        depth[mask] = out.depth[0].numpy()[mask]
+        rgb[mask] = out.rgb[0].numpy()[mask] * 255.0
+    depth = depth + rng.normal(0.0, 0.001, depth.shape).astype(np.float32)
+    rgb = np.clip(rgb + rng.normal(0.0, 3.0, rgb.shape), 0, 255).astype(np.uint8)
+    return RGBDFrame(rgb, depth.astype(np.float32), CAMERA, stamp_s=stamp), mask
+
+
+T_TRUE = pose((0.4, 2.2, -0.5), (0.03, -0.02, 0.5))
+POINTS = MODEL.surface_points
+
+
+@pytest.fixture(scope="module")
+def estimator() -> PoseEstimator:
+    return PoseEstimator(MODEL)
+
+
+@pytest.fixture(scope="module")
+def registered(estimator):
+    frame, mask = render_frame(T_TRUE)
+    return estimator.register(frame, mask)
+
+
+def test_register_finds_the_pose(registered):
+    assert registered.has_pose and registered.mode is TrackingMode.TRACKING and registered.reason == ""
+    assert adds_error(POINTS, registered.T_cam_centered, T_TRUE) < 0.1 * MODEL.diameter
+    assert add_error(POINTS, registered.T_cam_centered, T_TRUE) < 0.1 * MODEL.diameter  # textured: not flipped
+    # The API pose is of the mesh file's frame.
+    np.testing.assert_allclose(registered.T_cam_obj, MODEL.pose_for_mesh_origin(registered.T_cam_centered))
+    assert registered.score > 0.5 and registered.visible_fraction > 0.5
+    assert registered.n_hypotheses == 252 and registered.timings.total_ms > 0
+
+
+def test_track_follows_a_small_motion(estimator, registered):
+    moved = pose((0.0, 0.0, 0.05), (0.0, 0.0, 0.0)) @ T_TRUE
+    moved[:3, 3] += (0.01, 0.005, -0.005)
+    frame, _ = render_frame(moved, seed=1)
+    tracked = estimator.track(frame, registered)
+    assert tracked.has_pose and tracked.n_hypotheses == 1
+    assert add_error(POINTS, tracked.T_cam_centered, moved) < 0.005
+    assert tracked.score > 0.5 and tracked.timings.refine_ms > 0
+
+
+def test_tracker_loses_the_removed_object_within_three_frames(estimator):
+    tracker = ObjectTracker(estimator, LossCriteria())
+    frame, mask = render_frame(T_TRUE)
+    assert tracker.process(frame, mask).has_pose
+    results = [tracker.process(render_frame(None, seed=i)[0], None) for i in range(3)]
+    assert all(not r.has_pose for r in results)
+    assert TrackingMode.LOST in [r.mode for r in results]
+
+
+@pytest.mark.parametrize("case", ["empty mask", "zero depth", "nan depth", "mask shape", "mask on nothing"])
+def test_bad_input_gives_no_pose_with_a_reason(estimator, case):
+    frame, mask = render_frame(T_TRUE)
+    if case == "empty mask":
+        mask = np.zeros_like(mask)
+    elif case == "zero depth":
+        frame = dataclasses.replace(frame, depth=np.zeros_like(frame.depth))
+    elif case == "nan depth":
+        frame = dataclasses.replace(frame, depth=np.full_like(frame.depth, np.nan))
+    elif case == "mask shape":
+        mask = mask[:100]
+    else:  # a mask on a region beyond the working depth range
+        frame = dataclasses.replace(frame, depth=np.where(mask, 9.0, frame.depth).astype(np.float32))
+    result = estimator.register(frame, mask)
+    assert not result.has_pose and result.T_cam_centered is None and result.reason
+    assert result.mode is TrackingMode.REGISTERING
+
+
+def test_track_without_a_previous_pose(estimator):
+    frame, _ = render_frame(T_TRUE)
+    nothing = estimator.register(frame, np.zeros((480, 640), bool))
+    result = estimator.track(frame, nothing)
+    assert not result.has_pose and "previous" in result.reason
+
+
+def test_track_on_empty_depth_reports_a_low_score(estimator, registered):
+    frame, _ = render_frame(T_TRUE)
+    frame = dataclasses.replace(frame, depth=np.zeros_like(frame.depth))
+    result = estimator.track(frame, registered)
+    assert result.score < 0.1 and result.visible_fraction == 0.0
+
+
+def test_config_validation_names_the_value():
+    with pytest.raises(ConfigError, match="max_depth"):
+        EstimatorConfig(min_depth=2.0, max_depth=1.0)
+    with pytest.raises(ConfigError, match="top_k"):
+        EstimatorConfig(top_k=0)
+    with pytest.raises(ConfigError, match="device"):
+        EstimatorConfig(device="banana")
+    assert EstimatorConfig().n_hypotheses == 252

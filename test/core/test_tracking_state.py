@@ -1,0 +1,155 @@
+"""ObjectTracker's decisions, driven by a scripted estimator."""
+
+import math
+
+import numpy as np
+import pytest
+
+from fpose_ros.core.camera import CameraIntrinsics
+from fpose_ros.core.errors import ConfigError
+from fpose_ros.core.frame import RGBDFrame
+from fpose_ros.core.pose_result import PoseResult, TrackingMode
+from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker, pose_jump
+
+CAMERA = CameraIntrinsics(fx=50.0, fy=50.0, cx=7.5, cy=5.5, width=16, height=12)
+FRAME = RGBDFrame(np.zeros((12, 16, 3), np.uint8), np.full((12, 16), 0.5, np.float32), CAMERA, stamp_s=3.0)
+MASK = np.ones((12, 16), np.uint8)
+
+
+def pose(x: float = 0.0, yaw_deg: float = 0.0) -> np.ndarray:
+    T = np.eye(4)
+    c, s = math.cos(math.radians(yaw_deg)), math.sin(math.radians(yaw_deg))
+    T[:2, :2] = [[c, -s], [s, c]]
+    T[:3, 3] = [x, 0.0, 0.5]
+    return T
+
+
+def good(x: float = 0.0, yaw_deg: float = 0.0, score: float = 0.9, visible: float = 0.8) -> PoseResult:
+    T = pose(x, yaw_deg)
+    return PoseResult(T_cam_obj=T, T_cam_centered=T, score=score, mode=TrackingMode.TRACKING, visible_fraction=visible)
+
+
+def none(reason: str = "bad") -> PoseResult:
+    return PoseResult(None, None, 0.0, TrackingMode.REGISTERING, reason=reason)
+
+
+class ScriptedEstimator:
+    """Returns scripted results and records how it was called."""
+
+    def __init__(self, registrations: list[PoseResult], tracks: list[PoseResult]) -> None:
+        self.registrations, self.tracks = list(registrations), list(tracks)
+        self.calls: list[str] = []
+        self.previous: list[PoseResult] = []
+
+    def register(self, frame, mask):
+        self.calls.append("register")
+        return self.registrations.pop(0)
+
+    def track(self, frame, previous):
+        self.calls.append("track")
+        self.previous.append(previous)
+        return self.tracks.pop(0)
+
+
+def test_waits_for_a_mask_then_registers_and_tracks():
+    est = ScriptedEstimator([good()], [good(0.01)])
+    tracker = ObjectTracker(est)
+    waiting = tracker.process(FRAME, None)
+    assert not waiting.has_pose and waiting.mode is TrackingMode.REGISTERING and "mask" in waiting.reason
+    assert waiting.stamp_s == 3.0
+    registered = tracker.process(FRAME, MASK)
+    assert registered.has_pose and registered.mode is TrackingMode.TRACKING
+    tracked = tracker.process(FRAME, MASK)  # a mask while tracking is not used
+    assert tracked.has_pose and tracked.mode is TrackingMode.TRACKING
+    assert est.calls == ["register", "track"]
+
+
+def test_failed_registration_reports_no_pose_and_stays_registering():
+    est = ScriptedEstimator([none("the mask is empty"), good(score=0.1)], [])
+    tracker = ObjectTracker(est)
+    first = tracker.process(FRAME, MASK)
+    assert not first.has_pose and first.mode is TrackingMode.REGISTERING and "the mask is empty" in first.reason
+    low = tracker.process(FRAME, MASK)
+    assert not low.has_pose and low.mode is TrackingMode.REGISTERING and "min_score" in low.reason
+
+
+@pytest.mark.parametrize("bad", [good(score=0.1), good(visible=0.05), good(x=0.5), good(yaw_deg=90.0), none()])
+def test_each_criterion_rejects_the_pose_and_loses_the_object(bad):
+    est = ScriptedEstimator([good()], [bad, bad])
+    tracker = ObjectTracker(est, LossCriteria(max_failed_frames=2))
+    tracker.process(FRAME, MASK)
+    first = tracker.process(FRAME, None)
+    assert not first.has_pose and first.mode is TrackingMode.TRACKING and "1/2" in first.reason
+    assert first.score == 0.0
+    second = tracker.process(FRAME, None)
+    assert not second.has_pose and second.mode is TrackingMode.LOST and second.reason.startswith("object lost")
+
+
+def test_tracking_continues_from_the_last_trusted_pose_after_one_bad_frame():
+    est = ScriptedEstimator([good()], [good(score=0.1), good(0.02), good(0.03)])
+    tracker = ObjectTracker(est, LossCriteria(max_failed_frames=2))
+    tracker.process(FRAME, MASK)
+    assert not tracker.process(FRAME, None).has_pose
+    recovered = tracker.process(FRAME, None)
+    assert recovered.has_pose and recovered.mode is TrackingMode.TRACKING
+    # The bad frame's pose was never used as a starting point.
+    assert est.previous[1].T_cam_centered[0, 3] == 0.0
+    tracker.process(FRAME, None)
+    assert est.previous[2].T_cam_centered[0, 3] == pytest.approx(0.02)
+
+
+def test_lost_waits_for_a_mask_then_re_registers():
+    est = ScriptedEstimator([good(), none(), good(0.1)], [none()])
+    tracker = ObjectTracker(est, LossCriteria(max_failed_frames=1))
+    tracker.process(FRAME, MASK)
+    assert tracker.process(FRAME, None).mode is TrackingMode.LOST
+    waiting = tracker.process(FRAME, None)
+    assert not waiting.has_pose and waiting.mode is TrackingMode.LOST and "re-register" in waiting.reason
+    failed = tracker.process(FRAME, MASK)
+    assert not failed.has_pose and failed.mode is TrackingMode.REGISTERING
+    back = tracker.process(FRAME, MASK)
+    assert back.has_pose and back.mode is TrackingMode.TRACKING
+    assert est.calls == ["register", "track", "register", "register"]
+
+
+def test_reset_forgets_the_object():
+    est = ScriptedEstimator([good(), good()], [])
+    tracker = ObjectTracker(est)
+    tracker.process(FRAME, MASK)
+    tracker.reset()
+    assert tracker.mode is TrackingMode.REGISTERING
+    assert not tracker.process(FRAME, None).has_pose
+    assert tracker.process(FRAME, MASK).has_pose
+    assert est.calls == ["register", "register"]
+
+
+def test_pose_jump():
+    translation, rotation = pose_jump(pose(0.0, 0.0), pose(0.03, 30.0))
+    assert translation == pytest.approx(0.03) and rotation == pytest.approx(30.0)
+
+
+def test_criteria_reject_absurd_values():
+    with pytest.raises(ConfigError, match="min_score"):
+        LossCriteria(min_score=2.0)
+    with pytest.raises(ConfigError, match="max_failed_frames"):
+        LossCriteria(max_failed_frames=0)
+
+
+def test_predict_pose_extrapolates_constant_velocity_and_refuses_gaps():
+    from scipy.spatial.transform import Rotation
+
+    from fpose_ros.core.tracking_state import predict_pose
+
+    def pose(angle_deg: float, x: float) -> np.ndarray:
+        T = np.eye(4)
+        T[:3, :3] = Rotation.from_euler("z", angle_deg, degrees=True).as_matrix()
+        T[:3, 3] = (x, 0.0, 0.5)
+        return T
+
+    predicted = predict_pose(pose(10, 0.00), 0.0, pose(13, 0.01), 1 / 30, 2 / 30)
+    assert np.allclose(predicted, pose(16, 0.02), atol=1e-9)
+    half = predict_pose(pose(10, 0.00), 0.0, pose(13, 0.01), 1 / 30, 1.5 / 30)
+    assert np.allclose(half, pose(14.5, 0.015), atol=1e-9)
+    # Stamps going backwards (a bag loop) or a long gap: no extrapolation.
+    assert np.array_equal(predict_pose(pose(10, 0), 0.0, pose(13, 0.01), 1 / 30, 0.0), pose(13, 0.01))
+    assert np.array_equal(predict_pose(pose(10, 0), 0.0, pose(13, 0.01), 1 / 30, 5.0), pose(13, 0.01))
