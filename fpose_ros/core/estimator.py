@@ -32,7 +32,7 @@ from fpose_ros.core.pose_conditioned_crop import crop_affine
 from fpose_ros.core.pose_result import PoseResult, StageTimings, TrackingMode
 from fpose_ros.core.refinement.base import Refiner
 from fpose_ros.core.refinement.geometric import GeometricRefiner, GeometricRefinerConfig
-from fpose_ros.core.rendering.base import Renderer
+from fpose_ros.core.rendering.base import MeshTensors, Renderer
 from fpose_ros.core.rendering.factory import create_renderer
 from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
 from fpose_ros.core.scoring.base import Scorer
@@ -77,7 +77,7 @@ class EstimatorConfig:
     min_views: int = 40
     inplane_step_deg: float = 60.0
     crop_ratio: float = 1.2
-    coarse_crop_size: int = 40
+    coarse_crop_size: int = 32
     coarse_iterations: int = 3
     top_k: int = 8
     fine_crop_size: int = 64
@@ -85,7 +85,7 @@ class EstimatorConfig:
     track_iterations: int = 2
     score_crop_size: int = 48
     max_render_faces: int = 3000
-    coarse_render_faces: int = 1200
+    coarse_render_faces: int = 3000
     min_register_score: float = 0.3
     track_margin: float = 1.5
 
@@ -176,6 +176,27 @@ class PoseEstimator:
         self._rotations = IcosphereHypotheses(cfg.min_views, cfg.inplane_step_deg).rotations(self.device)
 
     # ------------------------------------------------------------------ API
+
+    def warm_up(self, camera: CameraIntrinsics | None = None) -> None:
+        """Run one registration and one tracking step on a frame rendered from the model itself.
+
+        torch's first calls allocate and select kernels (about as long again as a registration);
+        a node calls this at start-up so that the first real registration is not the slow one.
+        """
+        cam = camera or CameraIntrinsics(fx=615.0, fy=615.0, cx=319.5, cy=239.5, width=640, height=480)
+        T = torch.eye(4, device=self.device)[None]
+        T[0, 2, 3] = 2.5 * self.model.diameter + 0.2
+        with torch.inference_mode():
+            out = self.renderer.render(MeshTensors.from_object_model(self.render_model, self.device), T,
+                                       cam.matrix_tensor(self.device), cam.height, cam.width)
+        mask = out.mask[0].cpu().numpy()
+        depth = out.depth[0].cpu().numpy()
+        depth[~mask] = float(T[0, 2, 3]) + self.model.diameter
+        rgb = (out.rgb[0].cpu().numpy() * 255).astype(np.uint8)
+        frame = RGBDFrame(rgb, depth.astype(np.float32), cam)
+        result = self.register(frame, mask)
+        if result.has_pose:
+            self.track(frame, result)
 
     def register(self, frame: RGBDFrame, mask: np.ndarray) -> PoseResult:
         """Find the object's pose from scratch in ``frame`` given its detector ``mask``.

@@ -12,23 +12,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import trimesh
 from scipy.spatial.transform import Rotation
 
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.frame import RGBDFrame
-from fpose_ros.core.object_model import ObjectModel
+from fpose_ros.core.object_model import ObjectModel, object_model_from_trimesh
 from fpose_ros.core.rendering.base import Renderer
 from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
 from fpose_ros.core.synthetic.assets import load_asset
 from fpose_ros.core.synthetic.motion import PRESETS, exit_and_return, trajectory
-from fpose_ros.core.synthetic.scene import Layers, background_plane, composite, render_layers
+from fpose_ros.core.synthetic.scene import background_plane, composite, render_layers
 from fpose_ros.core.synthetic.sensor_noise import imperfect_mask, realsense_depth
 from fpose_ros.core.synthetic.textures import background_image
 
 #: Bump when rendering changes, so that caches of older renders are not reused.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 #: Fewer visible object pixels than this count as "not in view".
 MIN_VISIBLE_PIXELS = 50
+#: Frames composited at once (memory: ~25 MB per frame and layer at 640x480).
+CHUNK_FRAMES = 32
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class SequenceSpec:
         away_s: how long the object is away, seconds.
         distractors: other objects in the scene.
         depth_m: distance of the object at the start, metres.
+        mask_dropout: probability that the detector gives no mask for a frame (never the first).
     """
 
     name: str
@@ -63,6 +67,7 @@ class SequenceSpec:
     away_s: float = 1.0
     distractors: int = 2
     depth_m: float = 0.6
+    mask_dropout: float = 0.0
 
     def key(self) -> str:
         """A short hash of the spec, for cache file names."""
@@ -106,7 +111,7 @@ def d435_camera(width: int = 640, height: int = 480) -> CameraIntrinsics:
 
 
 def render_sequence(spec: SequenceSpec, renderer: Renderer | None = None) -> SyntheticSequence:
-    """Render ``spec`` (cost: a few full-frame renders per frame, batched 16 frames per call)."""
+    """Render ``spec``: per frame, the object (and occluder) over its image box only, composited in chunks."""
     if spec.motion not in PRESETS:
         raise ValueError(f"unknown motion {spec.motion!r}; choose one of {sorted(PRESETS)}")
     renderer = renderer or TorchRasterizer()
@@ -121,54 +126,57 @@ def render_sequence(spec: SequenceSpec, renderer: Renderer | None = None) -> Syn
     if spec.exit_and_return:
         T_centered = exit_and_return(T_centered, spec.fps, spec.n_frames // 3, spec.away_s)
 
-    layers = [background_plane(camera, background_image(spec.height, spec.width, rng),
+    static = [background_plane(camera, background_image(spec.height, spec.width, rng),
                                rng.uniform(0.9, 1.3), tuple(rng.uniform(-0.3, 0.3, 2)))]
-    object_layer = render_layers(renderer, model, T_centered, camera)
-    layers.append(object_layer)
     for i in range(spec.distractors):
         other = load_asset(f"proc:{1000 + spec.seed * 7 + i}")
         T = np.eye(4)
         T[:3, :3] = Rotation.random(random_state=int(rng.integers(2**31))).as_matrix()
         side = 1 if i % 2 == 0 else -1
         T[:3, 3] = [side * rng.uniform(0.2, 0.3), rng.uniform(-0.12, 0.12), spec.depth_m + rng.uniform(0.0, 0.2)]
-        layers.append(render_layers(renderer, other, T[None], camera))
-    if spec.occluder:
-        layers.append(_occluder_layer(renderer, T_centered, spec, camera, model.diameter))
-
-    rgb, depth, front = composite(layers)
+        static.append(render_layers(renderer, other, T[None], camera))
+    occluder, T_occluder = _occluder(T_centered, model.diameter) if spec.occluder else (None, None)
     gains = 1.0 + 0.25 * np.sin(np.arange(spec.n_frames) / spec.fps * rng.uniform(0.5, 2.0) + rng.uniform(0, 6))
     tint = rng.uniform(0.9, 1.1, 3)
+
     frames, masks, visible = [], [], []
-    for i in range(spec.n_frames):
-        colour = rgb[i] * gains[i] * tint + rng.normal(0.0, 0.01, rgb[i].shape)
-        image = (np.clip(colour, 0, 1) * 255).astype(np.uint8)
-        frames.append(RGBDFrame(image, realsense_depth(depth[i], rng), camera, stamp_s=i / spec.fps))
-        true_mask = front[i] == 1
-        seen = int(true_mask.sum()) >= MIN_VISIBLE_PIXELS
-        visible.append(seen)
-        masks.append(imperfect_mask(true_mask, rng) if seen else None)
+    # Chunks bound memory: a few full-size float layers of CHUNK_FRAMES frames at a time.
+    for lo in range(0, spec.n_frames, CHUNK_FRAMES):
+        hi = min(spec.n_frames, lo + CHUNK_FRAMES)
+        layers = [*static, render_layers(renderer, model, T_centered[lo:hi], camera)]
+        if occluder is not None:
+            layers.append(render_layers(renderer, occluder, T_occluder[lo:hi], camera))
+        rgb, depth, front = composite(layers)
+        for j, i in enumerate(range(lo, hi)):
+            colour = rgb[j] * gains[i] * tint + rng.normal(0.0, 0.01, rgb[j].shape)
+            image = (np.clip(colour, 0, 1) * 255).astype(np.uint8)
+            frames.append(RGBDFrame(image, realsense_depth(depth[j], rng), camera, stamp_s=i / spec.fps))
+            true_mask = front[j] == len(static)
+            seen = int(true_mask.sum()) >= MIN_VISIBLE_PIXELS
+            visible.append(seen)
+            # The first frame always has a mask: a sequence starts with a detection to register on.
+            dropped = i > 0 and rng.random() < spec.mask_dropout
+            masks.append(imperfect_mask(true_mask, rng) if seen and not dropped else None)
     return SyntheticSequence(spec=spec, model=model, camera=camera, frames=frames, masks=masks,
                              T_cam_obj_gt=model.pose_for_mesh_origin(T_centered), visible=np.array(visible))
 
 
-def _occluder_layer(renderer: Renderer, T_object: np.ndarray, spec: SequenceSpec, camera: CameraIntrinsics,
-                    diameter: float) -> Layers:
-    """A vertical bar sweeping across in front of the object through the middle third of the sequence."""
-    import trimesh
+def _occluder(T_object: np.ndarray, diameter: float) -> tuple[ObjectModel, np.ndarray]:
+    """A vertical bar and its (N, 4, 4) poses: it sweeps across in front of the object through the middle third.
 
-    from fpose_ros.core.object_model import object_model_from_trimesh
-
+    Outside the sweep it is placed behind the camera, where nothing is drawn.
+    """
     bar = trimesh.creation.box(extents=(0.35 * diameter, 0.6, 0.02))
     bar.visual = trimesh.visual.ColorVisuals(bar, vertex_colors=np.tile([90, 70, 60, 255], (len(bar.vertices), 1)))
     model = object_model_from_trimesh(bar, name="occluder", n_surface_samples=16)
-    n = spec.n_frames
+    n = len(T_object)
     sweep = np.clip((np.arange(n) - n / 3) / (n / 3), 0.0, 1.0)  # 0 -> 1 over the middle third
     T = np.repeat(np.eye(4)[None], n, axis=0)
     T[:, :3, 3] = T_object[:, :3, 3]
     T[:, 0, 3] += (sweep - 0.5) * 2.5 * diameter
     T[:, 2, 3] -= 0.5 * diameter + 0.05
-    T[(sweep <= 0) | (sweep >= 1), 2, 3] = -1.0  # behind the camera: not drawn
-    return render_layers(renderer, model, T, camera)
+    T[(sweep <= 0) | (sweep >= 1), 2, 3] = -1.0
+    return model, T
 
 
 def load_or_render(spec: SequenceSpec, cache_dir: Path | str | None = None) -> SyntheticSequence:
@@ -218,8 +226,8 @@ def benchmark_specs() -> list[SequenceSpec]:
 
 
 def demo_spec() -> SequenceSpec:
-    """The built-in demo: 3 s of a hand-held, textured procedural object with a passing occluder."""
-    return SequenceSpec("demo", "proc:5", "handheld", n_frames=90, seed=5, occluder=True)
+    """The built-in demo: 5 s of a hand-held, textured procedural object with a passing occluder."""
+    return SequenceSpec("demo", "proc:5", "handheld", n_frames=150, seed=5, occluder=True)
 
 
 def small_spec(**overrides: object) -> SequenceSpec:

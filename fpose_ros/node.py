@@ -1,0 +1,410 @@
+"""``fpose_node``: 6D pose of a known object in an RGB-D stream, as a ROS 2 node.
+
+Run: ``ros2 run fpose_ros fpose_node --ros-args -p mesh_file:=/path/obj.ply`` on a ROS 2
+install, or ``python -m fpose_ros.node --ros-args ...`` / ``fpose_node --ros-args ...`` here.
+Topics, parameters and the service are listed in docs/ros_interface.md.
+
+Threads: subscription callbacks only store messages (synchronizer, mask buffer, the
+newest-frame slot); one worker thread runs the engine and publishes. A multi-threaded
+executor keeps the inputs, the masks and the control interfaces (service, parameters,
+timer) in separate callback groups, so none of them waits for another or for the engine.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import rclpy
+import torch
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+from std_srvs.srv import Trigger
+
+from fpose_ros.core.camera import CameraIntrinsics
+from fpose_ros.core.errors import ConfigError, InputError, MeshError
+from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator
+from fpose_ros.core.frame import RGBDFrame
+from fpose_ros.core.object_model import ObjectModel, load_object_model
+from fpose_ros.core.pose_result import TrackingMode
+from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker
+from fpose_ros.ros.frame_pipeline import LatestSlot
+from fpose_ros.ros.image_conversion import color_to_rgb, depth_to_metres, describe, mask_to_bool
+from fpose_ros.ros.input_monitor import InputMonitor
+from fpose_ros.ros.mask_buffer import StampedBuffer, newest_pair
+from fpose_ros.ros.node_config import EngineSection, NodeConfig, declare_and_read
+from fpose_ros.ros.object_outputs import FrameTiming, ObjectOutputs
+from fpose_ros.ros.rate_limited_log import RateLimitedLogger
+from fpose_ros.ros.tf_broadcast import make_transform_broadcaster
+from fpose_ros.ros.time_sync import implementation_name, make_synchronizer, stamp_ns
+
+ENGINE_SECTIONS = (EngineSection("engine", EstimatorConfig), EngineSection("loss", LossCriteria))
+INPUT_TOPICS = ("color/image_raw", "depth/image_raw", "color/camera_info")
+MASK_TOPIC = "mask"
+#: After a registration, tracking catches up through the buffered frames this many frames apart.
+CATCH_UP_STRIDE = 2
+_COLOR, _DEPTH, _INFO = range(3)
+
+
+@dataclass(frozen=True)
+class SyncedFrame:
+    """One synchronized colour / depth / camera_info set, still as ROS messages (converted by the worker)."""
+
+    color: Image
+    depth: Image
+    info: CameraInfo
+    stamp_ns: int
+    received_s: float  # time.monotonic() when the set was complete
+
+
+class FposeNode(Node):
+    """Registers and tracks one object (``mesh_file``) in a colour + registered depth stream.
+
+    Raises:
+        ConfigError: a parameter is invalid (the message names each one and why).
+        MeshError: ``mesh_file`` cannot be loaded.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("fpose_node")
+        self._config: NodeConfig = declare_and_read(self, ENGINE_SECTIONS)
+        config = self._config
+        self._warn = RateLimitedLogger(self.get_logger().warning, config.warn_period_s)
+        model = load_object_model(config.mesh_file, scale=config.mesh_scale)
+
+        # Engine state; the worker thread is the only one that touches the tracker.
+        self._tracker = self._make_tracker(model)
+        self._mode = TrackingMode.REGISTERING
+        self._pending_model: tuple[ObjectModel, str, float] | None = None
+        self._reset_reason: str | None = None
+        self._state_lock = threading.Lock()
+        self._frames_processed = 0
+        self._last_mask_used_ns = -1
+        self._warned_distortion = False
+        self._latest_header: Header | None = None
+        self._processed_at_last_diagnostic = 0
+
+        self._frames: StampedBuffer[SyncedFrame] = StampedBuffer(config.frame_history_size)
+        self._masks: StampedBuffer[Image] = StampedBuffer(config.mask_queue_size)
+        self._slot: LatestSlot[SyncedFrame] = LatestSlot()
+        self._sync = make_synchronizer(3, config.sync_queue_size, config.sync_slop_s, self._on_synced)
+
+        # sensor_data = best effort: receives from reliable and best-effort publishers alike, never stalls them.
+        reliability = ReliabilityPolicy.RELIABLE if config.input_qos == "reliable" else ReliabilityPolicy.BEST_EFFORT
+        input_qos = QoSProfile(depth=config.input_qos_depth, history=HistoryPolicy.KEEP_LAST, reliability=reliability,
+                               durability=DurabilityPolicy.VOLATILE)
+        inputs_group = ReentrantCallbackGroup()  # the synchronizer is thread-safe
+        self._topics = tuple(self.resolve_topic_name(t) for t in INPUT_TOPICS)
+        self._monitor = InputMonitor(self._topics, config.input_timeout_s)
+        for index, (topic, msg_type) in enumerate(zip(INPUT_TOPICS, (Image, Image, CameraInfo), strict=True)):
+            self.create_subscription(msg_type, topic, lambda msg, i=index: self._on_input(i, msg), input_qos,
+                                     callback_group=inputs_group)
+        self._mask_topic = self.resolve_topic_name(MASK_TOPIC)
+        self.create_subscription(Image, MASK_TOPIC, self._on_mask, input_qos,
+                                 callback_group=MutuallyExclusiveCallbackGroup())
+
+        self._outputs = ObjectOutputs(self, "", config.object_frame,
+                                      make_transform_broadcaster(self) if config.publish_tf else None)
+        self._outputs.set_model(model, config.mesh_file, config.mesh_scale, header=None)
+        control_group = MutuallyExclusiveCallbackGroup()
+        self.create_service(Trigger, "~/reset", self._on_reset, callback_group=control_group)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._last_diagnostic_s = time.monotonic()
+        self.create_timer(1.0, self._on_timer, callback_group=control_group)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        self._worker = threading.Thread(target=self._work, name="fpose_engine", daemon=True)
+        self._worker.start()
+        self.get_logger().info(
+            f"tracking '{model.name}' ({model.diameter * 100:.1f} cm across) as TF frame '{config.object_frame}'; "
+            f"inputs {', '.join(self._topics)} ({config.input_qos} QoS, {implementation_name(self._sync)} sync, "
+            f"slop {config.sync_slop_s} s), masks on {self._mask_topic}")
+
+    # ---------------------------------------------------------------- engine construction
+
+    def _make_tracker(self, model: ObjectModel) -> ObjectTracker:
+        estimator = PoseEstimator(model, EstimatorConfig(**self._config.engine))
+        estimator.warm_up()
+        return ObjectTracker(estimator, LossCriteria(**self._config.loss))
+
+    # ---------------------------------------------------------------- subscription callbacks (no heavy work)
+
+    def _on_input(self, index: int, msg: Image | CameraInfo) -> None:
+        jump = self._monitor.record(index, stamp_ns(msg), time.monotonic())
+        if jump is not None:
+            self._reset_inputs(f"stamps on {self._topics[index]} jumped back by {jump:.3f} s (bag looped or "
+                               "clock reset): synchronization and tracking restart", key="time_jump")
+        if index == _COLOR:
+            self._latest_header = msg.header
+        self._sync.add(index, msg)
+
+    def _on_synced(self, color: Image, depth: Image, info: CameraInfo) -> None:
+        now = time.monotonic()
+        self._monitor.record_set(now)
+        frame = SyncedFrame(color, depth, info, stamp_ns(color), now)
+        self._frames.add(frame.stamp_ns, frame)
+        self._slot.put(frame)
+
+    def _on_mask(self, msg: Image) -> None:
+        self._masks.add(stamp_ns(msg), msg)
+        if self._mode is not TrackingMode.TRACKING:
+            self._slot.wake()  # the mask may belong to a frame the worker already has
+
+    def _reset_inputs(self, reason: str, key: str) -> None:
+        self._warn.log(key, reason)
+        self._sync.reset()
+        self._frames.clear()
+        self._masks.clear()
+        self._slot.clear()
+        with self._state_lock:
+            self._reset_reason = reason
+
+    # ---------------------------------------------------------------- control interfaces
+
+    def _on_reset(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        with self._state_lock:
+            self._reset_reason = "reset requested on ~/reset"
+        self._slot.wake()
+        response.success = True
+        response.message = "tracking reset: the node re-registers on the next frame that has a mask"
+        return response
+
+    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        """Load a new mesh when ``mesh_file`` / ``mesh_scale`` change; refuse the change if it cannot be loaded."""
+        changed = {p.name: p.value for p in parameters}
+        if not changed.keys() & {"mesh_file", "mesh_scale"}:
+            return SetParametersResult(successful=True)
+        mesh_file = changed.get("mesh_file", self.get_parameter("mesh_file").value)
+        mesh_scale = changed.get("mesh_scale", self.get_parameter("mesh_scale").value)
+        try:
+            if not mesh_file:
+                raise MeshError("mesh_file cannot be empty")
+            model = load_object_model(mesh_file, scale=mesh_scale)
+        except MeshError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        with self._state_lock:
+            self._pending_model = (model, mesh_file, mesh_scale)
+        self._slot.wake()
+        self.get_logger().info(f"mesh changed to {mesh_file} (scale {mesh_scale}): re-registering")
+        return SetParametersResult(successful=True)
+
+    def _on_timer(self) -> None:
+        problem = self._monitor.problem(time.monotonic(), self._config.sync_slop_s)
+        if problem is not None:
+            self._warn.log("inputs", problem)
+            if self._latest_header is not None:
+                self._outputs.publish_status(self._latest_header, self._mode, problem)
+        self._publish_diagnostics(problem)
+
+    def _publish_diagnostics(self, problem: str | None) -> None:
+        now = time.monotonic()
+        processed = self._frames_processed
+        rate = (processed - self._processed_at_last_diagnostic) / max(now - self._last_diagnostic_s, 1e-6)
+        self._processed_at_last_diagnostic, self._last_diagnostic_s = processed, now
+        if problem is not None:
+            level, message = DiagnosticStatus.ERROR, problem
+        elif self._mode is TrackingMode.TRACKING:
+            level, message = DiagnosticStatus.OK, "tracking"
+        else:
+            level, message = DiagnosticStatus.WARN, self._mode.value
+        values = {"mode": self._mode.value, "processed_rate_hz": f"{rate:.1f}", "frames_processed": str(processed),
+                  "frames_dropped": str(self._slot.dropped), "mesh_file": self.get_parameter("mesh_file").value}
+        status = DiagnosticStatus(level=level, name=f"{self.get_fully_qualified_name()}: {self._config.object_frame}",
+                                  message=message, hardware_id=self._topics[_COLOR],
+                                  values=[KeyValue(key=k, value=v) for k, v in values.items()])
+        self._diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
+                                                      status=[status]))
+
+    # ---------------------------------------------------------------- worker thread
+
+    def _work(self) -> None:
+        while not self._slot.closed:
+            newest = self._slot.take(timeout=0.2)
+            if self._slot.closed:
+                return
+            self._apply_requests()
+            try:
+                self._step(newest)
+            except Exception as exc:  # the node must survive anything one frame can cause
+                self.get_logger().error(f"frame processing failed: {type(exc).__name__}: {exc}")
+                with self._state_lock:
+                    self._reset_reason = f"internal error: {exc}"
+
+    def _apply_requests(self) -> None:
+        """Mesh changes and resets requested by other threads, applied between frames."""
+        with self._state_lock:
+            pending, self._pending_model = self._pending_model, None
+            reason, self._reset_reason = self._reset_reason, None
+        if pending is not None:
+            model, mesh_file, mesh_scale = pending
+            self._tracker = self._make_tracker(model)
+            self._outputs.set_model(model, mesh_file, mesh_scale, self._latest_header)
+            self._masks.clear()  # they show the previous object
+            self._set_mode(TrackingMode.REGISTERING)
+        if reason is not None:
+            self._tracker.reset()
+            self._set_mode(TrackingMode.REGISTERING)
+            self.get_logger().info(f"tracking reset: {reason}")
+
+    def _step(self, newest: SyncedFrame | None) -> None:
+        caught_up_ns = None
+        if self._mode is not TrackingMode.TRACKING:
+            # Registration needs a mask; it usually arrives after its frame, so look back in the history.
+            pair = newest_pair(self._frames, self._masks, int(self._config.mask_slop_s * 1e9))
+            if pair is not None and pair[0] > self._last_mask_used_ns and (newest is None or pair[0] < newest.stamp_ns):
+                self._process(pair[1], pair[2])
+                if self._mode is TrackingMode.TRACKING:
+                    caught_up_ns = self._catch_up(pair[0])
+        if newest is not None and (caught_up_ns is None or newest.stamp_ns > caught_up_ns):
+            mask = None
+            if self._mode is not TrackingMode.TRACKING:  # tracking never waits for (or re-runs on) masks
+                mask = self._masks.closest(newest.stamp_ns, int(self._config.mask_slop_s * 1e9))
+            self._process(newest, mask)
+
+    def _catch_up(self, registered_ns: int) -> int:
+        """Track through the frames that arrived while registering, every CATCH_UP_STRIDE-th one.
+
+        Registration takes about a second; jumping from its (old) frame straight to the newest one
+        would ask tracking to follow a second of motion at once. Frames ``CATCH_UP_STRIDE`` apart stay
+        within what tracking follows and take a fraction of their duration to process, so the loop
+        reaches the live stream. Returns the stamp of the last frame processed.
+        """
+        last = registered_ns
+        while self._mode is TrackingMode.TRACKING:
+            backlog = sorted((stamp, item) for stamp, item in self._frames.newest_first() if stamp > last)
+            if len(backlog) < CATCH_UP_STRIDE:
+                return last
+            for stamp, item in backlog[CATCH_UP_STRIDE - 1::CATCH_UP_STRIDE]:
+                if self._mode is not TrackingMode.TRACKING:
+                    break
+                self._process(item, None)
+                last = stamp
+        return last
+
+    def _process(self, item: SyncedFrame, mask_msg: Image | None) -> None:
+        header = item.color.header
+        try:
+            frame = self._to_frame(item)
+        except InputError as exc:
+            message = f"frame at {header.stamp.sec}.{header.stamp.nanosec:09d} skipped: {exc}"
+            self._warn.log(f"frame:{type(exc).__name__}:{str(exc)[:40]}", message)
+            self._outputs.publish_status(header, self._mode, message)
+            return
+        mask = self._to_mask(mask_msg, frame) if mask_msg is not None else None
+        if mask_msg is not None:
+            self._last_mask_used_ns = item.stamp_ns
+        start = time.perf_counter()
+        result = self._tracker.process(frame, mask)
+        processing_ms = (time.perf_counter() - start) * 1e3
+        self._frames_processed += 1
+        timing = FrameTiming(processing_ms, item.received_s, self._frames_processed, self._slot.dropped)
+        self._outputs.publish_result(header, result, timing)
+        if self._outputs.overlay_wanted:
+            self._outputs.publish_overlay(header, frame.rgb, frame.intrinsics, result)
+        if result.mode is TrackingMode.LOST and self._mode is not TrackingMode.LOST:
+            # Frames and masks up to here show the object where it no longer is: never register on them.
+            self._frames.discard_until(item.stamp_ns)
+            self._masks.discard_until(item.stamp_ns)
+        self._set_mode(result.mode)
+
+    def _set_mode(self, mode: TrackingMode) -> None:
+        if mode is not self._mode:
+            self.get_logger().info(f"{self._mode.value} -> {mode.value}")
+        self._mode = mode
+
+    def _to_frame(self, item: SyncedFrame) -> RGBDFrame:
+        """Convert and validate one synchronized set; raises InputError naming the topic and the problem."""
+        color_topic, depth_topic, info_topic = self._topics
+        try:
+            rgb = color_to_rgb(item.color)
+        except InputError as exc:
+            raise InputError(f"{color_topic}: {exc}") from exc
+        try:
+            depth = depth_to_metres(item.depth)
+        except InputError as exc:
+            raise InputError(f"{depth_topic}: {exc}") from exc
+        info = item.info
+        if (info.width, info.height) != (item.color.width, item.color.height):
+            raise InputError(f"{info_topic} is for {info.width}x{info.height} images but {color_topic} is "
+                             f"{describe(item.color)}: camera_info must describe the colour image")
+        try:
+            intrinsics = CameraIntrinsics.from_matrix(info.k, info.width, info.height)
+        except InputError as exc:
+            raise InputError(f"{info_topic}: {exc} (is the camera calibrated?)") from exc
+        if not self._warned_distortion and any(abs(d) > 1e-6 for d in info.d):
+            self._warned_distortion = True
+            self.get_logger().warning(f"{info_topic} has distortion coefficients {list(info.d)}: the engine "
+                                      "assumes rectified images (subscribe to image_rect if the camera has one)")
+        if depth.shape != rgb.shape[:2]:
+            raise InputError(f"{depth_topic} is {describe(item.depth)} but {color_topic} is {describe(item.color)}: "
+                             "depth must be registered to colour (RealSense: align_depth.enable:=true)")
+        return RGBDFrame(rgb=rgb, depth=depth, intrinsics=intrinsics, stamp_s=item.stamp_ns * 1e-9)
+
+    def _to_mask(self, msg: Image, frame: RGBDFrame) -> np.ndarray | None:
+        """The object's mask for ``frame``, or None (with a warning) when the mask is unusable."""
+        try:
+            mask = mask_to_bool(msg, self._config.mask_label)
+        except InputError as exc:
+            self._warn.log("mask", f"{self._mask_topic}: {exc}")
+            return None
+        if mask.shape != frame.shape:
+            self._warn.log("mask", f"{self._mask_topic} is {describe(msg)} but the frame is "
+                                   f"{frame.shape[1]}x{frame.shape[0]}: mask ignored")
+            return None
+        if not mask.any():
+            self._warn.log("mask", f"{self._mask_topic}: mask has no object pixels (mask_label = "
+                                   f"{self._config.mask_label}): ignored")
+            return None
+        return mask
+
+    # ---------------------------------------------------------------- shutdown
+
+    def close(self) -> None:
+        """Stop the worker thread (before the node is destroyed)."""
+        self._slot.close()
+        self._worker.join(timeout=5.0)
+
+
+def main(args: list[str] | None = None) -> int:
+    """Entry point of ``fpose_node`` (console script, ``python -m fpose_ros.node``, ``ros2 run``)."""
+    if "OMP_NUM_THREADS" not in os.environ:
+        # Leave one core to DDS and the callbacks: torch's spinning worker threads would otherwise
+        # starve them (measured on 2 cores: the first registration took 4x longer inside the node).
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    # The engine thread releases the GIL in every torch op and must get it back at once afterwards;
+    # with the default 5 ms switch interval the executor threads hold it that long each time.
+    sys.setswitchinterval(0.0005)
+    rclpy.init(args=args)
+    try:
+        node = FposeNode()
+    except (ConfigError, MeshError) as exc:
+        print(f"[fpose_node] cannot start: {exc}", file=sys.stderr, flush=True)
+        rclpy.try_shutdown()
+        return 2
+    executor = MultiThreadedExecutor(num_threads=4)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.close()
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""One command on a robot: Intel RealSense camera + fpose_node + rviz.
+
+    ros2 launch fpose_ros realsense.launch.py mesh_file:=/path/object.ply mask_topic:=/segmenter/mask
+
+Starts realsense2_camera's rs_launch.py with depth aligned to colour and 640x480 at 30 Hz for
+both streams (topics under /camera/camera/...), fpose_node (namespace fpose) subscribed to the
+aligned depth, and rviz with config/fpose.rviz.
+"""
+
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, SetEnvironmentVariable
+from launch.conditions import UnlessCondition
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import EqualsSubstitution, LaunchConfiguration, PathJoinSubstitution
+from launch_ros.substitutions import FindPackageShare
+
+from launch import LaunchDescription
+
+CAMERA = "/camera/camera"  # rs_launch.py's defaults: camera_namespace:=camera camera_name:=camera
+
+ARGUMENTS = (
+    ("mesh_file", "", "Mesh of the object to track (.obj, .ply, .stl, .glb); required"),
+    ("mesh_scale", "1.0", "Mesh units -> metres (0.001 for millimetres)"),
+    ("object_frame", "object", "TF frame of the object"),
+    ("namespace", "fpose", "Namespace of fpose_node and its topics"),
+    ("mask_topic", "mask", "Object mask from your segmenter (relative names resolve in the namespace)"),
+    ("color_profile", "640x480x30", "RealSense colour profile WIDTHxHEIGHTxFPS"),
+    ("depth_profile", "640x480x30", "RealSense depth profile WIDTHxHEIGHTxFPS"),
+    ("fastdds_profile", PathJoinSubstitution([FindPackageShare("fpose_ros"), "config", "fastdds_large_images.xml"]),
+     "Fast DDS profile for large images, for the camera and the node; empty = keep the environment's"),
+    ("rviz", "true", "Start rviz with config/fpose.rviz"),
+)
+
+
+def generate_launch_description() -> LaunchDescription:
+    args = [DeclareLaunchArgument(name, default_value=default, description=text)
+            for name, default, text in ARGUMENTS]
+    cfg = {name: LaunchConfiguration(name) for name, _, _ in ARGUMENTS}
+    # Set before the camera starts: the camera is the publisher whose shared-memory segment must fit the images.
+    fastdds = [SetEnvironmentVariable(name, cfg["fastdds_profile"],
+                                      condition=UnlessCondition(EqualsSubstitution(cfg["fastdds_profile"], "")))
+               for name in ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")]
+    camera = IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(
+            PathJoinSubstitution([FindPackageShare("realsense2_camera"), "launch", "rs_launch.py"])),
+        launch_arguments={
+            "align_depth.enable": "true",  # depth registered to colour, as the node requires
+            "rgb_camera.color_profile": cfg["color_profile"],
+            "depth_module.depth_profile": cfg["depth_profile"],
+        }.items(),
+    )
+    fpose = IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(PathJoinSubstitution([FindPackageShare("fpose_ros"), "launch",
+                                                            "fpose.launch.py"])),
+        launch_arguments={
+            "mesh_file": cfg["mesh_file"],
+            "mesh_scale": cfg["mesh_scale"],
+            "object_frame": cfg["object_frame"],
+            "namespace": cfg["namespace"],
+            "color_topic": f"{CAMERA}/color/image_raw",
+            "depth_topic": f"{CAMERA}/aligned_depth_to_color/image_raw",
+            "camera_info_topic": f"{CAMERA}/color/camera_info",
+            "mask_topic": cfg["mask_topic"],
+            "fastdds_profile": "",  # already set above for every process
+            "rviz": cfg["rviz"],
+        }.items(),
+    )
+    return LaunchDescription([*args, *fastdds, camera, fpose])

@@ -1,0 +1,93 @@
+"""sensor_msgs/Image <-> numpy for every accepted encoding, and the errors for the rest."""
+
+import numpy as np
+import pytest
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+from fpose_ros.core.errors import InputError
+from fpose_ros.ros import image_conversion as ic
+
+
+@pytest.fixture
+def rgb() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (4, 5, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("encoding", ["rgb8", "bgr8", "rgba8", "bgra8"])
+def test_colour_encodings_give_rgb(rgb: np.ndarray, encoding: str) -> None:
+    pixels = rgb[:, :, ::-1] if encoding.startswith("bgr") else rgb
+    if encoding.endswith("a8"):
+        pixels = np.concatenate([pixels, np.full((4, 5, 1), 7, np.uint8)], axis=2)
+    out = ic.color_to_rgb(ic.array_to_image_msg(pixels, encoding))
+    assert out.shape == (4, 5, 3) and out.dtype == np.uint8 and out.flags.c_contiguous
+    np.testing.assert_array_equal(out, rgb)
+
+
+def test_padded_rows_are_skipped(rgb: np.ndarray) -> None:
+    padded = np.zeros((4, 5 * 3 + 9), np.uint8)
+    padded[:, :15] = rgb.reshape(4, 15)
+    padded[:, 15:] = 99
+    msg = Image(height=4, width=5, encoding="rgb8", step=24)
+    msg.data = padded.tobytes()
+    np.testing.assert_array_equal(ic.color_to_rgb(msg), rgb)
+
+
+def test_depth_16uc1_millimetres_to_metres() -> None:
+    mm = np.array([[0, 50, 1000], [2500, 4001, 65535]], np.uint16)
+    for encoding in ("16UC1", "mono16"):
+        depth = ic.depth_to_metres(ic.array_to_image_msg(mm, encoding))
+        assert depth.dtype == np.float32
+        np.testing.assert_allclose(depth, [[0, 0.05, 1.0], [2.5, 4.001, 65.535]], atol=1e-6)
+
+
+def test_depth_big_endian_16uc1() -> None:
+    mm = np.array([[1234, 300]], np.uint16)
+    msg = Image(height=1, width=2, encoding="16UC1", is_bigendian=1, step=4)
+    msg.data = mm.astype(">u2").tobytes()
+    np.testing.assert_allclose(ic.depth_to_metres(msg), [[1.234, 0.3]], atol=1e-6)
+
+
+def test_depth_32fc1_invalid_values_become_zero() -> None:
+    m = np.array([[np.nan, np.inf, -1.0, 0.0, 1.5]], np.float32)
+    np.testing.assert_array_equal(ic.depth_to_metres(ic.array_to_image_msg(m, "32FC1")), [[0, 0, 0, 0, 1.5]])
+
+
+def test_mask_encodings_and_labels() -> None:
+    labels = np.array([[0, 1, 2], [2, 0, 300]])
+    assert ic.mask_to_bool(ic.array_to_image_msg(labels.clip(0, 255), "mono8")).sum() == 4
+    assert ic.mask_to_bool(ic.array_to_image_msg(labels.clip(0, 255), "8UC1"), label=2).sum() == 2
+    np.testing.assert_array_equal(ic.mask_to_bool(ic.array_to_image_msg(labels, "16UC1"), label=300),
+                                  labels == 300)
+    np.testing.assert_array_equal(ic.mask_to_bool(ic.array_to_image_msg(labels, "32SC1"), label=1), labels == 1)
+
+
+@pytest.mark.parametrize(("convert", "encoding"), [
+    (ic.color_to_rgb, "mono8"), (ic.color_to_rgb, "16UC1"), (ic.depth_to_metres, "rgb8"),
+    (ic.depth_to_metres, "8UC1"), (ic.mask_to_bool, "32FC1"), (ic.mask_to_bool, "yuv422"),
+])
+def test_wrong_encoding_is_named(convert, encoding: str) -> None:
+    msg = Image(height=2, width=2, encoding=encoding, step=2)
+    msg.data = bytes(64)
+    with pytest.raises(InputError, match=encoding):
+        convert(msg)
+
+
+def test_short_buffer_and_bad_step_are_errors() -> None:
+    msg = Image(height=4, width=5, encoding="rgb8", step=15)
+    msg.data = bytes(15 * 3)
+    with pytest.raises(InputError, match="needs 60"):
+        ic.color_to_rgb(msg)
+    msg = Image(height=4, width=5, encoding="rgb8", step=10)
+    msg.data = bytes(60)
+    with pytest.raises(InputError, match="step 10"):
+        ic.color_to_rgb(msg)
+    with pytest.raises(InputError, match="empty"):
+        ic.color_to_rgb(Image(height=0, width=5, encoding="rgb8", step=15))
+
+
+def test_rgb_to_image_msg_round_trip(rgb: np.ndarray) -> None:
+    header = Header(frame_id="cam")
+    msg = ic.rgb_to_image_msg(rgb, header)
+    assert (msg.encoding, msg.width, msg.height, msg.step, msg.header.frame_id) == ("rgb8", 5, 4, 15, "cam")
+    np.testing.assert_array_equal(ic.color_to_rgb(msg), rgb)
