@@ -148,7 +148,8 @@ def render_sequence(spec: SequenceSpec, renderer: Renderer | None = None) -> Syn
             layers.append(render_layers(renderer, occluder, T_occluder[lo:hi], camera))
         rgb, depth, front = composite(layers)
         for j, i in enumerate(range(lo, hi)):
-            colour = rgb[j] * gains[i] * tint + rng.normal(0.0, 0.01, rgb[j].shape)
+            light = (gains[i] * tint).astype(np.float32)
+            colour = rgb[j] * light + 0.01 * rng.standard_normal(rgb[j].shape, np.float32)
             image = (np.clip(colour, 0, 1) * 255).astype(np.uint8)
             frames.append(RGBDFrame(image, realsense_depth(depth[j], rng), camera, stamp_s=i / spec.fps))
             true_mask = front[j] == len(static)
