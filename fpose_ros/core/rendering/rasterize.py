@@ -212,9 +212,12 @@ def _dense_candidates(tri: torch.Tensor, s: int, boxes: _Boxes) -> Candidates:
     inside = (w_a >= -_EDGE_EPS) & (w_b >= -_EDGE_EPS) & (w_a + w_b <= 1 + _EDGE_EPS) & (inv_z > 0)
     if s > 1:
         inside &= (gx < boxes.box_w[tri, None]) & (gy < boxes.box_h[tri, None])
-    key = boxes.pixel_base[tri, None] + y * boxes.width + x
-    rows = tri[:, None].expand_as(key)
-    return key[inside], inv_z[inside], rows[inside], w_a[inside], w_b[inside]
+    # One nonzero, then flat gathers: boolean-mask indexing would search the mask once per tensor.
+    hit = torch.nonzero(inside.view(-1), as_tuple=True)[0]
+    row, col = hit // (s * s), hit % (s * s)
+    rows = tri[row]
+    key = boxes.pixel_base[rows] + (boxes.y0[rows] + gy[col]) * boxes.width + boxes.x0[rows] + gx[col]
+    return key, inv_z.view(-1)[hit], rows, w_a.view(-1)[hit], w_b.view(-1)[hit]
 
 
 def _exact_candidates(tri: torch.Tensor, boxes: _Boxes) -> Candidates:
@@ -232,9 +235,10 @@ def _exact_candidates(tri: torch.Tensor, boxes: _Boxes) -> Candidates:
     vals = c[..., 0] * du[:, None] + c[..., 1] * dv[:, None] + c[..., 2]  # (N, 3): w_a, w_b, 1/z
     inside = (vals[:, 0] >= -_EDGE_EPS) & (vals[:, 1] >= -_EDGE_EPS) & (vals[:, 0] + vals[:, 1] <= 1 + _EDGE_EPS)
     inside &= vals[:, 2] > 0
-    key = boxes.pixel_base[rows] + y * boxes.width + x
-    vals = vals[inside]
-    return key[inside], vals[:, 2], rows[inside], vals[:, 0], vals[:, 1]
+    hit = torch.nonzero(inside, as_tuple=True)[0]
+    key = boxes.pixel_base[rows[hit]] + y[hit] * boxes.width + x[hit]
+    vals = vals[hit]
+    return key, vals[:, 2], rows[hit], vals[:, 0], vals[:, 1]
 
 
 def _split_by_count(tri: torch.Tensor, counts: torch.Tensor, limit: int) -> list[torch.Tensor]:

@@ -1,5 +1,9 @@
 """TorchRasterizer against analytic shapes and an independent ray caster (Embree)."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -115,3 +119,30 @@ def test_background_is_zero_everywhere(size):
                                    size, size)
     bg = ~out.mask
     assert (out.depth[bg] == 0).all() and (out.rgb[bg] == 0).all() and (out.xyz[bg] == 0).all()
+
+
+_MEMORY_PROBE = """
+import resource, sys, torch
+sys.path.insert(0, {test_dir!r})
+from test_torch_rasterizer import MESH, MODEL, K, random_poses
+from fpose_ros.core.pose_conditioned_crop import crop_affine, crop_intrinsics
+from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
+T = random_poses(252, seed=5)
+Kc = crop_intrinsics(K, crop_affine(T, K, MODEL.diameter, 1.2, 160))
+renderer = TorchRasterizer(max_candidates=1_000_000)
+renderer.render(MESH, T[:1], Kc[:1], 160, 160)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = renderer.render(MESH, T, Kc, 160, 160)
+print(out.mask.float().mean().item(), (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
+"""
+
+
+@pytest.mark.slow
+def test_large_crop_batch_stays_within_memory_bound():
+    # A fresh process, so that the peak RSS growth is this render's alone.
+    code = _MEMORY_PROBE.format(test_dir=str(Path(__file__).parent))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).parents[3])
+    coverage, growth_mb = map(float, proc.stdout.split())
+    assert coverage > 0.1  # the crops are filled: the bound is exercised, not dodged by empty images
+    assert growth_mb < 1536
