@@ -9,17 +9,23 @@ Protocol, per sequence (30 Hz, 640x480):
 * the tracker (:class:`~fpose_ros.core.tracking_state.ObjectTracker`) runs over every frame, given
   the detector mask whenever the object is in view; frames where the object is visible count for
   accuracy, a frame without a pose counting as an infinite error;
-* registration trials: a fresh ``register`` on 4 frames spread over the sequence; success means
-  ADD-S below 10% of the object's diameter;
+* registration trials: a fresh ``register`` on 4 frames spread over the visible part of the
+  sequence, the first visible frame included; success means ADD-S below 10% of the object's diameter;
 * sequences where the object leaves the view: frames from leaving until the tracker reports LOST
   (``loss.detect_frames``), and seconds from its return until a pose again, counting the frame
   period and the processing time of the frame that re-registers (``loss.reacquire_s``).
+
+Each method runs over all sequences in turn, one sequence in memory at a time; its peak RSS is the
+process's high-water mark while it ran (reset between methods where Linux allows it).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib.util
 import json
+import os
 import platform
 import resource
 import sys
@@ -34,7 +40,7 @@ import torch
 from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator
 from fpose_ros.core.metrics import add_error, adds_error, auc
 from fpose_ros.core.pose_result import TrackingMode
-from fpose_ros.core.synthetic.sequences import SyntheticSequence, benchmark_specs, load_or_render
+from fpose_ros.core.synthetic.sequences import SequenceSpec, SyntheticSequence, benchmark_specs, load_or_render
 from fpose_ros.core.tracking_state import Estimator, LossCriteria, ObjectTracker
 
 #: The issue's targets: (key, comparison, threshold).
@@ -48,11 +54,13 @@ TARGETS = (
     ("loss.reacquire_s", "<=", 0.5),
 )
 REGISTRATION_TRIALS_PER_SEQUENCE = 4
+#: Modules that would provide ``--refiner learned`` / ``--scorer learned``.
+LEARNED_MODULES = {"refiner": "fpose_ros.core.refinement.learned", "scorer": "fpose_ros.core.scoring.learned"}
 
 
 @dataclass
 class SequenceRun:
-    """Raw measurements of one method on one sequence."""
+    """Raw measurements of one method on one sequence (times in ms or s as named, errors in metres)."""
 
     name: str
     track_ms: list[float] = field(default_factory=list)
@@ -66,12 +74,43 @@ class SequenceRun:
 
 
 @dataclass
+class RegistrationStats:
+    """Registration from scratch over all trials: seconds, and the fraction with ADD-S < 10% of diameter."""
+
+    median_s: float
+    p90_s: float
+    success_rate: float
+    trials: int
+
+
+@dataclass
+class TrackingStats:
+    """Tracking steps (ms, Hz) and accuracy over visible frames (AUC of ADD / ADD-S on 0-10 cm)."""
+
+    median_ms: float
+    p90_ms: float
+    rate_hz: float
+    add_auc: float
+    adds_auc: float
+    frames: int
+
+
+@dataclass
+class LossStats:
+    """Leaving and returning: worst case over the sequences with an exit (None: never happened / no such sequence)."""
+
+    detect_frames: int | None
+    reacquire_s: float | None
+    poses_while_away: int
+
+
+@dataclass
 class Summary:
     """The figures of one method over all sequences (the JSON's keys)."""
 
-    registration: dict[str, float]
-    tracking: dict[str, float]
-    loss: dict[str, float | None]
+    registration: RegistrationStats
+    tracking: TrackingStats
+    loss: LossStats
     peak_rss_mb: float
 
 
@@ -114,28 +153,27 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
     return run
 
 
-def summarize(runs: Sequence[SequenceRun]) -> Summary:
-    """Pool the runs into the published figures."""
+def summarize(runs: Sequence[SequenceRun], peak_rss_mb: float | None = None) -> Summary:
+    """Pool the runs into the published figures; ``peak_rss_mb`` defaults to the process's peak so far."""
     reg = np.concatenate([r.register_s for r in runs])
     ok = np.concatenate([r.register_ok for r in runs])
     track = np.concatenate([r.track_ms for r in runs]) if any(r.track_ms for r in runs) else np.array([np.nan])
     add = np.concatenate([r.add_m for r in runs])
     adds = np.concatenate([r.adds_m for r in runs])
     detect = [r.detect_frames for r in runs if r.detect_frames is not None]
-    leaving = [r for r in runs if r.detect_frames is not None or r.poses_while_away]
     reacq = [r.reacquire_s for r in runs if r.reacquire_s is not None]
     missing_reacq = any(r.detect_frames is not None and r.reacquire_s is None for r in runs)
     median_track = float(np.median(track))
     return Summary(
-        registration={"median_s": float(np.median(reg)), "p90_s": float(np.percentile(reg, 90)),
-                      "success_rate": float(ok.mean()), "trials": int(len(ok))},
-        tracking={"median_ms": median_track, "p90_ms": float(np.percentile(track, 90)),
-                  "rate_hz": 1000.0 / median_track if median_track > 0 else float("nan"),
-                  "add_auc": auc(add), "adds_auc": auc(adds), "frames": int(len(add))},
-        loss={"detect_frames": max(detect) if detect else None,
-              "reacquire_s": None if missing_reacq or not reacq else max(reacq),
-              "poses_while_away": int(sum(r.poses_while_away for r in leaving))},
-        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        registration=RegistrationStats(median_s=float(np.median(reg)), p90_s=float(np.percentile(reg, 90)),
+                                       success_rate=float(ok.mean()), trials=int(len(ok))),
+        tracking=TrackingStats(median_ms=median_track, p90_ms=float(np.percentile(track, 90)),
+                               rate_hz=1000.0 / median_track if median_track > 0 else float("nan"),
+                               add_auc=auc(add), adds_auc=auc(adds), frames=int(len(add))),
+        loss=LossStats(detect_frames=max(detect) if detect else None,
+                       reacquire_s=None if missing_reacq or not reacq else max(reacq),
+                       poses_while_away=int(sum(r.poses_while_away for r in runs))),
+        peak_rss_mb=peak_rss_mb if peak_rss_mb is not None else _peak_rss_mb(),
     )
 
 
@@ -145,12 +183,12 @@ def check_targets(summary: Summary) -> dict[str, bool]:
     out = {}
     for key, op, threshold in TARGETS:
         value = flat.get(key)
-        out[key] = value is not None and (value <= threshold if op == "<=" else value >= threshold)
+        out[key] = value is not None and bool(value <= threshold if op == "<=" else value >= threshold)
     return out
 
 
 def format_table(ours: Summary, peer: Summary | None = None, peer_name: str = "open3d") -> str:
-    """The printed comparison table."""
+    """The printed comparison table: one row per figure, the target and whether fpose_ros meets it."""
     rows = [
         ("registration median (s)", "registration.median_s", "{:.3f}"),
         ("registration p90 (s)", "registration.p90_s", "{:.3f}"),
@@ -186,7 +224,7 @@ def _fmt(value: object, fmt: str) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float) and not np.isfinite(value):
-        return "inf"
+        return "inf" if value > 0 else "nan"
     return fmt.format(value)
 
 
@@ -200,8 +238,27 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
+def _reset_peak_rss() -> None:
+    """Reset the process's RSS high-water mark (Linux >= 4.0); elsewhere the peak stays cumulative."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_mb() -> float:
+    """The RSS high-water mark since the last reset (VmHWM), else ``getrusage``'s lifetime maxrss, MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def machine() -> dict[str, object]:
-    """What the figures were measured on."""
+    """What the figures were measured on: CPU model, cores, torch threads and versions."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -210,30 +267,62 @@ def machine() -> dict[str, object]:
                 break
     except OSError:
         pass
-    import os
-
     return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__, "python": platform.python_version()}
 
 
+def quick_specs() -> list[SequenceSpec]:
+    """Two short sequences of the benchmark set (a moving object; the exit-and-return one), for tests."""
+    specs = benchmark_specs()
+    exit_spec = next(s for s in specs if s.exit_and_return)
+    moving = next(s for s in specs if not s.exit_and_return and s.motion != "static")
+    return [dataclasses.replace(moving, n_frames=20), dataclasses.replace(exit_spec, n_frames=75)]
+
+
+def run_method(specs: Sequence[SequenceSpec], cache: Path | None,
+               factory: Callable[[SyntheticSequence], Callable[[], Estimator]], label: str
+               ) -> tuple[list[SequenceRun], float]:
+    """Run one method over every sequence, one in memory at a time; returns the runs and the peak RSS (MB)."""
+    _reset_peak_rss()
+    runs = []
+    for spec in specs:
+        t0 = time.perf_counter()
+        seq = load_or_render(spec, cache)
+        print(f"[bench] {label} / {spec.name}: {len(seq.frames)} frames "
+              f"({time.perf_counter() - t0:.1f} s to load/render)", file=sys.stderr)
+        runs.append(run_sequence(seq, factory(seq)))
+        del seq
+    return runs, _peak_rss_mb()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``fpose-bench`` command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="fpose-bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--peer", choices=["open3d"], help="also run this peer on the same frames")
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
-    parser.add_argument("--sequences", nargs="+", help="only these sequence names")
+    parser.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequence names")
     parser.add_argument("--quick", action="store_true", help="2 short sequences (for tests)")
     parser.add_argument("--cache", type=Path, default=Path("out/cache"), help="rendered-sequence cache directory")
     parser.add_argument("--device", default="cpu", help="torch device of the engine")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    parser.add_argument("--refiner", choices=["geometric", "learned"], default="geometric")
+    parser.add_argument("--scorer", choices=["geometric", "learned"], default="geometric")
+    parser.add_argument("--refiner-weights", type=Path, help="RefineNet checkpoint directory (--refiner learned)")
+    parser.add_argument("--scorer-weights", type=Path, help="ScoreNet checkpoint directory (--scorer learned)")
     args = parser.parse_args(argv)
-    if args.threads:
+    for part in ("refiner", "scorer"):
+        if getattr(args, part) == "learned":
+            # The learned refiner/scorer are not part of this build yet: refuse rather than run geometric.
+            present = importlib.util.find_spec(LEARNED_MODULES[part]) is not None
+            parser.error(f"--{part} learned is not available: "
+                         + (f"{LEARNED_MODULES[part]} exists but the benchmark does not wire it yet" if present
+                            else f"{LEARNED_MODULES[part]} is not installed in this build"))
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error("--threads must be >= 1")
         torch.set_num_threads(args.threads)
 
-    specs = benchmark_specs()
-    if args.quick:
-        import dataclasses
-
-        specs = [dataclasses.replace(specs[1], n_frames=20), dataclasses.replace(specs[-1], n_frames=75)]
+    specs = quick_specs() if args.quick else benchmark_specs()
     if args.sequences:
         unknown = set(args.sequences) - {s.name for s in specs}
         if unknown:
@@ -241,21 +330,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         specs = [s for s in specs if s.name in args.sequences]
 
     config = EstimatorConfig(device=args.device)
-    ours, theirs = [], []
-    for spec in specs:
-        t0 = time.perf_counter()
-        seq = load_or_render(spec, args.cache)
-        print(f"[bench] {spec.name}: {len(seq.frames)} frames ({time.perf_counter() - t0:.1f} s to load/render)",
-              file=sys.stderr)
-        ours.append(run_sequence(seq, _engine_factory(seq, config)))
-        if args.peer:
-            theirs.append(run_sequence(seq, _peer_factory(seq)))
-    summary = summarize(ours)
-    peer_summary = summarize(theirs) if theirs else None
-    print(f"fpose_ros benchmark: {len(specs)} sequences, machine: {machine()['cpu']} ({machine()['cores']} cores)")
+    ours, our_rss = run_method(specs, args.cache, lambda seq: _engine_factory(seq, config), "fpose_ros")
+    summary = summarize(ours, our_rss)
+    peer_summary = None
+    if args.peer:
+        theirs, their_rss = run_method(specs, args.cache, _peer_factory, args.peer)
+        peer_summary = summarize(theirs, their_rss)
+    info = machine()
+    print(f"fpose_ros benchmark: {len(specs)} sequences, machine: {info['cpu']} ({info['cores']} cores, "
+          f"torch {info['torch']}, {info['torch_threads']} threads)")
     print(format_table(summary, peer_summary))
     if args.json:
-        payload = {**asdict(summary), "targets_met": check_targets(summary), "machine": machine(),
+        payload = {**asdict(summary), "targets_met": check_targets(summary), "machine": info,
                    "sequences": [asdict(s) for s in specs],
                    "per_sequence": [_per_sequence(r) for r in ours]}
         if peer_summary:
@@ -269,6 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _engine_factory(seq: SyntheticSequence, config: EstimatorConfig) -> Callable[[], Estimator]:
     shared = PoseEstimator(seq.model, config)  # stateless between calls: reuse its set-up
+    # As the node does at start-up: torch's first calls (allocation, kernel choice) are not the object's cost.
+    shared.warm_up(seq.camera)
     return lambda: shared
 
 
@@ -282,6 +370,7 @@ def _peer_factory(seq: SyntheticSequence) -> Callable[[], Estimator]:
 def _per_sequence(run: SequenceRun) -> dict[str, object]:
     finite = [e for e in run.adds_m if np.isfinite(e)]
     return {"name": run.name, "tracking_median_ms": float(np.median(run.track_ms)) if run.track_ms else None,
+            "registration_median_s": float(np.median(run.register_s)),
             "registration_success": float(np.mean(run.register_ok)), "add_auc": auc(np.array(run.add_m)),
             "adds_auc": auc(np.array(run.adds_m)), "frames_with_pose": len(finite),
             "detect_frames": run.detect_frames, "reacquire_s": run.reacquire_s}

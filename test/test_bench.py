@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from fpose_ros.bench import SequenceRun, check_targets, format_table, main, summarize
+from fpose_ros.bench import SequenceRun, check_targets, format_table, main, quick_specs, summarize
 
 
 def test_summary_pools_runs_and_counts_missing_poses_as_failures():
@@ -13,23 +13,52 @@ def test_summary_pools_runs_and_counts_missing_poses_as_failures():
                        add_m=[0.001, 0.002], adds_m=[0.001, 0.001])
     lost = SequenceRun("b", track_ms=[20.0], register_s=[1.5], register_ok=[False], add_m=[np.inf, 0.001],
                        adds_m=[np.inf, 0.001], detect_frames=2, reacquire_s=0.4)
-    summary = summarize([good, lost])
-    assert summary.registration["success_rate"] == 0.5
-    assert summary.registration["median_s"] == 1.0
-    assert summary.tracking["median_ms"] == 12.0
-    assert 0.7 < summary.tracking["add_auc"] < 0.76  # one of four frames has no pose
-    assert summary.loss == {"detect_frames": 2, "reacquire_s": 0.4, "poses_while_away": 0}
+    summary = summarize([good, lost], peak_rss_mb=100.0)
+    assert summary.registration.success_rate == 0.5
+    assert summary.registration.median_s == 1.0
+    assert summary.tracking.median_ms == 12.0
+    assert summary.tracking.rate_hz == pytest.approx(1000.0 / 12.0)
+    assert 0.7 < summary.tracking.add_auc < 0.76  # one of four frames has no pose
+    assert (summary.loss.detect_frames, summary.loss.reacquire_s, summary.loss.poses_while_away) == (2, 0.4, 0)
     met = check_targets(summary)
-    assert met["loss.detect_frames"] and not met["registration.success_rate"]
-    table = format_table(summary)
-    assert "registration success" in table and "NO" in table
+    assert met["loss.detect_frames"] and met["registration.median_s"] and not met["registration.success_rate"]
+
+
+def test_table_shows_both_methods_targets_and_verdicts():
+    ours = summarize([SequenceRun("a", track_ms=[10.0], register_s=[0.5], register_ok=[True], add_m=[0.001],
+                                  adds_m=[0.001])], peak_rss_mb=100.0)
+    peer = summarize([SequenceRun("a", track_ms=[30.0], register_s=[2.0], register_ok=[False], add_m=[np.inf],
+                                  adds_m=[np.inf])], peak_rss_mb=50.0)
+    lines = format_table(ours, peer).splitlines()
+    assert [c.strip() for c in lines[0].split("|")] == ["metric", "fpose_ros", "open3d", "target", "met"]
+    row = {line.split("|")[0].strip(): [c.strip() for c in line.split("|")[1:]] for line in lines[2:]}
+    assert row["registration median (s)"] == ["0.500", "2.000", "<= 1.0", "yes"]
+    assert row["tracking median (ms)"] == ["10.0", "30.0", "<= 15.0", "yes"]
+    assert row["registration success"][1] == "0.0%"
+    # No exit-and-return sequence: the loss figures are missing, shown as such, and do not pass.
+    assert row["loss detected after (frames)"] == ["n/a", "n/a", "<= 3", "NO"]
+    assert len({len(line) for line in lines}) == 1  # aligned columns
+    assert "open3d" not in format_table(ours)
 
 
 def test_never_reacquired_is_not_reported_as_a_time():
     gone = SequenceRun("c", track_ms=[10.0], register_s=[0.5], register_ok=[True], add_m=[0.001], adds_m=[0.001],
                        detect_frames=1, reacquire_s=None)
-    assert summarize([gone]).loss["reacquire_s"] is None
+    assert summarize([gone]).loss.reacquire_s is None
     assert not check_targets(summarize([gone]))["loss.reacquire_s"]
+
+
+def test_quick_set_has_an_exit_and_return_sequence():
+    specs = quick_specs()
+    assert len(specs) == 2 and any(s.exit_and_return for s in specs)
+
+
+@pytest.mark.parametrize("argv", [["--refiner", "learned"], ["--sequences", "no_such_sequence"], ["--threads", "0"]])
+def test_bad_options_are_refused_with_a_message(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "error:" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -41,5 +70,8 @@ def test_quick_run_writes_every_key(tmp_path, capsys):
                          ("tracking", "median_ms"), ("tracking", "p90_ms"), ("tracking", "add_auc"),
                          ("tracking", "adds_auc"), ("loss", "detect_frames"), ("loss", "reacquire_s")]:
         assert key in data[section]
+    assert data["registration"]["trials"] >= 8
+    assert data["loss"]["detect_frames"] is not None  # the exit-and-return sequence was run
     assert data["peak_rss_mb"] > 0 and data["machine"]["cores"] >= 1
+    assert [row["name"] for row in data["per_sequence"]] == [s.name for s in quick_specs()]
     assert "registration median (s)" in capsys.readouterr().out

@@ -51,9 +51,31 @@ class Open3DPeerConfig:
     min_depth: float = 0.1
     max_depth: float = 4.0
 
+    def __post_init__(self) -> None:
+        positive = {"voxel_ratio": self.voxel_ratio, "ransac_iterations": self.ransac_iterations,
+                    "icp_iterations": self.icp_iterations, "track_window": self.track_window,
+                    "min_depth": self.min_depth}
+        bad = [name for name, value in positive.items() if not value > 0]
+        if bad:
+            raise ConfigError(f"Open3DPeerConfig: {', '.join(bad)} must be > 0")
+        if not 0.0 < self.ransac_confidence < 1.0:
+            raise ConfigError(f"Open3DPeerConfig: ransac_confidence must be in (0, 1), got {self.ransac_confidence}")
+        if not self.max_depth > self.min_depth:
+            raise ConfigError(f"Open3DPeerConfig: max_depth ({self.max_depth}) must exceed "
+                              f"min_depth ({self.min_depth})")
+
 
 class Open3DPeer:
-    """Register and track one object with Open3D (see the module docstring)."""
+    """Register and track one object with Open3D (see the module docstring).
+
+    Args:
+        model: the object; its surface points and normals, downsampled to the voxel size, are the ICP source.
+        config: settings (default :class:`Open3DPeerConfig`).
+        seed: Open3D's random seed (RANSAC), for repeatable runs.
+
+    Raises:
+        ConfigError: open3d is not installed.
+    """
 
     def __init__(self, model: ObjectModel, config: Open3DPeerConfig | None = None, seed: int = 0) -> None:
         self.o3d = _open3d()
@@ -68,7 +90,17 @@ class Open3DPeer:
         self.source_features = self._features(self.source)
 
     def register(self, frame: RGBDFrame, mask: np.ndarray) -> PoseResult:
-        """Global registration from the masked depth (FPFH + RANSAC, then ICP)."""
+        """Global registration from the masked depth (FPFH + RANSAC, then point-to-plane ICP).
+
+        Args:
+            frame: the RGB-D frame (only depth and intrinsics are used).
+            mask: (H, W) bool object mask.
+
+        Returns:
+            ``T_cam_centered`` / ``T_cam_obj`` (4x4 float64, camera optical frame); no pose, with a reason,
+            when the mask is malformed or holds fewer than 10 depth points after downsampling.
+            Cost: O(M) to back-project the mask plus RANSAC (``ransac_iterations`` at most).
+        """
         start = time.perf_counter()
         try:
             mask_bool = validate_mask(mask, frame.shape)
@@ -89,7 +121,12 @@ class Open3DPeer:
         return self._icp(frame, target, ransac.transformation, n_hypotheses=1, start=start)
 
     def track(self, frame: RGBDFrame, previous: PoseResult) -> PoseResult:
-        """Point-to-plane ICP from the previous pose against the depth around it."""
+        """Point-to-plane ICP from the previous pose against the depth around it.
+
+        Reads only the window around the previous pose's projection (``track_window`` diameters, and
+        within that distance in depth): O(window area) plus ``icp_iterations`` ICP steps. No pose when
+        ``previous`` has none or the window holds fewer than 10 points.
+        """
         start = time.perf_counter()
         T_prev = previous.T_cam_centered
         if T_prev is None:
