@@ -33,7 +33,7 @@ from fpose_ros.core.pose_result import PoseResult, StageTimings, TrackingMode
 from fpose_ros.core.refinement.base import Refiner
 from fpose_ros.core.refinement.geometric import GeometricRefiner, GeometricRefinerConfig
 from fpose_ros.core.rendering.base import MeshTensors, Renderer
-from fpose_ros.core.rendering.factory import create_renderer
+from fpose_ros.core.rendering.factory import BACKENDS, create_renderer
 from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
 from fpose_ros.core.scoring.base import Scorer
 from fpose_ros.core.scoring.geometric import GeometricScorer, GeometricScorerConfig, ScoreDetails
@@ -68,6 +68,13 @@ class EstimatorConfig:
         min_register_score: a registration whose best score is below this reports no pose.
         track_margin: tracking reads the image inside the previous pose's crop window scaled by this
             (room for the motion since the previous frame).
+        renderer: rendering backend ("torch", "embree" (CPU), "nvdiffrast" (CUDA, user-installed)).
+        refiner: "geometric" (no weights) or "learned" (FoundationPose's RefineNet from ``refiner_weights_dir``).
+        scorer: "geometric" or "learned" (ScoreNet from ``scorer_weights_dir``). The learned scorer ranks
+            hypotheses; whether a pose is trusted (``min_register_score``, loss criteria) is always decided
+            by the geometric agreement of the chosen pose, as network logits have no absolute scale.
+        refiner_weights_dir, scorer_weights_dir: checkpoint directories (``model_best.pth`` + ``config.yml``).
+        batch_size: largest number of crop pairs per network call (the learned path).
     """
 
     device: str = "cpu"
@@ -88,6 +95,12 @@ class EstimatorConfig:
     coarse_render_faces: int = 3000
     min_register_score: float = 0.3
     track_margin: float = 1.5
+    renderer: str = "torch"
+    refiner: str = "geometric"
+    scorer: str = "geometric"
+    refiner_weights_dir: str = ""
+    scorer_weights_dir: str = ""
+    batch_size: int = 32
 
     def __post_init__(self) -> None:
         self.validate()
@@ -112,6 +125,14 @@ class EstimatorConfig:
             "coarse_render_faces": (_int_in(self.coarse_render_faces, 100, 10_000_000), "must be an integer >= 100"),
             "min_register_score": (0 <= self.min_register_score <= 1, "must be in [0, 1]"),
             "track_margin": (1 <= self.track_margin <= 10, "must be in [1, 10]"),
+            "renderer": (self.renderer in BACKENDS, f"must be one of {', '.join(BACKENDS)}"),
+            "refiner": (self.refiner in ("geometric", "learned"), "must be 'geometric' or 'learned'"),
+            "scorer": (self.scorer in ("geometric", "learned"), "must be 'geometric' or 'learned'"),
+            "refiner_weights_dir": (self.refiner != "learned" or bool(self.refiner_weights_dir),
+                                    "must name a checkpoint directory when refiner is 'learned'"),
+            "scorer_weights_dir": (self.scorer != "learned" or bool(self.scorer_weights_dir),
+                                   "must name a checkpoint directory when scorer is 'learned'"),
+            "batch_size": (_int_in(self.batch_size, 1, 4096), "must be an integer in [1, 4096]"),
         }
         problems = [f"{name}={getattr(self, name)!r} {why}" for name, (ok, why) in checks.items() if not ok]
         try:
@@ -157,11 +178,13 @@ class PoseEstimator:
         # depth within a fraction of a millimetre of the original at working distances.
         self.render_model = simplify_for_rendering(model, cfg.max_render_faces)
         self.coarse_model = simplify_for_rendering(model, cfg.coarse_render_faces)
-        self.renderer = renderer or create_renderer("torch", cfg.device)
+        self.renderer = renderer or create_renderer(cfg.renderer, cfg.device)
         if (isinstance(self.renderer, TorchRasterizer) and is_closed_and_oriented(self.render_model)
                 and is_closed_and_oriented(self.coarse_model)):
             # Closed, outward-wound meshes never show back faces: skipping them halves rasterisation.
             self.renderer = dataclasses.replace(self.renderer, cull_backfaces=True)
+        refiner = refiner or self._learned_refiner()
+        scorer = scorer or self._learned_scorer()
         self.coarse_refiner = refiner or GeometricRefiner(
             self.renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.coarse_crop_size))
         self.fine_refiner = refiner or GeometricRefiner(
@@ -172,7 +195,9 @@ class PoseEstimator:
                                                   inlier_start=0.15, translation_only_steps=0, steps_per_render=3))
         self.coarse_scorer = scorer or GeometricScorer(
             self.renderer, GeometricScorerConfig(crop_size=max(cfg.coarse_crop_size, 8)))
-        self.scorer = scorer or GeometricScorer(self.renderer, GeometricScorerConfig(crop_size=cfg.score_crop_size))
+        # Decides whether the chosen pose is trusted, whatever ranked the hypotheses.
+        self.trust_scorer = GeometricScorer(self.renderer, GeometricScorerConfig(crop_size=cfg.score_crop_size))
+        self.scorer = scorer or self.trust_scorer
         self._rotations = IcosphereHypotheses(cfg.min_views, cfg.inplane_step_deg).rotations(self.device)
 
     # ------------------------------------------------------------------ API
@@ -236,20 +261,18 @@ class PoseEstimator:
             top = torch.topk(coarse_scores, min(self.config.top_k, poses.shape[0])).indices
             refined = self.fine_refiner.refine(self.render_model, obs, poses[top], self.config.register_iterations)
             t_fine = time.perf_counter()
-            scores, visible = self._score(obs, refined)
-            best = int(torch.argmax(scores))
+            best, score, visible = self._rank_and_trust(obs, refined)
             t_end = time.perf_counter()
         timings = StageTimings(
             preprocess_ms=_ms(start, t_pre), hypotheses_ms=_ms(t_pre, t_hyp),
             refine_ms=_ms(t_hyp, t_coarse) + _ms(t_coarse_score, t_fine),
             score_ms=_ms(t_coarse, t_coarse_score) + _ms(t_fine, t_end), total_ms=_ms(start, t_end),
         )
-        score = float(scores[best])
         if not score >= self.config.min_register_score:
             return _no_pose(f"no hypothesis fits the observation: best score {score:.2f} < min_register_score "
                             f"{self.config.min_register_score}", TrackingMode.REGISTERING, stamp, start,
                             timings=timings, n_hypotheses=poses.shape[0])
-        return self._result(refined[best], score, float(visible[best]), stamp, poses.shape[0], timings)
+        return self._result(refined[best], score, visible, stamp, poses.shape[0], timings)
 
     def track(self, frame: RGBDFrame, previous: PoseResult) -> PoseResult:
         """Refine ``previous``'s pose on ``frame`` and score it (no loss decision: see ObjectTracker).
@@ -271,23 +294,44 @@ class PoseEstimator:
             t_pre = time.perf_counter()
             T = self.track_refiner.refine(self.render_model, obs, T_prev, self.config.track_iterations)
             t_refine = time.perf_counter()
-            scores, visible = self._score(obs, T)
+            _, score, visible = self._rank_and_trust(obs, T)
             t_end = time.perf_counter()
         timings = StageTimings(preprocess_ms=_ms(start, t_pre), refine_ms=_ms(t_pre, t_refine),
                                score_ms=_ms(t_refine, t_end), total_ms=_ms(start, t_end))
         if not bool(torch.isfinite(T).all()):
             return _no_pose("tracking diverged (non-finite pose)", TrackingMode.TRACKING, stamp, start, timings, 1)
-        return self._result(T[0], float(scores[0]), float(visible[0]), stamp, 1, timings)
+        return self._result(T[0], score, visible, stamp, 1, timings)
 
     # ------------------------------------------------------------------ helpers
 
-    def _score(self, obs: Observation, T: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B,) scores and visible fractions (NaN when the scorer has no details)."""
+    def _rank_and_trust(self, obs: Observation, T: torch.Tensor) -> tuple[int, float, float]:
+        """Index of the best of (B, 4, 4) poses by the scorer, and its geometric score and visible fraction."""
         if isinstance(self.scorer, GeometricScorer):
             details: ScoreDetails = self.scorer.details(self.render_model, obs, T)
-            return details.score, details.visible_fraction
-        scores = self.scorer.score(self.render_model, obs, T)
-        return scores, torch.full_like(scores, math.nan)
+            best = int(torch.argmax(details.score))
+            return best, float(details.score[best]), float(details.visible_fraction[best])
+        best = int(torch.argmax(self.scorer.score(self.render_model, obs, T)))
+        details = self.trust_scorer.details(self.render_model, obs, T[best:best + 1])
+        return best, float(details.score[0]), float(details.visible_fraction[0])
+
+    def _learned_refiner(self) -> Refiner | None:
+        if self.config.refiner != "learned":
+            return None
+        from fpose_ros.core.nets.checkpoint import load_refine_net
+        from fpose_ros.core.refinement.learned import LearnedRefiner, LearnedRunConfig
+
+        net, net_config = load_refine_net(self.config.refiner_weights_dir, self.device)
+        return LearnedRefiner(self.renderer, net, net_config, LearnedRunConfig(batch_size=self.config.batch_size))
+
+    def _learned_scorer(self) -> Scorer | None:
+        if self.config.scorer != "learned":
+            return None
+        from fpose_ros.core.nets.checkpoint import load_score_net
+        from fpose_ros.core.refinement.learned import LearnedRunConfig
+        from fpose_ros.core.scoring.learned import LearnedScorer
+
+        net, net_config = load_score_net(self.config.scorer_weights_dir, self.device)
+        return LearnedScorer(self.renderer, net, net_config, LearnedRunConfig(batch_size=self.config.batch_size))
 
     def _result(self, T_centered: torch.Tensor, score: float, visible: float, stamp: float, n_hypotheses: int,
                 timings: StageTimings) -> PoseResult:

@@ -151,3 +151,18 @@ def test_config_validation_names_the_value():
     with pytest.raises(ConfigError, match="device"):
         EstimatorConfig(device="banana")
     assert EstimatorConfig().n_hypotheses == 252
+
+
+def test_learned_path_is_validated_before_loading_anything():
+    with pytest.raises(ConfigError, match="refiner_weights_dir"):
+        EstimatorConfig(refiner="learned")
+    with pytest.raises(ConfigError, match="scorer"):
+        EstimatorConfig(scorer="neural")
+    with pytest.raises(ConfigError, match="renderer"):
+        EstimatorConfig(renderer="opengl")
+
+
+def test_missing_learned_weights_are_refused_with_the_path(tmp_path):
+    config = EstimatorConfig(refiner="learned", refiner_weights_dir=str(tmp_path / "nowhere"))
+    with pytest.raises(ConfigError, match="nowhere"):
+        PoseEstimator(MODEL, config)

@@ -1,0 +1,122 @@
+"""Building blocks shared by :class:`RefineNet` and :class:`ScoreNet`, named to match FoundationPose's keys.
+
+Every convolution has a bias (the checkpoints carry one even in front of BatchNorm), padding ``(k - 1) // 2``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+#: Feature channels of the token grid both networks attend over.
+EMBED_DIM = 512
+#: Tokens of a 160 x 160 input after the encoders' three stride-2 convolutions (20 x 20).
+NUM_TOKENS = 400
+#: Attention heads of every attention layer in both networks.
+NUM_HEADS = 4
+
+
+class ConvBNReLU(nn.Module):
+    """Conv2d (with bias) -> BatchNorm2d -> ReLU, stored as ``net.0`` / ``net.1`` / ``net.2``.
+
+    Maps (N, c_in, H, W) -> (N, c_out, ceil(H / stride), ceil(W / stride)) for odd kernels.
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel_size: int = 3, stride: int = 1) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=(kernel_size - 1) // 2, bias=True),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class ResnetBasicBlock(nn.Module):
+    """ResNet basic block: ``relu(x + bn2(conv2(relu(bn1(conv1(x))))))``, 3 x 3, stride 1, no downsample.
+
+    Maps (N, C, H, W) -> (N, C, H, W); keys ``conv1``, ``bn1``, ``conv2``, ``bn2``.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=True)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=True)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + x)
+
+
+class PositionalEmbedding(nn.Module):
+    """Adds a fixed sinusoidal table ``pe`` (1, max_len, d_model) to (N, L, d_model) tokens, L <= max_len.
+
+    Column ``2i`` holds ``sin(pos * f_i)``, column ``2i + 1`` holds ``cos(pos * f_i)``, with
+    ``f_i = exp(-ln(10000) * 2i / d_model)``. The table is a persistent buffer because the checkpoints
+    store it (``pos_embed.pe``); strict loading needs the key.
+    """
+
+    def __init__(self, d_model: int = EMBED_DIM, max_len: int = NUM_TOKENS) -> None:
+        super().__init__()
+        self.register_buffer("pe", sinusoidal_table(max_len, d_model))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pe[:, : x.shape[1]]
+
+
+def sinusoidal_table(length: int, d_model: int) -> torch.Tensor:
+    """(1, length, d_model) float32 sinusoidal position table (see :class:`PositionalEmbedding`); d_model even."""
+    position = torch.arange(length, dtype=torch.float32)[:, None]
+    freq = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+    table = torch.zeros(length, d_model)
+    table[:, 0::2] = torch.sin(position * freq)
+    table[:, 1::2] = torch.cos(position * freq)
+    return table[None]
+
+
+def image_encoder(c_in: int) -> nn.Sequential:
+    """The per-image encoder (``encodeA`` / ``encoderA``): (N, c_in, H, W) -> (N, 128, H / 4, W / 4).
+
+    Applied with the same weights to the rendering A and the observation B.
+    """
+    return nn.Sequential(
+        ConvBNReLU(c_in, 64, kernel_size=7, stride=2),
+        ConvBNReLU(64, 128, kernel_size=3, stride=2),
+        ResnetBasicBlock(128),
+        ResnetBasicBlock(128),
+    )
+
+
+def pair_encoder() -> nn.Sequential:
+    """The joint encoder (``encodeAB`` / ``encoderAB``): (N, 256, h, w) -> (N, 512, h / 2, w / 2)."""
+    return nn.Sequential(
+        ResnetBasicBlock(256),
+        ResnetBasicBlock(256),
+        ConvBNReLU(256, EMBED_DIM, kernel_size=3, stride=2),
+        ResnetBasicBlock(EMBED_DIM),
+        ResnetBasicBlock(EMBED_DIM),
+    )
+
+
+def encode_pair(encoder: nn.Module, pair_encoder: nn.Module, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """Encode a rendering/observation pair into row-major tokens.
+
+    Args:
+        encoder: the shared per-image encoder.
+        pair_encoder: the joint encoder.
+        A, B: (N, c_in, H, W) network inputs (rendering, observed crop).
+
+    Returns:
+        (N, (H / 8) * (W / 8), 512) tokens, flattened row by row (400 for 160 x 160 inputs).
+    """
+    # Two passes rather than one over A and B stacked: in training mode BatchNorm statistics must come
+    # from each image kind alone.
+    ab = pair_encoder(torch.cat([encoder(A), encoder(B)], dim=1))
+    return ab.flatten(2).transpose(1, 2)

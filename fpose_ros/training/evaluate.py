@@ -1,0 +1,130 @@
+"""CLI: evaluate trained networks on held-out objects (never seen in training).
+
+``python -m fpose_ros.training.evaluate --weights DIR [--n N] [--small] [--seed S]`` where DIR holds
+``refiner/`` and/or ``scorer/`` checkpoint directories (as written by :mod:`fpose_ros.training.train`).
+
+Refiner: held-out scenes, true poses perturbed as in training; mean rotation error (deg) and translation
+error (mm) of the input, and after one and two refinement steps. Scorer: top-1 accuracy of picking the
+positive of a group (chance = 1 / group size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fpose_ros.core.nets.checkpoint import load_refine_net, load_score_net
+from fpose_ros.core.nets.pose_update import REFINER_MIN_Z_M, apply_pose_update, decode_refiner_output
+from fpose_ros.core.nets.refine_net import RefineNet
+from fpose_ros.core.nets.score_net import ScoreNet
+from fpose_ros.core.transforms import rotation_angle
+from fpose_ros.training.samples import (
+    SMALL_CONFIG,
+    SampleConfig,
+    Scene,
+    crop_inputs,
+    perturb_poses,
+    random_scene,
+    scorer_group,
+)
+
+
+@dataclass(frozen=True)
+class RefinerEval:
+    """Mean pose errors over the evaluated hypotheses; index 0 = input, 1 and 2 = after that many steps.
+
+    Attributes:
+        rot_deg: (3,) mean rotation errors, degrees.
+        trans_mm: (3,) mean translation errors, millimetres.
+        n: hypotheses evaluated.
+    """
+
+    rot_deg: tuple[float, float, float]
+    trans_mm: tuple[float, float, float]
+    n: int
+
+
+def pose_errors(T: torch.Tensor, T_gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 4, 4) poses vs truth -> rotation errors (N,) degrees and translation errors (N,) millimetres."""
+    rot = torch.rad2deg(rotation_angle(T[:, :3, :3] @ T_gt[:, :3, :3].transpose(-1, -2)))
+    return rot, 1000.0 * (T[:, :3, 3] - T_gt[:, :3, 3]).norm(dim=-1)
+
+
+def refine_step(net: RefineNet, scene: Scene, T: torch.Tensor, crop_ratio: float, rot_normalizer: float,
+                crop_size: int = 160) -> torch.Tensor:
+    """One refiner step for (N, 4, 4) hypotheses of one scene -> (N, 4, 4) updated poses."""
+    A, B = crop_inputs(scene, T, crop_ratio, crop_size, REFINER_MIN_Z_M)
+    with torch.inference_mode():
+        trans_out, rot_out = net(A, B)
+    dt, dR = decode_refiner_output(trans_out, rot_out, scene.model.diameter, rot_normalizer)
+    return apply_pose_update(T, dt, dR)
+
+
+def evaluate_refiner(net: RefineNet, crop_ratio: float, rot_normalizer: float, n_scenes: int,
+                     config: SampleConfig, seed: int) -> RefinerEval:
+    """Refine perturbed held-out poses twice; mean errors before and after each step. O(n_scenes) renders."""
+    rng = np.random.default_rng(seed)
+    errors: list[list[tuple[torch.Tensor, torch.Tensor]]] = [[], [], []]
+    net.eval()
+    for _ in range(n_scenes):
+        scene = random_scene("heldout", rng, config)
+        T_gt = scene.T_cam_obj[None].repeat(config.pairs_per_scene, 1, 1)
+        T = perturb_poses(T_gt, rng, config)[0]
+        for k in range(3):
+            errors[k].append(pose_errors(T, T_gt))
+            if k < 2:
+                T = refine_step(net, scene, T, crop_ratio, rot_normalizer, config.crop_size)
+    rot = tuple(float(torch.cat([e[0] for e in errs]).mean()) for errs in errors)
+    trans = tuple(float(torch.cat([e[1] for e in errs]).mean()) for errs in errors)
+    return RefinerEval(rot_deg=rot, trans_mm=trans, n=n_scenes * config.pairs_per_scene)
+
+
+def evaluate_scorer(net: ScoreNet, crop_ratio: float, n_scenes: int, config: SampleConfig, seed: int) -> float:
+    """Top-1 accuracy (fraction of groups whose highest logit is the positive) on held-out scenes."""
+    rng = np.random.default_rng(seed)
+    config = dataclasses.replace(config, score_crop_ratio=crop_ratio)
+    net.eval()
+    hits = 0
+    for _ in range(n_scenes):
+        group = scorer_group(random_scene("heldout", rng, config), rng, config)
+        with torch.inference_mode():
+            hits += int(net(group.A[0], group.B[0]).argmax() == group.positive[0])
+    return hits / n_scenes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", type=Path, required=True)
+    parser.add_argument("--n", type=int, default=8, help="held-out scenes per network")
+    parser.add_argument("--small", action="store_true")
+    parser.add_argument("--seed", type=int, default=12345)
+    args = parser.parse_args(argv)
+    config = SMALL_CONFIG if args.small else SampleConfig()
+    found = False
+    if (args.weights / "refiner").is_dir():
+        net, cfg = load_refine_net(args.weights / "refiner")
+        result = evaluate_refiner(net, cfg.crop_ratio, cfg.rot_normalizer, args.n, config, args.seed)
+        print(f"refiner, {result.n} held-out hypotheses")
+        print(f"{'':12s}{'input':>10s}{'1 step':>10s}{'2 steps':>10s}")
+        print(f"{'rot (deg)':12s}" + "".join(f"{v:10.2f}" for v in result.rot_deg))
+        print(f"{'trans (mm)':12s}" + "".join(f"{v:10.2f}" for v in result.trans_mm))
+        found = True
+    if (args.weights / "scorer").is_dir():
+        net_s, cfg_s = load_score_net(args.weights / "scorer")
+        acc = evaluate_scorer(net_s, cfg_s.crop_ratio, args.n, config, args.seed)
+        print(f"scorer top-1 accuracy on {args.n} held-out groups: {acc:.3f} (chance {1 / config.group_size:.3f})")
+        found = True
+    if not found:
+        print(f"error: no refiner/ or scorer/ checkpoint under {args.weights}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

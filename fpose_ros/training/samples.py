@@ -1,0 +1,277 @@
+"""Training samples for the refiner and the scorer, drawn from randomized synthetic scenes.
+
+A scene is one object at a random pose and distance in front of a random textured, tilted background plane,
+optionally half hidden by an occluder (another procedural object), seen by a random pinhole camera, with
+RealSense-like depth noise and a random colour gain (lighting). From one scene we cut:
+
+* refiner pairs (FoundationPose's recipe): the true pose perturbed by a camera-frame rotation of at most
+  ``rot_normalizer`` and a translation of at most ``trans_normalizer`` per axis; the target is the network
+  output that :func:`fpose_ros.core.nets.pose_update.decode_refiner_output` turns back into the correction:
+  ``trans = (t_gt - t_in) / radius`` and ``tanh(rot) = w / rot_normalizer`` where ``R_in = exp(w) R_gt``.
+* scorer groups: ``group_size`` hypotheses, one positive (within ``positive_max_deg`` of the truth) at a random
+  index, the others negatives (at least ``negative_min_deg`` away).
+
+Every input is a pose-conditioned crop (rendering at the hypothesis vs. the observed image, same window) in
+the networks' 6-channel layout (:func:`fpose_ros.core.nets.pose_update.make_network_input`).
+Frames: OpenCV optical camera frame, ``T_cam_obj`` of the centred object frame; metres, radians.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from fpose_ros.core.backprojection import backproject_depth
+from fpose_ros.core.camera import CameraIntrinsics
+from fpose_ros.core.errors import ConfigError
+from fpose_ros.core.mesh_simplification import simplify_for_rendering
+from fpose_ros.core.nets.pose_update import REFINER_MIN_Z_M, SCORER_MIN_Z_M, make_network_input
+from fpose_ros.core.object_model import ObjectModel
+from fpose_ros.core.pose_conditioned_crop import crop_affine, crop_intrinsics, warp_to_crop
+from fpose_ros.core.rendering.base import MeshTensors
+from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
+from fpose_ros.core.synthetic.assets import asset_names, load_asset
+from fpose_ros.core.synthetic.scene import background_plane, composite, render_layers
+from fpose_ros.core.synthetic.sensor_noise import realsense_depth
+from fpose_ros.core.synthetic.textures import background_image
+from fpose_ros.core.transforms import make_transform, so3_exp
+
+#: Triangles kept for rendering training crops (speed; sub-millimetre error for hand-sized objects).
+RENDER_MAX_FACES = 5_000
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """How samples are drawn.
+
+    Attributes:
+        width, height: full image size, pixels.
+        crop_size: crop side, pixels (160 for the released network layout).
+        refine_crop_ratio, score_crop_ratio: crop window radius / object radius (1.2 and 1.1 as released).
+        rot_normalizer: largest refiner perturbation angle, radians (20 deg as released).
+        trans_normalizer: largest refiner perturbation per camera axis, metres ((0.02, 0.02, 0.05) as released).
+        pairs_per_scene: refiner pairs cut from one scene.
+        group_size: scorer hypotheses per group (one positive).
+        positive_max_deg, negative_min_deg: rotation bounds of scorer positives / negatives, degrees.
+        distance_m: (min, max) object distance from the camera, metres.
+        occluder_probability: chance that a scene has an occluder.
+    """
+
+    width: int = 640
+    height: int = 480
+    crop_size: int = 160
+    refine_crop_ratio: float = 1.2
+    score_crop_ratio: float = 1.1
+    rot_normalizer: float = math.radians(20.0)
+    trans_normalizer: tuple[float, float, float] = (0.02, 0.02, 0.05)
+    pairs_per_scene: int = 4
+    group_size: int = 8
+    positive_max_deg: float = 10.0
+    negative_min_deg: float = 20.0
+    distance_m: tuple[float, float] = (0.4, 1.0)
+    occluder_probability: float = 0.5
+
+    def __post_init__(self) -> None:
+        problems = {
+            "width/height must be >= 32": min(self.width, self.height) >= 32,
+            "crop_size must be >= 16": self.crop_size >= 16,
+            "crop ratios must be positive": self.refine_crop_ratio > 0 and self.score_crop_ratio > 0,
+            "rot_normalizer must be in (0, pi]": 0 < self.rot_normalizer <= math.pi,
+            "trans_normalizer must be 3 positive numbers":
+                len(self.trans_normalizer) == 3 and all(v > 0 for v in self.trans_normalizer),
+            "pairs_per_scene must be >= 1": self.pairs_per_scene >= 1,
+            "group_size must be >= 2": self.group_size >= 2,
+            "need 0 < positive_max_deg < negative_min_deg <= 180":
+                0 < self.positive_max_deg < self.negative_min_deg <= 180,
+            "need 0 < distance_m[0] < distance_m[1]": 0 < self.distance_m[0] < self.distance_m[1],
+        }
+        bad = [message for message, ok in problems.items() if not ok]
+        if bad:
+            raise ConfigError(f"SampleConfig: {'; '.join(bad)}")
+
+
+#: A quicker variant for CPU smoke runs: quarter-size frames, fewer hypotheses (crops stay 160 px so the
+#: checkpoint layout is the released one).
+SMALL_CONFIG = SampleConfig(width=320, height=240, pairs_per_scene=4, group_size=4)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One observed frame with its truth.
+
+    Attributes:
+        name: asset name of the object.
+        model: the object (centred frame).
+        K: (3, 3) float32 intrinsics.
+        rgb: (H, W, 3) float32 in [0, 1].
+        xyz: (H, W, 3) float32 camera-frame points from the noisy depth, metres; 0 = no depth.
+        T_cam_obj: (4, 4) float32 true pose.
+    """
+
+    name: str
+    model: ObjectModel
+    K: torch.Tensor
+    rgb: torch.Tensor
+    xyz: torch.Tensor
+    T_cam_obj: torch.Tensor
+
+
+@dataclass(frozen=True)
+class RefinerPairs:
+    """N refiner training pairs.
+
+    Attributes:
+        A: (N, 6, S, S) float32 renderings at the perturbed poses (network input 1).
+        B: (N, 6, S, S) float32 observed crops (network input 2).
+        trans_target: (N, 3) float32 translation target, object radii.
+        rot_target: (N, 3) float32 target of ``tanh(rot_out)``, in (-1, 1).
+        T_in: (N, 4, 4) float32 perturbed poses; T_gt: (N, 4, 4) float32 true poses.
+    """
+
+    A: torch.Tensor
+    B: torch.Tensor
+    trans_target: torch.Tensor
+    rot_target: torch.Tensor
+    T_in: torch.Tensor
+    T_gt: torch.Tensor
+
+
+@dataclass(frozen=True)
+class ScorerGroups:
+    """G scorer groups of L hypotheses.
+
+    Attributes:
+        A: (G, L, 6, S, S) float32 renderings at the hypotheses.
+        B: (G, L, 6, S, S) float32 observed crops.
+        positive: (G,) int64 index of the positive hypothesis of each group.
+    """
+
+    A: torch.Tensor
+    B: torch.Tensor
+    positive: torch.Tensor
+
+
+@functools.lru_cache(maxsize=128)
+def _render_mesh(name: str) -> tuple[ObjectModel, MeshTensors]:
+    model = load_asset(name)
+    return model, MeshTensors.from_object_model(simplify_for_rendering(model, RENDER_MAX_FACES))
+
+
+def random_rotations(n: int, rng: np.random.Generator, min_angle: float, max_angle: float) -> torch.Tensor:
+    """(n, 3) float32 axis-angle vectors: uniform random axes, angles uniform in [min_angle, max_angle] radians."""
+    axes = rng.normal(size=(n, 3))
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    angles = rng.uniform(min_angle, max_angle, size=(n, 1))
+    return torch.as_tensor(axes * angles, dtype=torch.float32)
+
+
+def random_scene(split: str, rng: np.random.Generator, config: SampleConfig,
+                 renderer: TorchRasterizer | None = None) -> Scene:
+    """Draw a random object of ``split`` ("train" or "heldout") and render one randomized frame of it.
+
+    Cost: a few object-sized rasterisations plus O(H * W) compositing and noise.
+    """
+    renderer = renderer or TorchRasterizer()
+    names = asset_names(split)
+    name = names[int(rng.integers(len(names)))]
+    model, _ = _render_mesh(name)
+    W, H = config.width, config.height
+    f = rng.uniform(0.85, 1.15) * 600.0 * W / 640.0
+    camera = CameraIntrinsics(fx=f, fy=f * rng.uniform(0.98, 1.02), cx=W / 2 + rng.uniform(-0.03, 0.03) * W,
+                              cy=H / 2 + rng.uniform(-0.03, 0.03) * H, width=W, height=H)
+    z = rng.uniform(*config.distance_m)
+    # Keep the object's centre inside the middle 70 % of the image.
+    u, v = rng.uniform(0.15, 0.85) * W, rng.uniform(0.15, 0.85) * H
+    t = np.array([(u - camera.cx) / camera.fx * z, (v - camera.cy) / camera.fy * z, z])
+    R = so3_exp(random_rotations(1, rng, 0.0, math.pi))[0].double().numpy()
+    T = make_transform(torch.as_tensor(R), torch.as_tensor(t)).numpy()[None]
+    layers = [render_layers(renderer, model, T, camera, max_faces=RENDER_MAX_FACES)]
+    if rng.random() < config.occluder_probability:
+        occluder = _render_mesh(f"proc:{int(rng.integers(100, 160))}")[0]
+        # Between the camera and the object, shifted sideways by about one object radius.
+        zo = z - model.diameter - occluder.diameter * 0.5 - rng.uniform(0.02, 0.1)
+        shift = rng.uniform(0.5, 1.2) * model.radius * rng.choice([-1.0, 1.0], size=2)
+        to = np.array([t[0] * zo / z + shift[0], t[1] * zo / z + shift[1], max(zo, 0.15)])
+        Ro = so3_exp(random_rotations(1, rng, 0.0, math.pi))[0].double().numpy()
+        To = make_transform(torch.as_tensor(Ro), torch.as_tensor(to)).numpy()[None]
+        layers.append(render_layers(renderer, occluder, To, camera, max_faces=RENDER_MAX_FACES))
+    tilt = (float(rng.uniform(-0.4, 0.4)), float(rng.uniform(-0.4, 0.4)))
+    layers.append(background_plane(camera, background_image(H, W, rng), z + model.diameter + rng.uniform(0.05, 0.5),
+                                   tilt))
+    rgb, depth, _ = composite(layers)
+    gain = rng.uniform(0.6, 1.3, size=3).astype(np.float32)  # light colour and intensity
+    rgb = np.clip(rgb[0] * gain + rng.normal(0.0, 0.01, rgb[0].shape).astype(np.float32), 0.0, 1.0)
+    K = torch.as_tensor(camera.matrix(), dtype=torch.float32)
+    xyz = backproject_depth(torch.as_tensor(realsense_depth(depth[0], rng)), K)
+    return Scene(name=name, model=model, K=K, rgb=torch.as_tensor(rgb), xyz=xyz,
+                 T_cam_obj=torch.as_tensor(T[0], dtype=torch.float32))
+
+
+def crop_inputs(scene: Scene, T_hyp: torch.Tensor, crop_ratio: float, crop_size: int, min_z: float,
+                renderer: TorchRasterizer | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Network inputs of N hypotheses: rendering at each and the observed crop of the same window.
+
+    Args:
+        scene: the observed frame.
+        T_hyp: (N, 4, 4) float32 hypotheses.
+        crop_ratio: window radius / object radius.
+        crop_size: crop side S, pixels.
+        min_z: empty-pixel depth threshold (REFINER_MIN_Z_M or SCORER_MIN_Z_M).
+
+    Returns:
+        A, B: (N, 6, S, S) float32 (see :func:`make_network_input`). O(N * S^2) plus one render batch.
+    """
+    renderer = renderer or TorchRasterizer()
+    _, mesh = _render_mesh(scene.name)
+    d = scene.model.diameter
+    M = crop_affine(T_hyp, scene.K, d, crop_ratio, crop_size)
+    with torch.inference_mode():
+        out = renderer.render(mesh, T_hyp, crop_intrinsics(scene.K, M), crop_size, crop_size)
+    t = T_hyp[:, :3, 3]
+    A = make_network_input(out.rgb, out.xyz, t, d, min_z)
+    B = make_network_input(warp_to_crop(scene.rgb, M, crop_size), warp_to_crop(scene.xyz, M, crop_size, "nearest"),
+                           t, d, min_z)
+    return A, B
+
+
+def perturb_poses(T_gt: torch.Tensor, rng: np.random.Generator, config: SampleConfig
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Refiner perturbations of (N, 4, 4) true poses and the targets that undo them.
+
+    Returns:
+        T_in (N, 4, 4) float32; the translation correction ``t_gt - t_in`` (N, 3) in metres (divide by the
+        object radius for the network target); rot_target (N, 3) = w / rot_normalizer where ``R_in = exp(w) R_gt``.
+    """
+    n = len(T_gt)
+    w = random_rotations(n, rng, 0.0, config.rot_normalizer)
+    dt = torch.as_tensor(rng.uniform(-1.0, 1.0, (n, 3)) * np.asarray(config.trans_normalizer), dtype=torch.float32)
+    T_in = make_transform(so3_exp(w) @ T_gt[:, :3, :3], T_gt[:, :3, 3] + dt)
+    return T_in, -dt, w / config.rot_normalizer
+
+
+def refiner_pairs(scene: Scene, rng: np.random.Generator, config: SampleConfig,
+                  renderer: TorchRasterizer | None = None) -> RefinerPairs:
+    """``config.pairs_per_scene`` refiner pairs from one scene (see module docstring for the targets)."""
+    T_gt = scene.T_cam_obj[None].repeat(config.pairs_per_scene, 1, 1)
+    T_in, dt, rot_target = perturb_poses(T_gt, rng, config)
+    A, B = crop_inputs(scene, T_in, config.refine_crop_ratio, config.crop_size, REFINER_MIN_Z_M, renderer)
+    return RefinerPairs(A=A, B=B, trans_target=dt / scene.model.radius, rot_target=rot_target, T_in=T_in, T_gt=T_gt)
+
+
+def scorer_group(scene: Scene, rng: np.random.Generator, config: SampleConfig,
+                 renderer: TorchRasterizer | None = None) -> ScorerGroups:
+    """One scorer group (G = 1) from one scene: one positive at a random index, ``group_size - 1`` negatives."""
+    L = config.group_size
+    positive = int(rng.integers(L))
+    w = random_rotations(L, rng, math.radians(config.negative_min_deg), math.pi)
+    w[positive] = random_rotations(1, rng, 0.0, math.radians(config.positive_max_deg))[0]
+    # Translations jitter within a quarter of the refiner's range: the scorer sees refined hypotheses.
+    dt = torch.as_tensor(rng.uniform(-0.25, 0.25, (L, 3)) * np.asarray(config.trans_normalizer), dtype=torch.float32)
+    T_gt = scene.T_cam_obj[None].expand(L, 4, 4)
+    T_hyp = make_transform(so3_exp(w) @ T_gt[:, :3, :3], T_gt[:, :3, 3] + dt)
+    A, B = crop_inputs(scene, T_hyp, config.score_crop_ratio, config.crop_size, SCORER_MIN_Z_M, renderer)
+    return ScorerGroups(A=A[None], B=B[None], positive=torch.tensor([positive]))

@@ -1,0 +1,240 @@
+"""CLI: train the refiner and/or the scorer on a generated data set; single process or ``torchrun`` DDP.
+
+``python -m fpose_ros.training.train --data DIR --out DIR [--net refiner|scorer|both] [--small] [--steps N]
+[--resume]``; data-parallel: ``torchrun --nproc_per_node=2 -m fpose_ros.training.train ...`` (gloo on CPU,
+nccl on CUDA, gradients averaged by DistributedDataParallel). AMP (float16 autocast + gradient scaling) on CUDA.
+
+Losses (FoundationPose): refiner, mean squared error of the translation output and of ``tanh(rotation
+output)`` against the targets of :mod:`fpose_ros.training.samples`; scorer, pairwise hinge: the positive's
+logit must beat every negative's by ``SCORE_MARGIN``.
+
+Outputs in ``--out/<net>/``: ``model_best.pth`` + ``config.yml`` (official layout, lowest smoothed loss so far),
+``train_state.pth`` (last weights, optimiser, step; for ``--resume``), ``log.csv`` and ``loss.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from fpose_ros.core.nets.checkpoint import save_checkpoint
+from fpose_ros.core.nets.config import RefineNetConfig, ScoreNetConfig
+from fpose_ros.core.nets.refine_net import RefineNet
+from fpose_ros.core.nets.score_net import ScoreNet
+from fpose_ros.training.shards import read_dataset, read_manifest
+
+#: Scorer hinge margin (FoundationPose: 0.1).
+SCORE_MARGIN = 0.1
+#: Exponential smoothing of the logged loss that picks ``model_best``.
+_SMOOTHING = 0.9
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings.
+
+    Attributes:
+        steps: optimiser steps.
+        batch: refiner pairs (or scorer groups) per step and process.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        log_every: steps between log lines / checkpoints.
+        seed: sampling seed.
+    """
+
+    steps: int = 1000
+    batch: int = 8
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+    log_every: int = 10
+    seed: int = 0
+
+
+class GroupScorer(nn.Module):
+    """ScoreNet over G groups at once: (G, L, 6, S, S) pairs -> (G, L) logits (groups ranked independently)."""
+
+    def __init__(self, net: ScoreNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+        G, L = A.shape[:2]
+        features = self.net.embed(A.flatten(0, 1), B.flatten(0, 1)).view(G, L, -1)
+        return torch.stack([self.net.rank(f) for f in features])
+
+
+def refiner_loss(trans_out: torch.Tensor, rot_out: torch.Tensor, trans_target: torch.Tensor,
+                 rot_target: torch.Tensor) -> torch.Tensor:
+    """MSE(trans_out, trans_target) + MSE(tanh(rot_out), rot_target); all (N, 3). Returns a scalar."""
+    return (nn.functional.mse_loss(trans_out.float(), trans_target)
+            + nn.functional.mse_loss(torch.tanh(rot_out.float()), rot_target))
+
+
+def scorer_loss(logits: torch.Tensor, positive: torch.Tensor, margin: float = SCORE_MARGIN) -> torch.Tensor:
+    """Pairwise hinge: mean over negatives of ``relu(margin - (logit_pos - logit_neg))``; (G, L), (G,) -> scalar."""
+    logits = logits.float()
+    pos = logits.gather(1, positive[:, None])
+    hinge = torch.relu(margin - (pos - logits))
+    negatives = torch.ones_like(hinge, dtype=torch.bool).scatter(1, positive[:, None], False)
+    return hinge[negatives].mean()
+
+
+def _setup() -> tuple[int, int, torch.device]:
+    """(rank, world size, device); initialises torch.distributed when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if torch.cuda.is_available():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    if world > 1:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return rank, world, device
+
+
+def train_net(kind: str, data: Path, out: Path, config: TrainConfig, resume: bool, rank: int, world: int,
+              device: torch.device) -> list[dict[str, float]]:
+    """Train one network ("refiner" or "scorer"); returns the log rows (step, loss, smoothed, items_per_s)."""
+    pairs, groups = read_dataset(data)
+    manifest = read_manifest(data)
+    if kind == "refiner":
+        net: nn.Module = RefineNet()
+        tensors = (pairs.A, pairs.B, pairs.trans_target, pairs.rot_target)
+        net_config: RefineNetConfig | ScoreNetConfig = RefineNetConfig(
+            crop_ratio=manifest.config.refine_crop_ratio, rot_normalizer=manifest.config.rot_normalizer,
+            trans_normalizer=manifest.config.trans_normalizer)
+        model: nn.Module = net
+    else:
+        net = ScoreNet()
+        tensors = (groups.A, groups.B, groups.positive)
+        net_config = ScoreNetConfig(crop_ratio=manifest.config.score_crop_ratio)
+        model = GroupScorer(net)
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    out_dir = out / kind
+    state_path = out_dir / "train_state.pth"
+    step, best, smoothed, rows = 0, float("inf"), None, []
+    if resume and state_path.exists():
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, best = int(state["step"]), float(state["best"])
+        smoothed = float(state["smoothed"])
+        rows = _read_log(out_dir / "log.csv")
+    if world > 1:
+        model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    n = len(tensors[0])
+    generator = torch.Generator().manual_seed(config.seed + 1000 * rank)
+    model.train()
+    tick, seen = time.perf_counter(), 0
+    while step < config.steps:
+        index = torch.randint(n, (config.batch,), generator=generator)
+        batch = [t[index].to(device, non_blocking=True) for t in tensors]
+        with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+            if kind == "refiner":
+                trans_out, rot_out = model(batch[0], batch[1])
+                loss = refiner_loss(trans_out, rot_out, batch[2], batch[3])
+            else:
+                loss = scorer_loss(model(batch[0], batch[1]), batch[2])
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        step += 1
+        seen += config.batch * world
+        value = float(loss.detach())
+        smoothed = value if smoothed is None else _SMOOTHING * smoothed + (1 - _SMOOTHING) * value
+        if step % config.log_every == 0 or step == config.steps:
+            rate = seen / (time.perf_counter() - tick)
+            tick, seen = time.perf_counter(), 0
+            rows.append({"step": step, "loss": value, "smoothed": smoothed, "items_per_s": rate})
+            if rank == 0:
+                unit = "pairs/s" if kind == "refiner" else "groups/s"
+                print(f"[{kind}] step {step}/{config.steps} loss {value:.4f} (smoothed {smoothed:.4f}) "
+                      f"{rate:.2f} {unit}", flush=True)
+                if smoothed < best:
+                    best = smoothed
+                    save_checkpoint(net, net_config, out_dir)
+                torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                            "best": best, "smoothed": smoothed}, state_path)
+                _write_log(out_dir / "log.csv", rows)
+                _plot(out_dir / "loss.png", rows, kind)
+    return rows
+
+
+def _write_log(path: Path, rows: list[dict[str, float]]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["step", "loss", "smoothed", "items_per_s"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _read_log(path: Path) -> list[dict[str, float]]:
+    if not path.exists():
+        return []
+    with path.open() as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _plot(path: Path, rows: list[dict[str, float]], kind: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([r["step"] for r in rows], [r["loss"] for r in rows], label="loss", alpha=0.5)
+    ax.plot([r["step"] for r in rows], [r["smoothed"] for r in rows], label="smoothed")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(f"{kind} training")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--net", choices=("refiner", "scorer", "both"), default="both")
+    parser.add_argument("--small", action="store_true", help="batch 4 (CPU-sized steps)")
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--log-every", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args(argv)
+    if args.steps < 1:
+        print("error: --steps must be >= 1", file=sys.stderr)
+        return 2
+    config = TrainConfig(steps=args.steps, batch=args.batch or (4 if args.small else 8), lr=args.lr,
+                         log_every=args.log_every, seed=args.seed)
+    rank, world, device = _setup()
+    torch.manual_seed(args.seed)  # identical initial weights on every rank
+    try:
+        for kind in ("refiner", "scorer") if args.net == "both" else (args.net,):
+            train_net(kind, args.data, args.out, config, args.resume, rank, world, device)
+    finally:
+        if world > 1:
+            dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

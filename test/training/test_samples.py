@@ -1,0 +1,57 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from fpose_ros.core.errors import ConfigError
+from fpose_ros.core.nets.pose_update import apply_pose_update, decode_refiner_output
+from fpose_ros.core.transforms import rotation_angle
+from fpose_ros.training.samples import (
+    SMALL_CONFIG,
+    SampleConfig,
+    perturb_poses,
+    random_scene,
+    refiner_pairs,
+    scorer_group,
+)
+
+
+def _angle_deg(T: torch.Tensor, T_gt: torch.Tensor) -> torch.Tensor:
+    return torch.rad2deg(rotation_angle(T[:, :3, :3] @ T_gt[:, :3, :3].transpose(-1, -2)))
+
+
+def test_perturbation_stays_within_normalisers_and_target_decodes_to_truth():
+    rng = np.random.default_rng(3)
+    config = SampleConfig()
+    T_gt = torch.eye(4).repeat(64, 1, 1)
+    T_gt[:, :3, 3] = torch.tensor([0.05, -0.02, 0.7])
+    T_in, dt, rot_target = perturb_poses(T_gt, rng, config)
+    assert (_angle_deg(T_in, T_gt) <= 20.0 + 1e-3).all()
+    assert ((T_in[:, :3, 3] - T_gt[:, :3, 3]).abs() <= torch.tensor(config.trans_normalizer) + 1e-6).all()
+    assert rot_target.abs().max() < 1.0
+    diameter = 0.1
+    trans_out = dt / (diameter / 2)
+    dt_dec, dR = decode_refiner_output(trans_out, torch.atanh(rot_target), diameter, config.rot_normalizer)
+    assert torch.allclose(apply_pose_update(T_in, dt_dec, dR), T_gt, atol=1e-5)
+
+
+def test_scene_crops_and_groups():
+    rng = np.random.default_rng(0)
+    scene = random_scene("heldout", rng, SMALL_CONFIG)
+    assert scene.rgb.shape == (SMALL_CONFIG.height, SMALL_CONFIG.width, 3)
+    pairs = refiner_pairs(scene, rng, SMALL_CONFIG)
+    assert pairs.A.shape == pairs.B.shape == (SMALL_CONFIG.pairs_per_scene, 6, 160, 160)
+    # The object fills the rendered crop's middle and the observation has depth there.
+    assert (pairs.A[:, 3:, 70:90, 70:90] != 0).any(dim=1).float().mean() > 0.5
+    assert (pairs.B[:, 3:] != 0).any(dim=1).float().mean() > 0.1
+    group = scorer_group(scene, rng, SMALL_CONFIG)
+    assert group.A.shape == (1, SMALL_CONFIG.group_size, 6, 160, 160)
+    assert 0 <= int(group.positive[0]) < SMALL_CONFIG.group_size
+
+
+def test_bad_config_is_rejected():
+    with pytest.raises(ConfigError):
+        SampleConfig(positive_max_deg=30.0, negative_min_deg=20.0)
+    with pytest.raises(ConfigError):
+        SampleConfig(rot_normalizer=4 * math.pi)

@@ -1,0 +1,67 @@
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from fpose_ros.core.nets.checkpoint import load_refine_net
+from fpose_ros.training.samples import SMALL_CONFIG, RefinerPairs, ScorerGroups
+from fpose_ros.training.shards import Manifest, write_manifest, write_shard
+from fpose_ros.training.train import refiner_loss, scorer_loss
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_scorer_loss_is_zero_only_when_positive_wins_by_margin():
+    positive = torch.tensor([1, 0])
+    good = torch.tensor([[0.0, 0.5, 0.2], [1.0, 0.0, 0.85]])
+    assert scorer_loss(good, positive) == 0
+    bad = torch.tensor([[0.0, 0.5, 0.45], [1.0, 0.0, 0.85]])
+    assert scorer_loss(bad, positive) > 0
+    worse = bad.clone()
+    worse[0, 1] = 0.3  # the positive now loses to a negative
+    assert scorer_loss(worse, positive) > scorer_loss(bad, positive)
+
+
+def test_refiner_loss_vanishes_at_the_target():
+    trans, rot = torch.randn(4, 3), torch.rand(4, 3) * 1.8 - 0.9
+    assert refiner_loss(trans, torch.atanh(rot), trans, rot) < 1e-10
+    assert refiner_loss(trans + 0.1, torch.atanh(rot), trans, rot) > 1e-3
+
+
+def _tiny_dataset(directory: Path) -> None:
+    g = torch.Generator().manual_seed(0)
+    n = 2
+    pairs = RefinerPairs(A=torch.rand(n, 6, 160, 160, generator=g), B=torch.rand(n, 6, 160, 160, generator=g),
+                         trans_target=torch.rand(n, 3, generator=g) - 0.5,
+                         rot_target=torch.rand(n, 3, generator=g) - 0.5,
+                         T_in=torch.zeros(0, 4, 4), T_gt=torch.zeros(0, 4, 4))
+    groups = ScorerGroups(A=torch.rand(1, 2, 6, 160, 160, generator=g), B=torch.rand(1, 2, 6, 160, 160, generator=g),
+                          positive=torch.tensor([1]))
+    directory.mkdir()
+    write_shard(directory / "shard_00000.npz", pairs, groups)
+    write_manifest(directory, Manifest(split="train", seed=0, shard_size=1, n_scenes=1, config=SMALL_CONFIG,
+                                       shards=("shard_00000.npz",)))
+
+
+@pytest.mark.slow
+def test_torchrun_gloo_two_processes_train_resume_and_checkpoint_loads(tmp_path):
+    data, out = tmp_path / "data", tmp_path / "out"
+    _tiny_dataset(data)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    base = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+            "-m", "fpose_ros.training.train", "--data", str(data), "--out", str(out), "--net", "refiner",
+            "--batch", "1", "--log-every", "1"]
+    for extra in (["--steps", "1"], ["--steps", "2", "--resume"]):
+        result = subprocess.run(base + extra, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+        assert result.returncode == 0, result.stderr[-3000:]
+    with (out / "refiner" / "log.csv").open() as f:
+        assert [int(float(r["step"])) for r in csv.DictReader(f)] == [1, 2]
+    assert (out / "refiner" / "loss.png").stat().st_size > 0
+    net, config = load_refine_net(out / "refiner")
+    assert config.crop_ratio == SMALL_CONFIG.refine_crop_ratio
+    trans, rot = net(torch.rand(1, 6, 160, 160), torch.rand(1, 6, 160, 160))
+    assert trans.shape == rot.shape == (1, 3)
