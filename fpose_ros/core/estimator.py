@@ -73,7 +73,8 @@ class EstimatorConfig:
         scorer: "geometric" or "learned" (ScoreNet from ``scorer_weights_dir``). The learned scorer ranks
             hypotheses; whether a pose is trusted (``min_register_score``, loss criteria) is always decided
             by the geometric agreement of the chosen pose, as network logits have no absolute scale.
-        refiner_weights_dir, scorer_weights_dir: checkpoint directories (``model_best.pth`` + ``config.yml``).
+        refiner_weights_dir: refiner checkpoint directory (``model_best.pth`` + ``config.yml``).
+        scorer_weights_dir: scorer checkpoint directory (``model_best.pth`` + ``config.yml``).
         batch_size: largest number of crop pairs per network call (the learned path).
     """
 
