@@ -61,6 +61,8 @@ class EstimatorConfig:
         fine_crop_size: crop side of full refinement (registration and tracking), pixels.
         register_iterations: render-and-compare iterations of full refinement at registration.
         track_iterations: render-and-compare iterations per tracked frame.
+        track_steps: Gauss-Newton steps on each tracking render (the rendered surface is reused while
+            the pose moves a little, so a step costs a fraction of a render).
         score_crop_size: crop side of scoring, pixels.
         max_render_faces: the mesh is simplified to at most this many triangles for rendering.
         coarse_render_faces: triangle budget of the coarse pass over all hypotheses, whose small crops
@@ -86,11 +88,12 @@ class EstimatorConfig:
     inplane_step_deg: float = 60.0
     crop_ratio: float = 1.2
     coarse_crop_size: int = 32
-    coarse_iterations: int = 3
+    coarse_iterations: int = 2
     top_k: int = 8
     fine_crop_size: int = 64
     register_iterations: int = 5
-    track_iterations: int = 2
+    track_iterations: int = 1
+    track_steps: int = 5
     score_crop_size: int = 48
     max_render_faces: int = 3000
     coarse_render_faces: int = 3000
@@ -121,6 +124,7 @@ class EstimatorConfig:
             "fine_crop_size": (_int_in(self.fine_crop_size, 8, 512), "must be an integer in [8, 512] pixels"),
             "register_iterations": (_int_in(self.register_iterations, 1, 50), "must be an integer in [1, 50]"),
             "track_iterations": (_int_in(self.track_iterations, 1, 50), "must be an integer in [1, 50]"),
+            "track_steps": (_int_in(self.track_steps, 1, 50), "must be an integer in [1, 50]"),
             "score_crop_size": (_int_in(self.score_crop_size, 8, 512), "must be an integer in [8, 512] pixels"),
             "max_render_faces": (_int_in(self.max_render_faces, 100, 10_000_000), "must be an integer >= 100"),
             "coarse_render_faces": (_int_in(self.coarse_render_faces, 100, 10_000_000), "must be an integer >= 100"),
@@ -193,7 +197,7 @@ class PoseEstimator:
         # Tracking starts near the answer: a smaller initial inlier distance rejects more clutter.
         self.track_refiner = refiner or GeometricRefiner(
             self.renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size,
-                                                  inlier_start=0.15, translation_only_steps=0, steps_per_render=3))
+                                                  inlier_start=0.15, translation_only_steps=0, steps_per_render=cfg.track_steps))
         self.coarse_scorer = scorer or GeometricScorer(
             self.renderer, GeometricScorerConfig(crop_size=max(cfg.coarse_crop_size, 8)))
         # Decides whether the chosen pose is trusted, whatever ranked the hypotheses.
