@@ -196,8 +196,9 @@ class PoseEstimator:
             self.renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size))
         # Tracking starts near the answer: a smaller initial inlier distance rejects more clutter.
         self.track_refiner = refiner or GeometricRefiner(
-            self.renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size,
-                                                  inlier_start=0.15, translation_only_steps=0, steps_per_render=cfg.track_steps))
+            self.renderer, GeometricRefinerConfig(
+                crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size, inlier_start=0.15,
+                translation_only_steps=0, steps_per_render=cfg.track_steps))
         self.coarse_scorer = scorer or GeometricScorer(
             self.renderer, GeometricScorerConfig(crop_size=max(cfg.coarse_crop_size, 8)))
         # Decides whether the chosen pose is trusted, whatever ranked the hypotheses.
