@@ -3,8 +3,9 @@
 ``python scripts/bench_renderers.py [--threads 2] [--faces 3000] [--repeats 7] [--json out.json]``
 
 Renderers: TorchRasterizer (with and without back-face culling, full ``render`` contract), the
-rasteriser alone (``rasterize``: depth, face and barycentrics only), EmbreeRaycaster (trimesh +
-embreex, full contract) and Open3D's ``RaycastingScene`` (depth only, one ``cast_rays`` call per batch).
+rasteriser alone (``rasterize``: depth, face and barycentrics only), EmbreeRaycaster (embreex, one
+batched query split over threads, full contract) and Open3D's ``RaycastingScene`` (depth only,
+one ``cast_rays`` call per batch).
 Cases: 252 crops at 32 and 64 px, one crop at 64 and 160 px (pose-conditioned crops at crop ratio
 1.2 around poses at 0.5 m, see :mod:`fpose_ros.core.pose_conditioned_crop`) and one 640x480 frame.
 
@@ -148,11 +149,9 @@ def run_worker(name: str, seed: int, max_faces: int, repeats: int, threads: int,
     rows, depths = [], {}
     for case in CASES:
         T, K = case_inputs(case, diameter)
-        # The reference ray caster is slow on 252-image batches: fewer repeats there.
-        n = max(2, repeats // 3) if name == "embree" and case.batch > 1 else repeats
         fn(mesh, T, K, case.height, case.width)  # warm-up
         times = []
-        for _ in range(n):
+        for _ in range(repeats):
             start = time.perf_counter()
             fn(mesh, T, K, case.height, case.width)
             times.append(time.perf_counter() - start)

@@ -70,7 +70,8 @@ class EstimatorConfig:
         min_register_score: a registration whose best score is below this reports no pose.
         track_margin: tracking reads the image inside the previous pose's crop window scaled by this
             (room for the motion since the previous frame).
-        renderer: rendering backend ("torch", "embree" (CPU), "nvdiffrast" (CUDA, user-installed)).
+        renderer: rendering backend: "auto" (Embree on the CPU when embreex is installed, else torch),
+            "torch" (CPU/CUDA), "embree" (CPU), "nvdiffrast" (CUDA, user-installed).
         refiner: "geometric" (no weights) or "learned" (FoundationPose's RefineNet from ``refiner_weights_dir``).
         scorer: "geometric" or "learned" (ScoreNet from ``scorer_weights_dir``). The learned scorer ranks
             hypotheses; whether a pose is trusted (``min_register_score``, loss criteria) is always decided
@@ -99,7 +100,7 @@ class EstimatorConfig:
     coarse_render_faces: int = 3000
     min_register_score: float = 0.3
     track_margin: float = 1.5
-    renderer: str = "torch"
+    renderer: str = "auto"
     refiner: str = "geometric"
     scorer: str = "geometric"
     refiner_weights_dir: str = ""
@@ -160,7 +161,7 @@ class PoseEstimator:
     Args:
         model: the object, as loaded (full resolution; metrics and the returned poses use it).
         config: settings.
-        renderer: drawing backend; default ``create_renderer("torch", config.device)``.
+        renderer: drawing backend; default ``create_renderer(config.renderer, config.device)``.
         refiner: refines every stage (coarse, fine, tracking); default geometric refiners with the
             configured crop sizes.
         scorer: scores every stage; default geometric scorers. Its ``details`` (visible fraction) is

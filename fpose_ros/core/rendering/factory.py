@@ -8,21 +8,26 @@ from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.rendering.base import Renderer
 
 #: Backends :func:`create_renderer` knows.
-BACKENDS = ("torch", "embree", "nvdiffrast")
+BACKENDS = ("auto", "torch", "embree", "nvdiffrast")
 
 
-def create_renderer(backend: str = "torch", device: torch.device | str = "cpu") -> Renderer:
+def create_renderer(backend: str = "auto", device: torch.device | str = "cpu") -> Renderer:
     """A renderer for ``device``.
 
     Args:
-        backend: "torch" (default; pure torch, CPU or CUDA), "embree" (CPU ray caster; needs embreex),
-            "nvdiffrast" (CUDA only; needs the user-installed nvdiffrast, non-commercial licence).
+        backend: "auto" (default: "embree" on the CPU when embreex is installed, else "torch"),
+            "torch" (pure torch, CPU or CUDA), "embree" (CPU ray caster, 4-6x faster there; needs
+            embreex), "nvdiffrast" (CUDA only; needs the user-installed nvdiffrast, non-commercial licence).
         device: where the meshes and poses live.
 
     Raises:
         ConfigError: unknown backend, or a backend that cannot run on ``device`` or is not installed.
     """
     dev = torch.device(device)
+    if backend == "auto":
+        from fpose_ros.core.rendering.embree_raycaster import embree_available
+
+        backend = "embree" if dev.type == "cpu" and embree_available() else "torch"
     if backend == "torch":
         from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
 
