@@ -4,7 +4,8 @@ Registration (FoundationPose's pipeline, made coarse-to-fine for a CPU): 42 icos
 in-plane angles = 252 rotations, all at the translation guessed from the mask and the median masked
 depth; every hypothesis is refined by render-and-compare on a small crop and scored; the best
 ``top_k`` are refined further on a larger crop and scored again; the best one wins if its score
-clears ``min_register_score``. Tracking refines the previous pose only (2 iterations) and scores it,
+clears ``min_register_score``. Tracking refines the previous pose only (one render, a few
+Gauss-Newton steps) and scores it,
 so that :class:`~fpose_ros.core.tracking_state.ObjectTracker` can detect loss.
 
 Frame and mask problems never raise out of :meth:`PoseEstimator.register` / :meth:`PoseEstimator.track`:
@@ -33,10 +34,16 @@ from fpose_ros.core.pose_result import PoseResult, StageTimings, TrackingMode
 from fpose_ros.core.refinement.base import Refiner
 from fpose_ros.core.refinement.geometric import GeometricRefiner, GeometricRefinerConfig
 from fpose_ros.core.rendering.base import MeshTensors, Renderer
+from fpose_ros.core.rendering.embree_raycaster import EmbreeRaycaster
 from fpose_ros.core.rendering.factory import BACKENDS, create_renderer
 from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
 from fpose_ros.core.scoring.base import Scorer
 from fpose_ros.core.scoring.geometric import GeometricScorer, GeometricScorerConfig, ScoreDetails
+
+#: Default triangle budget with the Embree ray caster (its cost is O(rays x log F)).
+RAY_CAST_FACE_BUDGET = 100_000
+#: Default triangle budget with a rasteriser (its cost grows with B x F).
+RASTER_FACE_BUDGET = 3000
 
 
 @dataclass(frozen=True)
@@ -64,9 +71,13 @@ class EstimatorConfig:
         track_steps: Gauss-Newton steps on each tracking render (the rendered surface is reused while
             the pose moves a little, so a step costs a fraction of a render).
         score_crop_size: crop side of scoring, pixels.
-        max_render_faces: the mesh is simplified to at most this many triangles for rendering.
-        coarse_render_faces: triangle budget of the coarse pass over all hypotheses, whose small crops
-            cannot show more detail (rendering cost grows with B x F).
+        max_render_faces: the mesh is simplified to at most this many triangles for rendering; 0 = by
+            renderer (:data:`RAY_CAST_FACE_BUDGET` for the Embree ray caster, whose cost hardly grows
+            with the triangle count, :data:`RASTER_FACE_BUDGET` for rasterisers, whose cost grows as
+            B x F). Decimation moves the surface by millimetres (up to ~1 cm on a 22 cm procedural
+            object at 3000 faces), which biases tracking; keep the full mesh where rendering allows.
+        coarse_render_faces: triangle budget of the coarse pass over all hypotheses; 0 = as
+            ``max_render_faces``'s default.
         min_register_score: a registration whose best score is below this reports no pose.
         track_margin: tracking reads the image inside the previous pose's crop window scaled by this
             (room for the motion since the previous frame).
@@ -96,8 +107,8 @@ class EstimatorConfig:
     track_iterations: int = 1
     track_steps: int = 5
     score_crop_size: int = 48
-    max_render_faces: int = 3000
-    coarse_render_faces: int = 3000
+    max_render_faces: int = 0
+    coarse_render_faces: int = 0
     min_register_score: float = 0.3
     track_margin: float = 1.5
     renderer: str = "auto"
@@ -127,8 +138,10 @@ class EstimatorConfig:
             "track_iterations": (_int_in(self.track_iterations, 1, 50), "must be an integer in [1, 50]"),
             "track_steps": (_int_in(self.track_steps, 1, 50), "must be an integer in [1, 50]"),
             "score_crop_size": (_int_in(self.score_crop_size, 8, 512), "must be an integer in [8, 512] pixels"),
-            "max_render_faces": (_int_in(self.max_render_faces, 100, 10_000_000), "must be an integer >= 100"),
-            "coarse_render_faces": (_int_in(self.coarse_render_faces, 100, 10_000_000), "must be an integer >= 100"),
+            "max_render_faces": (self.max_render_faces == 0 or _int_in(self.max_render_faces, 100, 10_000_000),
+                                 "must be 0 (by renderer) or an integer >= 100"),
+            "coarse_render_faces": (self.coarse_render_faces == 0 or _int_in(self.coarse_render_faces, 100, 10_000_000),
+                                    "must be 0 (by renderer) or an integer >= 100"),
             "min_register_score": (0 <= self.min_register_score <= 1, "must be in [0, 1]"),
             "track_margin": (1 <= self.track_margin <= 10, "must be in [1, 10]"),
             "renderer": (self.renderer in BACKENDS, f"must be one of {', '.join(BACKENDS)}"),
@@ -180,11 +193,10 @@ class PoseEstimator:
         self.config = config or EstimatorConfig()
         cfg = self.config
         self.device = torch.device(cfg.device)
-        # Rendering cost grows with the triangle count; a few thousand faces keep the silhouette and
-        # depth within a fraction of a millimetre of the original at working distances.
-        self.render_model = simplify_for_rendering(model, cfg.max_render_faces)
-        self.coarse_model = simplify_for_rendering(model, cfg.coarse_render_faces)
         self.renderer = renderer or create_renderer(cfg.renderer, cfg.device)
+        default_faces = RAY_CAST_FACE_BUDGET if isinstance(self.renderer, EmbreeRaycaster) else RASTER_FACE_BUDGET
+        self.render_model = simplify_for_rendering(model, cfg.max_render_faces or default_faces)
+        self.coarse_model = simplify_for_rendering(model, cfg.coarse_render_faces or default_faces)
         if (isinstance(self.renderer, TorchRasterizer) and is_closed_and_oriented(self.render_model)
                 and is_closed_and_oriented(self.coarse_model)):
             # Closed, outward-wound meshes never show back faces: skipping them halves rasterisation.

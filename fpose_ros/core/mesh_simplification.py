@@ -14,8 +14,9 @@ from fpose_ros.core.object_model import ObjectModel
 def simplify_for_rendering(model: ObjectModel, max_faces: int) -> ObjectModel:
     """A copy of ``model`` with at most ``max_faces`` triangles for the renderer.
 
-    Quadric decimation (``fast_simplification``) keeps the surface within a fraction of a millimetre
-    at a few thousand triangles for hand-sized objects. The texture is baked into vertex colours
+    Quadric decimation (``fast_simplification``). It moves the surface: measured on a 22 cm
+    procedural object from 11 k to 3 k triangles, 0.5 mm on average, 4 mm at the 99th percentile and
+    up to 13 mm, and tiny input changes (float32 rounding) change the result. The texture is baked into vertex colours
     first (a decimated mesh has no valid UV layout), and each new vertex takes the colour of the
     nearest original vertex. Diameter, surface samples and symmetries are those of the full model.
 

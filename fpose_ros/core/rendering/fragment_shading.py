@@ -43,11 +43,11 @@ def shade_fragments(mesh: MeshTensors, T_cam_obj: torch.Tensor, K: torch.Tensor,
     drawn = torch.nonzero(mask.view(-1), as_tuple=True)[0]
     face = fragments.face_index.view(-1)[drawn]
     item = drawn // (height * width)
-    corners = mesh.vertices[mesh.faces]  # (F, 3, 3) object frame
-    face_normals = torch.linalg.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0], dim=-1)
-    face_normals = face_normals / face_normals.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    normals_cam = face_normals[None] @ T[:, :3, :3].transpose(1, 2)  # (B, F, 3)
-    normals = normals_cam.view(-1, 3)[item * len(mesh.faces) + face]
+    # Normals of the drawn faces only: O(drawn pixels), whatever the mesh's triangle count.
+    corners = mesh.vertices[mesh.faces[face]]  # (P, 3, 3) object frame
+    normals_obj = torch.linalg.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0], dim=-1)
+    normals_obj = normals_obj / normals_obj.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    normals = (T[item, :3, :3] @ normals_obj[..., None])[..., 0]  # (P, 3) camera frame
     weights = fragments.bary.view(-1, 3)[drawn]
     points = xyz.view(-1, 3)[drawn]
     colour = shading(surface_colour(mesh, face, weights), normals, points)
