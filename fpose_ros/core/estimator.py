@@ -64,9 +64,11 @@ class EstimatorConfig:
         crop_ratio: refinement crop window radius / object radius.
         coarse_crop_size: crop side of the first registration pass over all hypotheses, pixels.
         coarse_iterations: render-and-compare iterations of the first registration pass.
+        coarse_steps: Gauss-Newton steps on each rendering of that pass.
         top_k: hypotheses kept after the first pass for full refinement.
         fine_crop_size: crop side of full refinement (registration and tracking), pixels.
         register_iterations: render-and-compare iterations of full refinement at registration.
+        register_steps: Gauss-Newton steps on each rendering of full refinement.
         track_iterations: render-and-compare iterations per tracked frame.
         track_steps: Gauss-Newton steps on each tracking render (the rendered surface is reused while
             the pose moves a little, so a step costs a fraction of a render).
@@ -100,10 +102,12 @@ class EstimatorConfig:
     inplane_step_deg: float = 60.0
     crop_ratio: float = 1.2
     coarse_crop_size: int = 32
-    coarse_iterations: int = 2
+    coarse_iterations: int = 1
+    coarse_steps: int = 4
     top_k: int = 8
     fine_crop_size: int = 64
-    register_iterations: int = 5
+    register_iterations: int = 3
+    register_steps: int = 3
     track_iterations: int = 1
     track_steps: int = 5
     score_crop_size: int = 48
@@ -132,9 +136,11 @@ class EstimatorConfig:
             "crop_ratio": (0.5 <= self.crop_ratio <= 4, "must be in [0.5, 4] (window radius / object radius)"),
             "coarse_crop_size": (_int_in(self.coarse_crop_size, 8, 512), "must be an integer in [8, 512] pixels"),
             "coarse_iterations": (_int_in(self.coarse_iterations, 0, 50), "must be an integer in [0, 50]"),
+            "coarse_steps": (_int_in(self.coarse_steps, 1, 50), "must be an integer in [1, 50]"),
             "top_k": (_int_in(self.top_k, 1, 10_000), "must be an integer >= 1"),
             "fine_crop_size": (_int_in(self.fine_crop_size, 8, 512), "must be an integer in [8, 512] pixels"),
             "register_iterations": (_int_in(self.register_iterations, 1, 50), "must be an integer in [1, 50]"),
+            "register_steps": (_int_in(self.register_steps, 1, 50), "must be an integer in [1, 50]"),
             "track_iterations": (_int_in(self.track_iterations, 1, 50), "must be an integer in [1, 50]"),
             "track_steps": (_int_in(self.track_steps, 1, 50), "must be an integer in [1, 50]"),
             "score_crop_size": (_int_in(self.score_crop_size, 8, 512), "must be an integer in [8, 512] pixels"),
@@ -204,9 +210,11 @@ class PoseEstimator:
         refiner = refiner or self._learned_refiner()
         scorer = scorer or self._learned_scorer()
         self.coarse_refiner = refiner or GeometricRefiner(
-            self.renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.coarse_crop_size))
+            self.renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.coarse_crop_size,
+                                                  steps_per_render=cfg.coarse_steps))
         self.fine_refiner = refiner or GeometricRefiner(
-            self.renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size))
+            self.renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size,
+                                                  steps_per_render=cfg.register_steps))
         # Tracking starts near the answer: a smaller initial inlier distance rejects more clutter.
         self.track_refiner = refiner or GeometricRefiner(
             self.renderer, GeometricRefinerConfig(

@@ -7,7 +7,16 @@ import torch
 
 def transform_points(T: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """Apply (..., 4, 4) transforms to (..., N, 3) points; returns (..., N, 3)."""
-    return points @ T[..., :3, :3].transpose(-1, -2) + T[..., None, :3, 3]
+    return rotate_vectors(T[..., :3, :3], points) + T[..., None, :3, 3]
+
+
+def rotate_vectors(R: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """``R @ v`` for (..., 3, 3) rotations and (..., N, 3) vectors; returns (..., N, 3).
+
+    Three broadcast multiply-adds: on a CPU several times faster than a batched matmul whose inner
+    dimension is 3. O(N) per rotation.
+    """
+    return v[..., 0:1] * R[..., None, :, 0] + v[..., 1:2] * R[..., None, :, 1] + v[..., 2:3] * R[..., None, :, 2]
 
 
 def invert_transform(T: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,7 @@ from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.observation import Observation
 from fpose_ros.core.pose_conditioned_crop import crop_affine, crop_intrinsics
 from fpose_ros.core.rendering.base import MeshTensors, Renderer
-from fpose_ros.core.transforms import invert_transform, so3_exp
+from fpose_ros.core.transforms import invert_transform, rotate_vectors, so3_exp
 
 
 @dataclass(frozen=True)
@@ -137,17 +137,24 @@ class GeometricRefiner:
 
         Returns:
             points (B, N, 3) float32 metres and normals (B, N, 3) unit vectors in the centred object
-            frame, valid (B, N) bool (pixel covered by the object); N = ``crop_size ** 2``.
+            frame, valid (B, N) bool; N is the largest number of covered pixels of any of the B crops
+            (each crop's covered pixels come first, the rest of its row is padding with valid False).
         """
         size = self.config.crop_size
         M = crop_affine(T_cam_obj, K, diameter, self.config.crop_ratio, size)
         out = self.renderer.render(mesh, T_cam_obj, crop_intrinsics(K, M), size, size)
         B = T_cam_obj.shape[0]
+        # Every Gauss-Newton step works on all N points: dropping the background pixels of the crop
+        # (half or more of them) halves the steps' cost. O(B * size^2 * log) for the sort, once per render.
+        mask = out.mask.reshape(B, -1)
+        n = max(int(mask.sum(-1).max()), 1)
+        order = torch.argsort((~mask).to(torch.uint8), dim=-1, stable=True)[:, :n]
+        valid = torch.gather(mask, 1, order)
         T_obj_cam = invert_transform(T_cam_obj)
         R = T_obj_cam[:, :3, :3]
-        points = out.xyz.reshape(B, -1, 3) @ R.transpose(1, 2) + T_obj_cam[:, None, :3, 3]
-        normals = out.normals.reshape(B, -1, 3) @ R.transpose(1, 2)
-        return points, normals, out.mask.reshape(B, -1)
+        xyz = torch.gather(out.xyz.reshape(B, -1, 3), 1, order[..., None].expand(-1, -1, 3))
+        normals = torch.gather(out.normals.reshape(B, -1, 3), 1, order[..., None].expand(-1, -1, 3))
+        return rotate_vectors(R, xyz) + T_obj_cam[:, None, :3, 3], rotate_vectors(R, normals), valid
 
     def _mesh(self, model: ObjectModel, device: torch.device) -> MeshTensors:
         # Re-uploading the mesh each call would cost more than a tracking step; models are immutable.
@@ -284,10 +291,14 @@ def point_to_plane_system(
         A (B, 6, 6) float32 ``J^T W J`` and g (B, 6) float32 ``-J^T W r``; solve ``A x = g``. O(B * N).
     """
     residual = ((targets - points) * normals).sum(-1)  # (B, N)
-    J_rot = torch.linalg.cross(normals, targets - centre[:, None, :]) / scale
-    J = torch.cat([J_rot, -normals], dim=-1)  # (B, N, 6)
-    Jw = J * weights[..., None]
-    return Jw.transpose(1, 2) @ J, -(Jw * residual[..., None]).sum(1)
+    q = targets - centre[:, None, :]
+    nx, ny, nz = normals.unbind(-1)
+    qx, qy, qz = q.unbind(-1)
+    # J^T laid out (B, 6, N): the products below are then contiguous matmuls, ~2x faster on a CPU.
+    J_t = torch.stack([(ny * qz - nz * qy) / scale, (nz * qx - nx * qz) / scale, (nx * qy - ny * qx) / scale,
+                       -nx, -ny, -nz], dim=1)
+    Jw_t = J_t * weights[:, None, :]
+    return Jw_t @ J_t.transpose(1, 2), -(Jw_t @ residual[..., None])[..., 0]
 
 
 def solve_damped(
@@ -452,8 +463,8 @@ def point_to_plane_step(
     """
     R = T_cam_obj[:, :3, :3]
     t = T_cam_obj[:, :3, 3]
-    points = points_obj @ R.transpose(1, 2) + t[:, None, :]
-    normals = normals_obj @ R.transpose(1, 2)
+    points = rotate_vectors(R, points_obj) + t[:, None, :]
+    normals = rotate_vectors(R, normals_obj)
     rows, _ = associate_projective(points, table)
     targets = rows[..., :3]
     diff = targets - points

@@ -10,6 +10,7 @@ over threads (embreex releases the GIL). Cost: O(B * H * W * log F); on this pro
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -41,7 +42,8 @@ class EmbreeRaycaster:
 
     Attributes:
         shading: turns surface colour and geometry into pixel colour.
-        threads: ray-query threads; 0 = ``torch.get_num_threads()``.
+        threads: ray-query threads; 0 = all cores. They wait without spinning (unlike torch's intra-op
+            pool), so they can use the core a ROS node leaves to DDS while its torch ops run on the rest.
     """
 
     shading: HeadlightShading = field(default_factory=HeadlightShading)
@@ -96,7 +98,7 @@ class EmbreeRaycaster:
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(N,) hit distance, triangle (-1 = miss), Embree's u and v of N float32 rays."""
         n = len(origins)
-        threads = self.threads or torch.get_num_threads()
+        threads = self.threads or os.cpu_count() or 1
         if threads > 1 and n >= _MIN_RAYS_TO_SPLIT:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(threads, thread_name_prefix="embree")
