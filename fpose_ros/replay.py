@@ -34,6 +34,7 @@ from rclpy.context import Context
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
+from sensor_msgs.msg import Image
 from tf2_msgs.msg import TFMessage
 
 from fpose_ros.core.object_model import load_object_model
@@ -165,6 +166,11 @@ def ros_environment() -> dict[str, str]:
     return env
 
 
+def _has_object(raw_mask: bytes) -> bool:
+    """Whether a serialized sensor_msgs/Image mask has any nonzero pixel (an empty mask carries no object)."""
+    return bool(np.frombuffer(memoryview(deserialize_message(raw_mask, Image).data), np.uint8).any())
+
+
 class NodeProcess:
     """fpose_node in its own process, its output in a log file; stopped with SIGINT like Ctrl-C."""
 
@@ -233,6 +239,7 @@ class ReplaySession:
                             for name, topic in plan.inputs.items()}
         self.received = _Received()
         self.published: dict[int, float] = {}  # colour stamp -> monotonic publish time
+        self.masked: set[int] = set()  # stamps of published masks with object pixels
         self._lock = threading.Lock()
         output_qos = QoSProfile(depth=100)
         for topic, msgtype in NODE_OUTPUTS.items():
@@ -298,6 +305,8 @@ class ReplaySession:
                 time.sleep(delay)
             if message.topic == self._plan.color:
                 self.published[header_stamp_ns(message.raw)] = time.monotonic()
+            elif message.topic == self._plan.inputs.get("mask") and _has_object(message.raw):
+                self.masked.add(header_stamp_ns(message.raw))
             publisher.publish(message.raw)
 
     def drain(self, timeout_s: float) -> None:
@@ -315,7 +324,8 @@ class ReplaySession:
         with self._lock:
             records = []
             for stamp in sorted(self.published):
-                record = FrameRecord(stamp_ns=stamp, published_s=self.published[stamp], gt=ground_truth.get(stamp))
+                record = FrameRecord(stamp_ns=stamp, published_s=self.published[stamp], gt=ground_truth.get(stamp),
+                                     masked=stamp in self.masked)
                 if stamp in self.received.poses:
                     record.pose, record.pose_received_s, record.pose_frame_id = self.received.poses[stamp]
                 status = self.received.statuses.get(stamp)

@@ -32,6 +32,7 @@ class FrameRecord:
         gt: (4, 4) ground-truth pose, or None.
         add: ADD error in metres (inf without a pose, NaN without ground truth).
         adds: ADD-S error in metres (same conventions).
+        masked: a mask with object pixels was published with this frame's stamp.
     """
 
     stamp_ns: int
@@ -45,6 +46,7 @@ class FrameRecord:
     gt: np.ndarray | None = None
     add: float = math.nan
     adds: float = math.nan
+    masked: bool = False
 
     @property
     def latency_ms(self) -> float:
@@ -71,6 +73,7 @@ class ReplaySummary:
     latency_max_ms: float = math.nan
     frames_dropped: int = 0
     time_to_first_pose_s: float = math.nan
+    reacquire_s: list[float] = field(default_factory=list)
     modes: list[str] = field(default_factory=list)
 
 
@@ -110,7 +113,32 @@ def evaluate(records: list[FrameRecord], model_points: np.ndarray | None, frames
         summary.latency_max_ms = float(latencies.max())
     if received and published:
         summary.time_to_first_pose_s = received[0] - min(published)
+    summary.reacquire_s = reacquisition_delays(records)
     return summary
+
+
+def reacquisition_delays(records: list[FrameRecord]) -> list[float]:
+    """Seconds from each return of a lost object to its next pose, one per loss.
+
+    A loss starts at a frame whose status is "lost"; the clock starts when the first frame after it
+    that carries a mask with object pixels is published (the node cannot register before) and stops
+    when the next pose arrives. Losses that end before any such mask are not counted.
+
+    Args:
+        records: in stamp order.
+    """
+    delays: list[float] = []
+    lost, mask_published = False, None
+    for record in records:
+        if record.pose is not None:
+            if lost and mask_published is not None and record.pose_received_s is not None:
+                delays.append(record.pose_received_s - mask_published)
+            lost, mask_published = False, None
+            continue
+        lost = lost or record.mode == "lost"
+        if lost and record.masked and mask_published is None:
+            mask_published = record.published_s
+    return delays
 
 
 def _mode_sequence(records: list[FrameRecord]) -> list[str]:
@@ -139,6 +167,7 @@ def format_table(summary: ReplaySummary) -> str:
         ("latency p50 / p90 / max", f"{latency} ms"),
         ("frames dropped by node", str(summary.frames_dropped)),
         ("first pose after", number(summary.time_to_first_pose_s, ".2f") + " s"),
+        ("re-acquired after", ", ".join(number(v, ".2f") + " s" for v in summary.reacquire_s) or "no loss"),
         ("modes", " -> ".join(summary.modes) or "none"),
     ]
     width = max(len(name) for name, _ in rows)
