@@ -130,14 +130,13 @@ def reacquisition_delays(records: list[FrameRecord]) -> list[float]:
     delays: list[float] = []
     lost, mask_published = False, None
     for record in records:
+        lost = lost or (record.mode == "lost" and record.pose is None)
+        if lost and record.masked and mask_published is None:
+            mask_published = record.published_s
         if record.pose is not None:
             if lost and mask_published is not None and record.pose_received_s is not None:
                 delays.append(record.pose_received_s - mask_published)
             lost, mask_published = False, None
-            continue
-        lost = lost or record.mode == "lost"
-        if lost and record.masked and mask_published is None:
-            mask_published = record.published_s
     return delays
 
 

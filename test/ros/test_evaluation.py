@@ -24,6 +24,12 @@ def test_delay_runs_from_the_first_mask_after_the_loss_to_the_next_pose():
     assert len(delays) == 1 and np.isclose(delays[0], 6 / 30 + 0.3 - 4 / 30)
 
 
+def test_the_frame_with_the_mask_can_be_the_one_posed():
+    records = [record(0), record(1, "lost", pose=False), record(2, "lost", pose=False), record(3, masked=True)]
+    delays = reacquisition_delays(records)
+    assert len(delays) == 1 and np.isclose(delays[0], 0.02)
+
+
 def test_no_loss_or_no_mask_gives_no_delay():
     assert reacquisition_delays([record(i) for i in range(5)]) == []
     assert reacquisition_delays([record(0), record(1, "lost", pose=False), record(2, "lost", pose=False)]) == []
