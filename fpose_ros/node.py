@@ -12,7 +12,6 @@ timer) in separate callback groups, so none of them waits for another or for the
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -20,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import rclpy
-import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
@@ -378,12 +376,10 @@ class FposeNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``fpose_node`` (console script, ``python -m fpose_ros.node``, ``ros2 run``)."""
-    if "OMP_NUM_THREADS" not in os.environ:
-        # Leave one core to DDS and the callbacks: torch's spinning worker threads would otherwise
-        # starve them (measured on 2 cores: the first registration took 4x longer inside the node).
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
     # The engine thread releases the GIL in every torch op and must get it back at once afterwards;
-    # with the default 5 ms switch interval the executor threads hold it that long each time.
+    # with the default 5 ms switch interval the executor threads hold it that long each time. With
+    # that, torch's default of all cores beats leaving one to DDS (2 cores, `make demo` bag: latency
+    # p50 27-47 ms against 46-55 ms). OMP_NUM_THREADS still sets it.
     sys.setswitchinterval(0.0005)
     rclpy.init(args=args)
     try:
