@@ -21,7 +21,7 @@ import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -102,12 +102,14 @@ class FposeNode(Node):
         reliability = ReliabilityPolicy.RELIABLE if config.input_qos == "reliable" else ReliabilityPolicy.BEST_EFFORT
         input_qos = QoSProfile(depth=config.input_qos_depth, history=HistoryPolicy.KEEP_LAST, reliability=reliability,
                                durability=DurabilityPolicy.VOLATILE)
-        inputs_group = ReentrantCallbackGroup()  # the synchronizer is thread-safe
         self._topics = tuple(self.resolve_topic_name(t) for t in INPUT_TOPICS)
         self._monitor = InputMonitor(self._topics, config.input_timeout_s)
         for index, (topic, msg_type) in enumerate(zip(INPUT_TOPICS, (Image, Image, CameraInfo), strict=True)):
+            # One group per topic: topics are handled in parallel (the synchronizer is thread-safe), but
+            # one topic's messages in order, else two images could overtake each other and look like
+            # stamps jumping back.
             self.create_subscription(msg_type, topic, lambda msg, i=index: self._on_input(i, msg), input_qos,
-                                     callback_group=inputs_group)
+                                     callback_group=MutuallyExclusiveCallbackGroup())
         self._mask_topic = self.resolve_topic_name(MASK_TOPIC)
         self.create_subscription(Image, MASK_TOPIC, self._on_mask, input_qos,
                                  callback_group=MutuallyExclusiveCallbackGroup())
