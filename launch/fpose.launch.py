@@ -63,8 +63,8 @@ def generate_launch_description() -> LaunchDescription:
     )
     # The profile must reach every process of this launch that sends images (the publisher's
     # shared-memory segment decides whether a 921 KB image fits), so it is set before them.
-    # Fast DDS 2 (Humble, Jazzy) reads the FASTRTPS_ name, Fast DDS 3 (Kilted) the FASTDDS_ one.
-    fastdds = [SetEnvironmentVariable(name, cfg["fastdds_profile"],
-                                      condition=UnlessCondition(EqualsSubstitution(cfg["fastdds_profile"], "")))
-               for name in ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")]
-    return LaunchDescription([*args, *fastdds, node, rviz])
+    # Fast DDS 2 (Humble, Jazzy) reads only the FASTRTPS_ name; Fast DDS 3.2 (Kilted) still reads it
+    # (with a deprecation warning), and given both names it loads the profile twice and logs errors.
+    fastdds = SetEnvironmentVariable("FASTRTPS_DEFAULT_PROFILES_FILE", cfg["fastdds_profile"],
+                                     condition=UnlessCondition(EqualsSubstitution(cfg["fastdds_profile"], "")))
+    return LaunchDescription([*args, fastdds, node, rviz])

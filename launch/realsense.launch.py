@@ -36,9 +36,9 @@ def generate_launch_description() -> LaunchDescription:
             for name, default, text in ARGUMENTS]
     cfg = {name: LaunchConfiguration(name) for name, _, _ in ARGUMENTS}
     # Set before the camera starts: the camera is the publisher whose shared-memory segment must fit the images.
-    fastdds = [SetEnvironmentVariable(name, cfg["fastdds_profile"],
-                                      condition=UnlessCondition(EqualsSubstitution(cfg["fastdds_profile"], "")))
-               for name in ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")]
+    # Only the FASTRTPS_ name: Fast DDS 2 reads no other, and Fast DDS 3.2 given both loads the profile twice.
+    fastdds = SetEnvironmentVariable("FASTRTPS_DEFAULT_PROFILES_FILE", cfg["fastdds_profile"],
+                                     condition=UnlessCondition(EqualsSubstitution(cfg["fastdds_profile"], "")))
     camera = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(
             PathJoinSubstitution([FindPackageShare("realsense2_camera"), "launch", "rs_launch.py"])),
@@ -64,4 +64,4 @@ def generate_launch_description() -> LaunchDescription:
             "rviz": cfg["rviz"],
         }.items(),
     )
-    return LaunchDescription([*args, *fastdds, camera, fpose])
+    return LaunchDescription([*args, fastdds, camera, fpose])
