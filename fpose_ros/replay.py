@@ -422,7 +422,7 @@ def run_replay(options: ReplayOptions) -> ReplayResult:
     T_mesh_centered = np.linalg.inv(model.T_centered_mesh)
     points = model.surface_points.astype(np.float64) @ T_mesh_centered[:3, :3].T + T_mesh_centered[:3, 3]
     records = session.records(ground_truth)
-    summary = evaluate(records, points if ground_truth else None, session.frames_dropped)
+    summary = evaluate(records, points if ground_truth else None, session.frames_dropped, session.modes_received())
     write_csv(records, options.out / "frames.csv")
     write_json(summary, options.out / "summary.json",
                {"bag": str(options.bag), "mesh": str(options.mesh), "inputs": plan.inputs, "gt_topic": plan.gt_topic,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -77,13 +78,16 @@ class ReplaySummary:
     modes: list[str] = field(default_factory=list)
 
 
-def evaluate(records: list[FrameRecord], model_points: np.ndarray | None, frames_dropped: int = 0) -> ReplaySummary:
+def evaluate(records: list[FrameRecord], model_points: np.ndarray | None, frames_dropped: int = 0,
+             modes: Sequence[str] = ()) -> ReplaySummary:
     """Fill each record's errors and summarise.
 
     Args:
         records: one per published colour frame, in stamp order.
         model_points: (N, 3) points of the mesh in its own frame (metres), for ADD / ADD-S.
         frames_dropped: the node's last reported ``frames_dropped``.
+        modes: the status modes in the order the node published them, repeats merged (by stamp they
+            can interleave: a frame that waited for a mask reports "lost" after the frame registered on).
     """
     for record in records:
         if record.gt is None or model_points is None:
@@ -100,7 +104,7 @@ def evaluate(records: list[FrameRecord], model_points: np.ndarray | None, frames
     received = sorted(r.pose_received_s for r in with_pose if r.pose_received_s is not None)
     summary = ReplaySummary(frames=len(records), poses=len(with_pose),
                             coverage=len(with_pose) / len(records) if records else 0.0,
-                            frames_with_gt=len(with_gt), frames_dropped=frames_dropped, modes=_mode_sequence(records))
+                            frames_with_gt=len(with_gt), frames_dropped=frames_dropped, modes=list(modes))
     if with_gt:
         summary.add_auc = auc(np.array([r.add for r in with_gt]), AUC_MAX_THRESHOLD_M)
         summary.adds_auc = auc(np.array([r.adds for r in with_gt]), AUC_MAX_THRESHOLD_M)
@@ -138,15 +142,6 @@ def reacquisition_delays(records: list[FrameRecord]) -> list[float]:
                 delays.append(record.pose_received_s - mask_published)
             lost, mask_published = False, None
     return delays
-
-
-def _mode_sequence(records: list[FrameRecord]) -> list[str]:
-    """The status modes in order, consecutive repeats merged: e.g. registering, tracking, lost, tracking."""
-    sequence: list[str] = []
-    for record in records:
-        if record.mode and (not sequence or sequence[-1] != record.mode):
-            sequence.append(record.mode)
-    return sequence
 
 
 def format_table(summary: ReplaySummary) -> str:
