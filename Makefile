@@ -27,8 +27,17 @@ test-fast: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# After the table, the learned path (FoundationPose's refiner and scorer) is timed on one sequence:
+# `make bench REFINER_WEIGHTS=dir SCORER_WEIGHTS=dir` with checkpoints (model_best.pth + config.yml);
+# a network without weights runs with random ones (timings only). BENCH_LEARNED= skips the section.
+REFINER_WEIGHTS ?=
+SCORER_WEIGHTS ?=
+BENCH_LEARNED ?= --refiner learned --scorer learned \
+	$(if $(REFINER_WEIGHTS),--refiner-weights $(REFINER_WEIGHTS)) $(if $(SCORER_WEIGHTS),--scorer-weights $(SCORER_WEIGHTS)) \
+	$(if $(and $(REFINER_WEIGHTS),$(SCORER_WEIGHTS)),,--random-weights)
+
 bench: setup-bench
-	$(PY) -m fpose_ros.bench --peer open3d --json $(OUT)/bench.json
+	$(PY) -m fpose_ros.bench --peer open3d --json $(OUT)/bench.json $(BENCH_LEARNED)
 
 clean:
 	rm -rf $(VENV) build $(OUT) .pytest_cache .ruff_cache

@@ -1,11 +1,25 @@
 """The benchmark CLI: every published key, and a table that says which targets are met."""
 
+import argparse
 import json
 
 import numpy as np
 import pytest
 
-from fpose_ros.bench import SequenceRun, check_targets, format_table, main, quick_specs, summarize
+from fpose_ros.bench import (
+    SequenceRun,
+    check_targets,
+    format_learned,
+    format_table,
+    learned_path_config,
+    learned_weights_label,
+    main,
+    quick_specs,
+    run_learned_path,
+    summarize,
+)
+from fpose_ros.core.estimator import EstimatorConfig
+from fpose_ros.core.synthetic.sequences import render_sequence, small_spec
 
 
 def test_summary_pools_runs_and_counts_missing_poses_as_failures():
@@ -75,3 +89,25 @@ def test_quick_run_writes_every_key(tmp_path, capsys):
     assert data["peak_rss_mb"] > 0 and data["machine"]["cores"] >= 1
     assert [row["name"] for row in data["per_sequence"]] == [s.name for s in quick_specs()]
     assert "registration median (s)" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_learned_path_section_times_registration_and_tracking(tmp_path):
+    args = argparse.Namespace(refiner="learned", scorer="learned", refiner_weights=None, scorer_weights=None,
+                              random_weights=True)
+    base = EstimatorConfig(min_views=1, inplane_step_deg=180.0, top_k=1, register_iterations=1,
+                           min_register_score=0.0)
+    config = learned_path_config(args, tmp_path, base)
+    assert (config.refiner, config.scorer) == ("learned", "learned")
+    assert (tmp_path / "refiner" / "model_best.pth").is_file() and (tmp_path / "scorer" / "config.yml").is_file()
+    seq = render_sequence(small_spec(n_frames=4))
+    run = run_learned_path(seq, config, 2, learned_weights_label(args))
+    assert run.registration_s > 0 and len(run.track_ms) == 2 and all(t > 0 for t in run.track_ms)
+    assert len(run.track_adds_m) == 2
+    text = format_learned(run)
+    assert "weights: refiner random, scorer random" in text and "timings only" in text
+
+
+def test_learned_weights_must_exist(tmp_path):
+    with pytest.raises(SystemExit):
+        main(["--refiner", "learned", "--refiner-weights", str(tmp_path / "missing")])
