@@ -307,7 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequence names")
     parser.add_argument("--quick", action="store_true", help="2 short sequences (for tests)")
     parser.add_argument("--cache", type=Path, default=Path("out/cache"), help="rendered-sequence cache directory")
-    parser.add_argument("--device", default="cpu", help="torch device of the engine")
+    parser.add_argument("--device", default="auto",
+                        help="torch device of the engine: cpu, cuda, cuda:1, or auto (cuda when available)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     parser.add_argument("--refiner", choices=["geometric", "learned"], default="geometric")
     parser.add_argument("--scorer", choices=["geometric", "learned"], default="geometric")
@@ -339,16 +340,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unknown sequences {sorted(unknown)}; known: {[s.name for s in specs]}")
         specs = [s for s in specs if s.name in args.sequences]
 
-    config = EstimatorConfig(device=args.device)
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    config = EstimatorConfig(device=device)
     ours, our_rss = run_method(specs, args.cache, lambda seq: _engine_factory(seq, config), "fpose_ros")
     summary = summarize(ours, our_rss)
     peer_summary = None
     if args.peer:
         theirs, their_rss = run_method(specs, args.cache, _peer_factory, args.peer)
         peer_summary = summarize(theirs, their_rss)
-    info = machine()
+    info = {**machine(), "engine_device": device}
+    gpu = f", engine on {torch.cuda.get_device_name(torch.device(device))}" if device.startswith("cuda") else ""
     print(f"fpose_ros benchmark: {len(specs)} sequences, machine: {info['cpu']} ({info['cores']} cores, "
-          f"torch {info['torch']}, {info['torch_threads']} threads)")
+          f"torch {info['torch']}, {info['torch_threads']} threads{gpu})")
     print(format_table(summary, peer_summary))
     learned = None
     if "learned" in (args.refiner, args.scorer):
