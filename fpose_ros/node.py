@@ -89,6 +89,7 @@ class FposeNode(Node):
         self._state_lock = threading.Lock()
         self._frames_processed = 0
         self._last_mask_used_ns = -1
+        self._history_cleared = False  # set with a reset that emptied the buffers (guarded by _state_lock)
         self._warned_distortion = False
         self._latest_header: Header | None = None
         self._processed_at_last_diagnostic = 0
@@ -169,12 +170,15 @@ class FposeNode(Node):
         self._slot.clear()
         with self._state_lock:
             self._reset_reason = reason
+            self._history_cleared = True
 
     # ---------------------------------------------------------------- control interfaces
 
     def _on_reset(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        self._masks.clear()  # "the next frame that has a mask": not one from before the reset
         with self._state_lock:
             self._reset_reason = "reset requested on ~/reset"
+            self._history_cleared = True
         self._slot.wake()
         response.success = True
         response.message = "tracking reset: the node re-registers on the next frame that has a mask"
@@ -246,6 +250,11 @@ class FposeNode(Node):
         with self._state_lock:
             pending, self._pending_model = self._pending_model, None
             reason, self._reset_reason = self._reset_reason, None
+            cleared, self._history_cleared = self._history_cleared, False
+        if cleared:
+            # Stamps may start over (a looping bag): masks older than the last one used count again.
+            # Not after an internal error, whose frame is still in the history and would be retried.
+            self._last_mask_used_ns = -1
         if pending is not None:
             model, mesh_file, mesh_scale = pending
             self._tracker = self._make_tracker(model)
@@ -334,6 +343,9 @@ class FposeNode(Node):
             depth = depth_to_metres(item.depth)
         except InputError as exc:
             raise InputError(f"{depth_topic}: {exc}") from exc
+        if not depth.any():  # O(H * W); the engine could only fail later with a vaguer reason
+            raise InputError(f"{depth_topic} has no valid depth (every pixel 0 or NaN): nothing to register or "
+                             "track on")
         info = item.info
         if (info.width, info.height) != (item.color.width, item.color.height):
             raise InputError(f"{info_topic} is for {info.width}x{info.height} images but {color_topic} is "
@@ -352,19 +364,22 @@ class FposeNode(Node):
         return RGBDFrame(rgb=rgb, depth=depth, intrinsics=intrinsics, stamp_s=item.stamp_ns * 1e-9)
 
     def _to_mask(self, msg: Image, frame: RGBDFrame) -> np.ndarray | None:
-        """The object's mask for ``frame``, or None (with a warning) when the mask is unusable."""
+        """The object's mask for ``frame``, or None (with a warning) when the mask is unusable.
+
+        Each kind of problem is rate-limited on its own, so a new problem is reported at once.
+        """
         try:
             mask = mask_to_bool(msg, self._config.mask_label)
         except InputError as exc:
-            self._warn.log("mask", f"{self._mask_topic}: {exc}")
+            self._warn.log("mask:decode", f"{self._mask_topic}: {exc}")
             return None
         if mask.shape != frame.shape:
-            self._warn.log("mask", f"{self._mask_topic} is {describe(msg)} but the frame is "
-                                   f"{frame.shape[1]}x{frame.shape[0]}: mask ignored")
+            self._warn.log("mask:size", f"{self._mask_topic} is {describe(msg)} but the frame is "
+                                        f"{frame.shape[1]}x{frame.shape[0]}: mask ignored")
             return None
         if not mask.any():
-            self._warn.log("mask", f"{self._mask_topic}: mask has no object pixels (mask_label = "
-                                   f"{self._config.mask_label}): ignored")
+            self._warn.log("mask:empty", f"{self._mask_topic}: mask has no object pixels (mask_label = "
+                                         f"{self._config.mask_label}): ignored")
             return None
         return mask
 
