@@ -4,34 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from learned_scene import observe, pose
 from torch import nn
 
-from fpose_ros.core.backprojection import backproject_depth
 from fpose_ros.core.errors import ConfigError, InputError
 from fpose_ros.core.nets import RefineNet
 from fpose_ros.core.nets.batching import AdaptiveBatcher
 from fpose_ros.core.object_model import ObjectModel
-from fpose_ros.core.observation import Observation
 from fpose_ros.core.refinement.learned import LearnedRefiner, LearnedRunConfig
-from fpose_ros.core.rendering.base import MeshTensors
 from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
 from fpose_ros.core.synthetic.assets import procedural_object
-from fpose_ros.core.transforms import make_transform, so3_exp
-
-K = torch.tensor([[150.0, 0.0, 79.5], [0.0, 150.0, 59.5], [0.0, 0.0, 1.0]])
-HEIGHT, WIDTH = 120, 160
-
-
-def pose(rotvec: list[float], t: list[float]) -> torch.Tensor:
-    """(1, 4, 4) float32 pose from an axis-angle (radians) and a translation (metres)."""
-    return make_transform(so3_exp(torch.tensor([rotvec])), torch.tensor([t]))
-
-
-def observe(model: ObjectModel, T: torch.Tensor) -> Observation:
-    """The object rendered at (1, 4, 4) ``T`` as an observation with a mask."""
-    out = TorchRasterizer().render(MeshTensors.from_object_model(model), T, K, HEIGHT, WIDTH)
-    depth = out.depth[0]
-    return Observation(rgb=out.rgb[0], depth=depth, xyz=backproject_depth(depth, K), mask=out.mask[0], K=K)
 
 
 class RecordingNet(nn.Module):
