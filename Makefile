@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out
 
-.PHONY: setup setup-bench demo test test-fast lint bench clean
+.PHONY: setup setup-bench demo test test-fast lint bench train-smoke train-small clean
 
 setup:
 	@bash scripts/setup_env.sh
@@ -27,11 +27,33 @@ test-fast: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# Training (docs/training.md): rendering processes, one per core by default.
+WORKERS ?= $(shell nproc)
+SMOKE := $(OUT)/train-smoke
+SMALL := $(OUT)/train-small
+
+# About 9 minutes on 2 cores: a small data set, the refiner for 1000 steps (fewer do not yet help rotation on
+# held-out objects), the scorer for 300, held-out evaluation.
+train-smoke: setup
+	$(PY) -m fpose_ros.training.generate --out $(SMOKE)/data --n 720 --small --workers $(WORKERS)
+	$(PY) -m fpose_ros.training.train --data $(SMOKE)/data --out $(SMOKE)/weights --net refiner --small --steps 1000 --log-every 100
+	$(PY) -m fpose_ros.training.train --data $(SMOKE)/data --out $(SMOKE)/weights --net scorer --small --steps 300 --log-every 100
+	$(PY) -m fpose_ros.training.evaluate --weights $(SMOKE)/weights --small --n 16
+
+# The --small CPU run (under 30 minutes on 2 cores, see README): weights a CPU user can use.
+train-small: setup
+	$(PY) -m fpose_ros.training.generate --out $(SMALL)/data --n 3000 --small --workers $(WORKERS)
+	$(PY) -m fpose_ros.training.train --data $(SMALL)/data --out $(SMALL)/weights --net refiner --small --steps 3000 --log-every 100
+	$(PY) -m fpose_ros.training.train --data $(SMALL)/data --out $(SMALL)/weights --net scorer --small --steps 800 --log-every 100
+	$(PY) -m fpose_ros.training.evaluate --weights $(SMALL)/weights --small --n 50
+
 # After the table, the learned path (FoundationPose's refiner and scorer) is timed on one sequence:
-# `make bench REFINER_WEIGHTS=dir SCORER_WEIGHTS=dir` with checkpoints (model_best.pth + config.yml);
+# `make bench REFINER_WEIGHTS=dir SCORER_WEIGHTS=dir` with checkpoints (model_best.pth + config.yml).
+# By default it uses the weights of `make train-small`, else of `make train-smoke`, when present;
 # a network without weights runs with random ones (timings only). BENCH_LEARNED= skips the section.
-REFINER_WEIGHTS ?=
-SCORER_WEIGHTS ?=
+TRAINED := $(firstword $(wildcard $(SMALL)/weights $(SMOKE)/weights))
+REFINER_WEIGHTS ?= $(if $(wildcard $(TRAINED)/refiner/model_best.pth),$(TRAINED)/refiner)
+SCORER_WEIGHTS ?= $(if $(wildcard $(TRAINED)/scorer/model_best.pth),$(TRAINED)/scorer)
 BENCH_LEARNED ?= --refiner learned --scorer learned \
 	$(if $(REFINER_WEIGHTS),--refiner-weights $(REFINER_WEIGHTS)) $(if $(SCORER_WEIGHTS),--scorer-weights $(SCORER_WEIGHTS)) \
 	$(if $(and $(REFINER_WEIGHTS),$(SCORER_WEIGHTS)),,--random-weights)

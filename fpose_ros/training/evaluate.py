@@ -4,8 +4,9 @@
 ``refiner/`` and/or ``scorer/`` checkpoint directories (as written by :mod:`fpose_ros.training.train`).
 
 Refiner: held-out scenes, true poses perturbed as in training; mean rotation error (deg) and translation
-error (mm) of the input, and after one and two refinement steps. Scorer: top-1 accuracy of picking the
-positive of a group (chance = 1 / group size).
+error (mm) of the input, and after one and two refinement steps, with the reduction each step brings. Scorer:
+top-1 accuracy of picking the positive of a group (chance = 1 / group size). Crops are cut at each
+checkpoint's own crop size and ratio; ``--small`` only sets the frame size (320 x 240) and group size.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from fpose_ros.core.nets.checkpoint import load_refine_net, load_score_net
+from fpose_ros.core.nets.config import RefineNetConfig, ScoreNetConfig, crop_size
 from fpose_ros.core.nets.pose_update import REFINER_MIN_Z_M, apply_pose_update, decode_refiner_output
 from fpose_ros.core.nets.refine_net import RefineNet
 from fpose_ros.core.nets.score_net import ScoreNet
@@ -49,6 +51,11 @@ class RefinerEval:
     trans_mm: tuple[float, float, float]
     n: int
 
+    @staticmethod
+    def reductions(errors: tuple[float, float, float]) -> tuple[float, float]:
+        """Fraction of the error removed by step 1 (vs. the input) and by step 2 (vs. step 1)."""
+        return 1.0 - errors[1] / errors[0], 1.0 - errors[2] / errors[1]
+
 
 def pose_errors(T: torch.Tensor, T_gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, 4, 4) poses vs truth -> rotation errors (N,) degrees and translation errors (N,) millimetres."""
@@ -56,19 +63,21 @@ def pose_errors(T: torch.Tensor, T_gt: torch.Tensor) -> tuple[torch.Tensor, torc
     return rot, 1000.0 * (T[:, :3, 3] - T_gt[:, :3, 3]).norm(dim=-1)
 
 
-def refine_step(net: RefineNet, scene: Scene, T: torch.Tensor, crop_ratio: float, rot_normalizer: float,
-                crop_size: int = 160) -> torch.Tensor:
+def refine_step(net: RefineNet, net_config: RefineNetConfig, scene: Scene, T: torch.Tensor) -> torch.Tensor:
     """One refiner step for (N, 4, 4) hypotheses of one scene -> (N, 4, 4) updated poses."""
-    A, B = crop_inputs(scene, T, crop_ratio, crop_size, REFINER_MIN_Z_M)
+    A, B = crop_inputs(scene, T, net_config.crop_ratio, crop_size(net_config), REFINER_MIN_Z_M)
     with torch.inference_mode():
         trans_out, rot_out = net(A, B)
-    dt, dR = decode_refiner_output(trans_out, rot_out, scene.model.diameter, rot_normalizer)
+    dt, dR = decode_refiner_output(trans_out, rot_out, scene.model.diameter, net_config.rot_normalizer)
     return apply_pose_update(T, dt, dR)
 
 
-def evaluate_refiner(net: RefineNet, crop_ratio: float, rot_normalizer: float, n_scenes: int,
-                     config: SampleConfig, seed: int) -> RefinerEval:
-    """Refine perturbed held-out poses twice; mean errors before and after each step. O(n_scenes) renders."""
+def evaluate_refiner(net: RefineNet, net_config: RefineNetConfig, n_scenes: int, config: SampleConfig,
+                     seed: int) -> RefinerEval:
+    """Refine perturbed held-out poses twice; mean errors before and after each step. O(n_scenes) renders.
+
+    The perturbations are those of training (``config``'s rotation and translation normalisers).
+    """
     rng = np.random.default_rng(seed)
     errors: list[list[tuple[torch.Tensor, torch.Tensor]]] = [[], [], []]
     net.eval()
@@ -79,16 +88,17 @@ def evaluate_refiner(net: RefineNet, crop_ratio: float, rot_normalizer: float, n
         for k in range(3):
             errors[k].append(pose_errors(T, T_gt))
             if k < 2:
-                T = refine_step(net, scene, T, crop_ratio, rot_normalizer, config.crop_size)
+                T = refine_step(net, net_config, scene, T)
     rot = tuple(float(torch.cat([e[0] for e in errs]).mean()) for errs in errors)
     trans = tuple(float(torch.cat([e[1] for e in errs]).mean()) for errs in errors)
     return RefinerEval(rot_deg=rot, trans_mm=trans, n=n_scenes * config.pairs_per_scene)
 
 
-def evaluate_scorer(net: ScoreNet, crop_ratio: float, n_scenes: int, config: SampleConfig, seed: int) -> float:
+def evaluate_scorer(net: ScoreNet, net_config: ScoreNetConfig, n_scenes: int, config: SampleConfig,
+                    seed: int) -> float:
     """Top-1 accuracy (fraction of groups whose highest logit is the positive) on held-out scenes."""
     rng = np.random.default_rng(seed)
-    config = dataclasses.replace(config, score_crop_ratio=crop_ratio)
+    config = dataclasses.replace(config, score_crop_ratio=net_config.crop_ratio, crop_size=crop_size(net_config))
     net.eval()
     hits = 0
     for _ in range(n_scenes):
@@ -109,15 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     found = False
     if (args.weights / "refiner").is_dir():
         net, cfg = load_refine_net(args.weights / "refiner")
-        result = evaluate_refiner(net, cfg.crop_ratio, cfg.rot_normalizer, args.n, config, args.seed)
-        print(f"refiner, {result.n} held-out hypotheses")
-        print(f"{'':12s}{'input':>10s}{'1 step':>10s}{'2 steps':>10s}")
-        print(f"{'rot (deg)':12s}" + "".join(f"{v:10.2f}" for v in result.rot_deg))
-        print(f"{'trans (mm)':12s}" + "".join(f"{v:10.2f}" for v in result.trans_mm))
+        result = evaluate_refiner(net, cfg, args.n, config, args.seed)
+        print(f"refiner, {result.n} held-out hypotheses (mean errors; reduction = error removed by that step)")
+        print(f"{'':12s}{'input':>10s}{'1 step':>10s}{'2 steps':>10s}{'reduction 1':>13s}{'reduction 2':>13s}")
+        for label, errors in (("rot (deg)", result.rot_deg), ("trans (mm)", result.trans_mm)):
+            print(f"{label:12s}" + "".join(f"{v:10.2f}" for v in errors)
+                  + "".join(f"{r:12.0%} " for r in RefinerEval.reductions(errors)))
         found = True
     if (args.weights / "scorer").is_dir():
         net_s, cfg_s = load_score_net(args.weights / "scorer")
-        acc = evaluate_scorer(net_s, cfg_s.crop_ratio, args.n, config, args.seed)
+        acc = evaluate_scorer(net_s, cfg_s, args.n, config, args.seed)
         print(f"scorer top-1 accuracy on {args.n} held-out groups: {acc:.3f} (chance {1 / config.group_size:.3f})")
         found = True
     if not found:

@@ -12,7 +12,8 @@ RealSense-like depth noise and a random colour gain (lighting). From one scene w
   index, the others negatives (at least ``negative_min_deg`` away).
 
 Every input is a pose-conditioned crop (rendering at the hypothesis vs. the observed image, same window) in
-the networks' 6-channel layout (:func:`fpose_ros.core.nets.pose_update.make_network_input`).
+the networks' 6-channel layout, cut by the same code as at inference (:func:`fpose_ros.core.nets.pair_inputs.
+make_pairs`) from an observation preprocessed as at inference (depth clean-up included).
 Frames: OpenCV optical camera frame, ``T_cam_obj`` of the centred object frame; metres, radians.
 """
 
@@ -25,15 +26,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from fpose_ros.core.backprojection import backproject_depth
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError
+from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.mesh_simplification import simplify_for_rendering
-from fpose_ros.core.nets.pose_update import REFINER_MIN_Z_M, SCORER_MIN_Z_M, make_network_input
+from fpose_ros.core.nets.pair_inputs import make_pairs
+from fpose_ros.core.nets.pose_update import REFINER_MIN_Z_M, SCORER_MIN_Z_M
 from fpose_ros.core.object_model import ObjectModel
-from fpose_ros.core.pose_conditioned_crop import crop_affine, crop_intrinsics, warp_to_crop
-from fpose_ros.core.rendering.base import MeshTensors
-from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
+from fpose_ros.core.observation import Observation, observation_from_frame
+from fpose_ros.core.rendering.base import MeshTensors, Renderer
+from fpose_ros.core.rendering.factory import create_renderer
 from fpose_ros.core.synthetic.assets import asset_names, load_asset
 from fpose_ros.core.synthetic.scene import background_plane, composite, render_layers
 from fpose_ros.core.synthetic.sensor_noise import realsense_depth
@@ -50,7 +52,7 @@ class SampleConfig:
 
     Attributes:
         width, height: full image size, pixels.
-        crop_size: crop side, pixels (160 for the released network layout).
+        crop_size: crop side, pixels (160 for the released network layout), a multiple of 8.
         refine_crop_ratio, score_crop_ratio: crop window radius / object radius (1.2 and 1.1 as released).
         rot_normalizer: largest refiner perturbation angle, radians (20 deg as released).
         trans_normalizer: largest refiner perturbation per camera axis, metres ((0.02, 0.02, 0.05) as released).
@@ -78,7 +80,7 @@ class SampleConfig:
     def __post_init__(self) -> None:
         problems = {
             "width/height must be >= 32": min(self.width, self.height) >= 32,
-            "crop_size must be >= 16": self.crop_size >= 16,
+            "crop_size must be a multiple of 8 in [32, 512]": self.crop_size % 8 == 0 and 32 <= self.crop_size <= 512,
             "crop ratios must be positive": self.refine_crop_ratio > 0 and self.score_crop_ratio > 0,
             "rot_normalizer must be in (0, pi]": 0 < self.rot_normalizer <= math.pi,
             "trans_normalizer must be 3 positive numbers":
@@ -94,9 +96,10 @@ class SampleConfig:
             raise ConfigError(f"SampleConfig: {'; '.join(bad)}")
 
 
-#: A quicker variant for CPU smoke runs: quarter-size frames, fewer hypotheses (crops stay 160 px so the
-#: checkpoint layout is the released one).
-SMALL_CONFIG = SampleConfig(width=320, height=240, pairs_per_scene=4, group_size=4)
+#: The CPU variant (``--small``): quarter-size frames, 64 px crops for the narrow networks, 12 refiner pairs per
+#: scene (crops cost little next to a scene, and varied perturbations are what the refiner learns from), 4
+#: hypotheses per group.
+SMALL_CONFIG = SampleConfig(width=320, height=240, crop_size=64, pairs_per_scene=12, group_size=4)
 
 
 @dataclass(frozen=True)
@@ -106,17 +109,13 @@ class Scene:
     Attributes:
         name: asset name of the object.
         model: the object (centred frame).
-        K: (3, 3) float32 intrinsics.
-        rgb: (H, W, 3) float32 in [0, 1].
-        xyz: (H, W, 3) float32 camera-frame points from the noisy depth, metres; 0 = no depth.
+        observation: the noisy frame, preprocessed as the engine does (no mask).
         T_cam_obj: (4, 4) float32 true pose.
     """
 
     name: str
     model: ObjectModel
-    K: torch.Tensor
-    rgb: torch.Tensor
-    xyz: torch.Tensor
+    observation: Observation
     T_cam_obj: torch.Tensor
 
 
@@ -155,10 +154,12 @@ class ScorerGroups:
     positive: torch.Tensor
 
 
-@functools.lru_cache(maxsize=128)
-def _render_mesh(name: str) -> tuple[ObjectModel, MeshTensors]:
+@functools.lru_cache(maxsize=256)
+def _render_mesh(name: str) -> tuple[ObjectModel, ObjectModel, MeshTensors]:
+    """(full model, model decimated for rendering, its tensors) of an asset; decimated once per process."""
     model = load_asset(name)
-    return model, MeshTensors.from_object_model(simplify_for_rendering(model, RENDER_MAX_FACES))
+    render_model = simplify_for_rendering(model, RENDER_MAX_FACES)
+    return model, render_model, MeshTensors.from_object_model(render_model)
 
 
 def random_rotations(n: int, rng: np.random.Generator, min_angle: float, max_angle: float) -> torch.Tensor:
@@ -170,15 +171,15 @@ def random_rotations(n: int, rng: np.random.Generator, min_angle: float, max_ang
 
 
 def random_scene(split: str, rng: np.random.Generator, config: SampleConfig,
-                 renderer: TorchRasterizer | None = None) -> Scene:
+                 renderer: Renderer | None = None) -> Scene:
     """Draw a random object of ``split`` ("train" or "heldout") and render one randomized frame of it.
 
-    Cost: a few object-sized rasterisations plus O(H * W) compositing and noise.
+    Cost: a few object-sized renderings plus O(H * W) compositing, noise and depth clean-up.
     """
-    renderer = renderer or TorchRasterizer()
+    renderer = renderer or create_renderer()
     names = asset_names(split)
     name = names[int(rng.integers(len(names)))]
-    model, _ = _render_mesh(name)
+    model, render_model, _ = _render_mesh(name)
     W, H = config.width, config.height
     f = rng.uniform(0.85, 1.15) * 600.0 * W / 640.0
     camera = CameraIntrinsics(fx=f, fy=f * rng.uniform(0.98, 1.02), cx=W / 2 + rng.uniform(-0.03, 0.03) * W,
@@ -189,9 +190,9 @@ def random_scene(split: str, rng: np.random.Generator, config: SampleConfig,
     t = np.array([(u - camera.cx) / camera.fx * z, (v - camera.cy) / camera.fy * z, z])
     R = so3_exp(random_rotations(1, rng, 0.0, math.pi))[0].double().numpy()
     T = make_transform(torch.as_tensor(R), torch.as_tensor(t)).numpy()[None]
-    layers = [render_layers(renderer, model, T, camera, max_faces=RENDER_MAX_FACES)]
+    layers = [render_layers(renderer, render_model, T, camera, max_faces=RENDER_MAX_FACES)]
     if rng.random() < config.occluder_probability:
-        occluder = _render_mesh(f"proc:{int(rng.integers(100, 160))}")[0]
+        occluder = _render_mesh(f"proc:{int(rng.integers(100, 160))}")[1]
         # Between the camera and the object, shifted sideways by about one object radius.
         zo = z - model.diameter - occluder.diameter * 0.5 - rng.uniform(0.02, 0.1)
         shift = rng.uniform(0.5, 1.2) * model.radius * rng.choice([-1.0, 1.0], size=2)
@@ -205,14 +206,14 @@ def random_scene(split: str, rng: np.random.Generator, config: SampleConfig,
     rgb, depth, _ = composite(layers)
     gain = rng.uniform(0.6, 1.3, size=3).astype(np.float32)  # light colour and intensity
     rgb = np.clip(rgb[0] * gain + rng.normal(0.0, 0.01, rgb[0].shape).astype(np.float32), 0.0, 1.0)
-    K = torch.as_tensor(camera.matrix(), dtype=torch.float32)
-    xyz = backproject_depth(torch.as_tensor(realsense_depth(depth[0], rng)), K)
-    return Scene(name=name, model=model, K=K, rgb=torch.as_tensor(rgb), xyz=xyz,
+    frame = RGBDFrame(rgb=np.round(rgb * 255.0).astype(np.uint8), depth=realsense_depth(depth[0], rng),
+                      intrinsics=camera)
+    return Scene(name=name, model=model, observation=observation_from_frame(frame, None),
                  T_cam_obj=torch.as_tensor(T[0], dtype=torch.float32))
 
 
 def crop_inputs(scene: Scene, T_hyp: torch.Tensor, crop_ratio: float, crop_size: int, min_z: float,
-                renderer: TorchRasterizer | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                renderer: Renderer | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Network inputs of N hypotheses: rendering at each and the observed crop of the same window.
 
     Args:
@@ -223,19 +224,11 @@ def crop_inputs(scene: Scene, T_hyp: torch.Tensor, crop_ratio: float, crop_size:
         min_z: empty-pixel depth threshold (REFINER_MIN_Z_M or SCORER_MIN_Z_M).
 
     Returns:
-        A, B: (N, 6, S, S) float32 (see :func:`make_network_input`). O(N * S^2) plus one render batch.
+        A, B: (N, 6, S, S) float32 (see :func:`make_pairs`). O(N * S^2) plus one render batch.
     """
-    renderer = renderer or TorchRasterizer()
-    _, mesh = _render_mesh(scene.name)
-    d = scene.model.diameter
-    M = crop_affine(T_hyp, scene.K, d, crop_ratio, crop_size)
     with torch.inference_mode():
-        out = renderer.render(mesh, T_hyp, crop_intrinsics(scene.K, M), crop_size, crop_size)
-    t = T_hyp[:, :3, 3]
-    A = make_network_input(out.rgb, out.xyz, t, d, min_z)
-    B = make_network_input(warp_to_crop(scene.rgb, M, crop_size), warp_to_crop(scene.xyz, M, crop_size, "nearest"),
-                           t, d, min_z)
-    return A, B
+        return make_pairs(renderer or create_renderer(), _render_mesh(scene.name)[2], scene.observation, T_hyp,
+                          scene.model.diameter, crop_ratio, min_z, crop_size)
 
 
 def perturb_poses(T_gt: torch.Tensor, rng: np.random.Generator, config: SampleConfig
@@ -254,7 +247,7 @@ def perturb_poses(T_gt: torch.Tensor, rng: np.random.Generator, config: SampleCo
 
 
 def refiner_pairs(scene: Scene, rng: np.random.Generator, config: SampleConfig,
-                  renderer: TorchRasterizer | None = None) -> RefinerPairs:
+                  renderer: Renderer | None = None) -> RefinerPairs:
     """``config.pairs_per_scene`` refiner pairs from one scene (see module docstring for the targets)."""
     T_gt = scene.T_cam_obj[None].repeat(config.pairs_per_scene, 1, 1)
     T_in, dt, rot_target = perturb_poses(T_gt, rng, config)
@@ -263,7 +256,7 @@ def refiner_pairs(scene: Scene, rng: np.random.Generator, config: SampleConfig,
 
 
 def scorer_group(scene: Scene, rng: np.random.Generator, config: SampleConfig,
-                 renderer: TorchRasterizer | None = None) -> ScorerGroups:
+                 renderer: Renderer | None = None) -> ScorerGroups:
     """One scorer group (G = 1) from one scene: one positive at a random index, ``group_size - 1`` negatives."""
     L = config.group_size
     positive = int(rng.integers(L))

@@ -97,10 +97,13 @@ def write_shard(path: str | Path, pairs: RefinerPairs, groups: ScorerGroups) -> 
 
 
 def read_shard(path: str | Path) -> tuple[RefinerPairs, ScorerGroups]:
-    """Load one shard as float32 tensors (poses are not stored: T_in / T_gt are empty (0, 4, 4))."""
+    """Load one shard; crops stay float16 (half the memory; convert per batch), targets float32.
+
+    Poses are not stored: T_in / T_gt are empty (0, 4, 4).
+    """
     try:
         with np.load(path) as f:
-            data = {k: torch.from_numpy(f[k].astype(np.float32) if f[k].dtype == np.float16 else f[k]) for k in f}
+            data = {k: torch.from_numpy(f[k]) for k in f}
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"{path}: not a readable shard: {exc}") from exc
     empty = torch.zeros(0, 4, 4)

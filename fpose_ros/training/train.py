@@ -3,6 +3,8 @@
 ``python -m fpose_ros.training.train --data DIR --out DIR [--net refiner|scorer|both] [--small] [--steps N]
 [--resume]``; data-parallel: ``torchrun --nproc_per_node=2 -m fpose_ros.training.train ...`` (gloo on CPU,
 nccl on CUDA, gradients averaged by DistributedDataParallel). AMP (float16 autocast + gradient scaling) on CUDA.
+The network's crop size is the data set's; ``--small`` trains narrow networks (width 0.25) with CPU-sized
+settings (batch 32, lr 1e-3). The learning rate warms up linearly, then follows a cosine to 5 % of its peak.
 
 Losses (FoundationPose): refiner, mean squared error of the translation output and of ``tanh(rotation
 output)`` against the targets of :mod:`fpose_ros.training.samples`; scorer, pairwise hinge: the positive's
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import math
 import os
 import sys
 import time
@@ -27,7 +31,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from fpose_ros.core.nets.checkpoint import save_checkpoint
+from fpose_ros.core.errors import ConfigError
+from fpose_ros.core.nets.checkpoint import build_net, save_checkpoint
 from fpose_ros.core.nets.config import RefineNetConfig, ScoreNetConfig
 from fpose_ros.core.nets.refine_net import RefineNet
 from fpose_ros.core.nets.score_net import ScoreNet
@@ -37,6 +42,8 @@ from fpose_ros.training.shards import read_dataset, read_manifest
 SCORE_MARGIN = 0.1
 #: Exponential smoothing of the logged loss that picks ``model_best``.
 _SMOOTHING = 0.9
+#: Final learning rate of the cosine schedule, as a fraction of the peak.
+_LR_FLOOR = 0.05
 
 
 @dataclass(frozen=True)
@@ -45,11 +52,14 @@ class TrainConfig:
 
     Attributes:
         steps: optimiser steps.
-        batch: refiner pairs (or scorer groups) per step and process.
-        lr: AdamW learning rate.
+        batch: pairs per step and process: refiner pairs, or scorer groups of L pairs (batch // L groups,
+            at least one).
+        lr: peak AdamW learning rate.
         weight_decay: AdamW weight decay.
         log_every: steps between log lines / checkpoints.
         seed: sampling seed.
+        width: channel multiplier of the networks (1.0 = released size).
+        warmup: steps of linear learning-rate warm-up.
     """
 
     steps: int = 1000
@@ -58,6 +68,30 @@ class TrainConfig:
     weight_decay: float = 1e-4
     log_every: int = 10
     seed: int = 0
+    width: float = 1.0
+    warmup: int = 100
+
+    def __post_init__(self) -> None:
+        problems = {
+            "steps, batch and log_every must be >= 1": min(self.steps, self.batch, self.log_every) >= 1,
+            "lr must be positive and weight_decay >= 0": self.lr > 0 and self.weight_decay >= 0,
+            "width must be in (0, 2]": 0 < self.width <= 2,
+            "warmup must be >= 1": self.warmup >= 1,
+        }
+        bad = [message for message, ok in problems.items() if not ok]
+        if bad:
+            raise ConfigError(f"TrainConfig: {'; '.join(bad)}")
+
+    def learning_rate(self, step: int) -> float:
+        """Learning rate of (0-based) ``step``: linear warm-up, then cosine decay to ``_LR_FLOOR * lr``."""
+        if step < self.warmup:
+            return self.lr * (step + 1) / self.warmup
+        progress = (step - self.warmup) / max(1, self.steps - self.warmup)
+        return self.lr * (_LR_FLOOR + (1 - _LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+#: ``--small``: narrow networks and CPU-sized steps (pair with ``generate --small``, 64 px crops).
+SMALL_TRAIN = TrainConfig(batch=32, lr=1e-3, width=0.25)
 
 
 class GroupScorer(nn.Module):
@@ -89,7 +123,7 @@ def scorer_loss(logits: torch.Tensor, positive: torch.Tensor, margin: float = SC
     return hinge[negatives].mean()
 
 
-def _setup() -> tuple[int, int, torch.device]:
+def setup_process() -> tuple[int, int, torch.device]:
     """(rank, world size, device); initialises torch.distributed when launched by torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -105,21 +139,27 @@ def _setup() -> tuple[int, int, torch.device]:
 
 def train_net(kind: str, data: Path, out: Path, config: TrainConfig, resume: bool, rank: int, world: int,
               device: torch.device) -> list[dict[str, float]]:
-    """Train one network ("refiner" or "scorer"); returns the log rows (step, loss, smoothed, items_per_s)."""
+    """Train one network ("refiner" or "scorer"); returns the log rows (step, loss, smoothed, pairs_per_s)."""
     pairs, groups = read_dataset(data)
-    manifest = read_manifest(data)
+    sample_config = read_manifest(data).config
+    size = (sample_config.crop_size, sample_config.crop_size)
+    torch.manual_seed(config.seed)  # identical initial weights on every rank
+    net_config: RefineNetConfig | ScoreNetConfig
     if kind == "refiner":
-        net: nn.Module = RefineNet()
+        net_config = RefineNetConfig(input_resize=size, width=config.width,
+                                     crop_ratio=sample_config.refine_crop_ratio,
+                                     rot_normalizer=sample_config.rot_normalizer,
+                                     trans_normalizer=sample_config.trans_normalizer)
         tensors = (pairs.A, pairs.B, pairs.trans_target, pairs.rot_target)
-        net_config: RefineNetConfig | ScoreNetConfig = RefineNetConfig(
-            crop_ratio=manifest.config.refine_crop_ratio, rot_normalizer=manifest.config.rot_normalizer,
-            trans_normalizer=manifest.config.trans_normalizer)
+        net: RefineNet | ScoreNet = build_net(net_config)
         model: nn.Module = net
+        pairs_per_item = 1
     else:
-        net = ScoreNet()
+        net_config = ScoreNetConfig(input_resize=size, width=config.width, crop_ratio=sample_config.score_crop_ratio)
         tensors = (groups.A, groups.B, groups.positive)
-        net_config = ScoreNetConfig(crop_ratio=manifest.config.score_crop_ratio)
+        net = build_net(net_config)
         model = GroupScorer(net)
+        pairs_per_item = sample_config.group_size
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     out_dir = out / kind
@@ -141,8 +181,12 @@ def train_net(kind: str, data: Path, out: Path, config: TrainConfig, resume: boo
     model.train()
     tick, seen = time.perf_counter(), 0
     while step < config.steps:
-        index = torch.randint(n, (config.batch,), generator=generator)
-        batch = [t[index].to(device, non_blocking=True) for t in tensors]
+        for group in optimizer.param_groups:
+            group["lr"] = config.learning_rate(step)
+        index = torch.randint(n, (max(1, config.batch // pairs_per_item),), generator=generator)
+        # Crops are stored as float16; the networks train in float32 (autocast handles CUDA).
+        batch = [(t[index].float() if t.is_floating_point() else t[index]).to(device, non_blocking=True)
+                 for t in tensors]
         with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
             if kind == "refiner":
                 trans_out, rot_out = model(batch[0], batch[1])
@@ -154,17 +198,16 @@ def train_net(kind: str, data: Path, out: Path, config: TrainConfig, resume: boo
         scaler.step(optimizer)
         scaler.update()
         step += 1
-        seen += config.batch * world
+        seen += len(index) * world * pairs_per_item
         value = float(loss.detach())
         smoothed = value if smoothed is None else _SMOOTHING * smoothed + (1 - _SMOOTHING) * value
         if step % config.log_every == 0 or step == config.steps:
             rate = seen / (time.perf_counter() - tick)
             tick, seen = time.perf_counter(), 0
-            rows.append({"step": step, "loss": value, "smoothed": smoothed, "items_per_s": rate})
+            rows.append({"step": step, "loss": value, "smoothed": smoothed, "pairs_per_s": rate})
             if rank == 0:
-                unit = "pairs/s" if kind == "refiner" else "groups/s"
                 print(f"[{kind}] step {step}/{config.steps} loss {value:.4f} (smoothed {smoothed:.4f}) "
-                      f"{rate:.2f} {unit}", flush=True)
+                      f"{rate:.1f} pairs/s", flush=True)
                 if smoothed < best:
                     best = smoothed
                     save_checkpoint(net, net_config, out_dir)
@@ -177,7 +220,7 @@ def train_net(kind: str, data: Path, out: Path, config: TrainConfig, resume: boo
 
 def _write_log(path: Path, rows: list[dict[str, float]]) -> None:
     with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["step", "loss", "smoothed", "items_per_s"])
+        writer = csv.DictWriter(f, fieldnames=["step", "loss", "smoothed", "pairs_per_s"])
         writer.writeheader()
         writer.writerows(rows)
 
@@ -212,21 +255,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--net", choices=("refiner", "scorer", "both"), default="both")
-    parser.add_argument("--small", action="store_true", help="batch 4 (CPU-sized steps)")
+    parser.add_argument("--small", action="store_true",
+                        help=f"narrow networks (width {SMALL_TRAIN.width}), batch {SMALL_TRAIN.batch}, "
+                             f"lr {SMALL_TRAIN.lr:g}: trains on a CPU")
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--batch", type=int, default=None)
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--batch", type=int, default=None, help="per process (default 8; 32 with --small)")
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate (default 1e-4; 1e-3 with --small)")
+    parser.add_argument("--width", type=float, default=None, help="channel multiplier (default 1; 0.25 with --small)")
     parser.add_argument("--log-every", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
-    if args.steps < 1:
-        print("error: --steps must be >= 1", file=sys.stderr)
+    base = SMALL_TRAIN if args.small else TrainConfig()
+    overrides = {"batch": args.batch, "lr": args.lr, "width": args.width}
+    try:
+        config = dataclasses.replace(base, steps=args.steps, log_every=args.log_every, seed=args.seed,
+                                     warmup=min(base.warmup, max(1, args.steps // 10)),
+                                     **{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    config = TrainConfig(steps=args.steps, batch=args.batch or (4 if args.small else 8), lr=args.lr,
-                         log_every=args.log_every, seed=args.seed)
-    rank, world, device = _setup()
-    torch.manual_seed(args.seed)  # identical initial weights on every rank
+    rank, world, device = setup_process()
     try:
         for kind in ("refiner", "scorer") if args.net == "both" else (args.net,):
             train_net(kind, args.data, args.out, config, args.resume, rank, world, device)

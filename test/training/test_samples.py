@@ -39,14 +39,16 @@ def test_perturbation_stays_within_normalisers_and_target_decodes_to_truth():
 def test_scene_crops_and_groups():
     rng = np.random.default_rng(0)
     scene = random_scene("heldout", rng, SMALL_CONFIG)
-    assert scene.rgb.shape == (SMALL_CONFIG.height, SMALL_CONFIG.width, 3)
+    assert scene.observation.rgb.shape == (SMALL_CONFIG.height, SMALL_CONFIG.width, 3)
+    S = SMALL_CONFIG.crop_size
     pairs = refiner_pairs(scene, rng, SMALL_CONFIG)
-    assert pairs.A.shape == pairs.B.shape == (SMALL_CONFIG.pairs_per_scene, 6, 160, 160)
+    assert pairs.A.shape == pairs.B.shape == (SMALL_CONFIG.pairs_per_scene, 6, S, S)
     # The object fills the rendered crop's middle and the observation has depth there.
-    assert (pairs.A[:, 3:, 70:90, 70:90] != 0).any(dim=1).float().mean() > 0.5
+    middle = slice(S * 7 // 16, S * 9 // 16)
+    assert (pairs.A[:, 3:, middle, middle] != 0).any(dim=1).float().mean() > 0.5
     assert (pairs.B[:, 3:] != 0).any(dim=1).float().mean() > 0.1
     group = scorer_group(scene, rng, SMALL_CONFIG)
-    assert group.A.shape == (1, SMALL_CONFIG.group_size, 6, 160, 160)
+    assert group.A.shape == (1, SMALL_CONFIG.group_size, 6, S, S)
     assert 0 <= int(group.positive[0]) < SMALL_CONFIG.group_size
 
 

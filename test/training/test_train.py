@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.nets.checkpoint import load_refine_net
 from fpose_ros.training.samples import SMALL_CONFIG, RefinerPairs, ScorerGroups
 from fpose_ros.training.shards import Manifest, write_manifest, write_shard
-from fpose_ros.training.train import refiner_loss, scorer_loss
+from fpose_ros.training.train import SMALL_TRAIN, TrainConfig, refiner_loss, scorer_loss
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,14 +33,28 @@ def test_refiner_loss_vanishes_at_the_target():
     assert refiner_loss(trans + 0.1, torch.atanh(rot), trans, rot) > 1e-3
 
 
+def test_learning_rate_warms_up_then_decays_to_the_floor():
+    config = TrainConfig(steps=1000, lr=1e-3, warmup=100)
+    rates = [config.learning_rate(step) for step in range(1000)]
+    assert rates[0] == pytest.approx(1e-5) and rates[99] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in zip(rates[99:], rates[100:], strict=False))
+    assert rates[-1] == pytest.approx(0.05e-3, rel=0.01)
+
+
+def test_bad_training_settings_are_refused():
+    for bad in ({"steps": 0}, {"lr": 0.0}, {"width": 0.0}, {"batch": 0}):
+        with pytest.raises(ConfigError):
+            TrainConfig(**bad)
+
+
 def _tiny_dataset(directory: Path) -> None:
     g = torch.Generator().manual_seed(0)
-    n = 2
-    pairs = RefinerPairs(A=torch.rand(n, 6, 160, 160, generator=g), B=torch.rand(n, 6, 160, 160, generator=g),
+    n, S = 2, SMALL_CONFIG.crop_size
+    pairs = RefinerPairs(A=torch.rand(n, 6, S, S, generator=g), B=torch.rand(n, 6, S, S, generator=g),
                          trans_target=torch.rand(n, 3, generator=g) - 0.5,
                          rot_target=torch.rand(n, 3, generator=g) - 0.5,
                          T_in=torch.zeros(0, 4, 4), T_gt=torch.zeros(0, 4, 4))
-    groups = ScorerGroups(A=torch.rand(1, 2, 6, 160, 160, generator=g), B=torch.rand(1, 2, 6, 160, 160, generator=g),
+    groups = ScorerGroups(A=torch.rand(1, 2, 6, S, S, generator=g), B=torch.rand(1, 2, 6, S, S, generator=g),
                           positive=torch.tensor([1]))
     directory.mkdir()
     write_shard(directory / "shard_00000.npz", pairs, groups)
@@ -54,14 +69,16 @@ def test_torchrun_gloo_two_processes_train_resume_and_checkpoint_loads(tmp_path)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     base = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
             "-m", "fpose_ros.training.train", "--data", str(data), "--out", str(out), "--net", "refiner",
-            "--batch", "1", "--log-every", "1"]
+            "--small", "--batch", "1", "--log-every", "1"]
     for extra in (["--steps", "1"], ["--steps", "2", "--resume"]):
         result = subprocess.run(base + extra, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
         assert result.returncode == 0, result.stderr[-3000:]
+    S = SMALL_CONFIG.crop_size
     with (out / "refiner" / "log.csv").open() as f:
         assert [int(float(r["step"])) for r in csv.DictReader(f)] == [1, 2]
     assert (out / "refiner" / "loss.png").stat().st_size > 0
     net, config = load_refine_net(out / "refiner")
     assert config.crop_ratio == SMALL_CONFIG.refine_crop_ratio
-    trans, rot = net(torch.rand(1, 6, 160, 160), torch.rand(1, 6, 160, 160))
+    assert config.width == SMALL_TRAIN.width and config.input_resize == (S, S)
+    trans, rot = net(torch.rand(1, 6, S, S), torch.rand(1, 6, S, S))
     assert trans.shape == rot.shape == (1, 3)

@@ -5,7 +5,7 @@ Module and parameter names match FoundationPose's released checkpoints key for k
 FoundationPose or nvdiffrast.
 """
 
-from fpose_ros.core.nets.checkpoint import load_refine_net, load_score_net, save_checkpoint
+from fpose_ros.core.nets.checkpoint import build_net, load_refine_net, load_score_net, save_checkpoint
 from fpose_ros.core.nets.config import RefineNetConfig, ScoreNetConfig
 from fpose_ros.core.nets.refine_net import RefineNet
 from fpose_ros.core.nets.score_net import ScoreNet
@@ -15,6 +15,7 @@ __all__ = [
     "RefineNetConfig",
     "ScoreNet",
     "ScoreNetConfig",
+    "build_net",
     "load_refine_net",
     "load_score_net",
     "save_checkpoint",

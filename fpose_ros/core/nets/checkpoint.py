@@ -8,7 +8,7 @@ checkpoint cannot run code. :func:`save_checkpoint` writes the same layout for n
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import torch
 import yaml
@@ -21,6 +21,7 @@ from fpose_ros.core.nets.config import (
     ScoreNetConfig,
     config_from_mapping,
     config_to_mapping,
+    crop_size,
 )
 from fpose_ros.core.nets.refine_net import RefineNet
 from fpose_ros.core.nets.score_net import ScoreNet
@@ -52,13 +53,23 @@ def load_refine_net(directory: str | Path, device: torch.device | str = "cpu") -
             do not match :class:`RefineNet` (missing, unexpected or mis-shaped keys, non-finite values).
     """
     config = read_config(directory, RefineNetConfig)
-    return _load_weights(RefineNet(config.c_in), directory, device), config
+    return _load_weights(build_net(config), directory, device), config
 
 
 def load_score_net(directory: str | Path, device: torch.device | str = "cpu") -> tuple[ScoreNet, ScoreNetConfig]:
     """Load a scorer checkpoint directory (e.g. ``weights/2024-01-11-20-02-45``); see :func:`load_refine_net`."""
     config = read_config(directory, ScoreNetConfig)
-    return _load_weights(ScoreNet(config.c_in), directory, device), config
+    return _load_weights(build_net(config), directory, device), config
+
+
+@overload
+def build_net(config: RefineNetConfig) -> RefineNet: ...
+@overload
+def build_net(config: ScoreNetConfig) -> ScoreNet: ...
+def build_net(config: RefineNetConfig | ScoreNetConfig) -> RefineNet | ScoreNet:
+    """A freshly initialised network of the size ``config`` describes (channels, width, crop size)."""
+    cls = RefineNet if isinstance(config, RefineNetConfig) else ScoreNet
+    return cls(config.c_in, config.width, crop_size(config))
 
 
 def save_checkpoint(
@@ -66,11 +77,16 @@ def save_checkpoint(
 ) -> Path:
     """Write ``model_best.pth`` (``{'model': state_dict}``, CPU tensors) and ``config.yml`` into ``directory``.
 
-    Returns the directory. Raises ConfigError when the config does not belong to the network.
+    Returns the directory. Raises ConfigError when the config does not belong to the network (kind, crop size
+    or width).
     """
     expected = RefineNetConfig if isinstance(model, RefineNet) else ScoreNetConfig
     if not isinstance(config, expected):
         raise ConfigError(f"a {type(model).__name__} needs a {expected.__name__}, got {type(config).__name__}")
+    problems = state_dict_problems(build_net(config), model.state_dict())
+    if problems:
+        raise ConfigError(f"the {type(model).__name__} does not have the size its config describes: "
+                          + "; ".join(problems))
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}

@@ -1,8 +1,10 @@
 """Configuration of the learned networks, as stored in a checkpoint directory's ``config.yml``.
 
 FoundationPose's ``config.yml`` files hold many training-only fields; only the fields below matter for
-inference, and only values the released networks were built for are accepted: the network layout is fixed
-(six input channels, 160 x 160 crops, BatchNorm), the rest sets how crops are cut and outputs decoded.
+inference. Six input channels and BatchNorm are fixed; the crop size (``input_resize``, square, a multiple of
+8) and ``width`` (a channel multiplier, our addition: absent in official files, which means the released 1.0)
+set the network's size, so narrower networks trained with ``train --small`` load through the same code. The
+rest sets how crops are cut and outputs decoded.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from fpose_ros.core.errors import ConfigError
 
 #: Input channels: RGB then xyz.
 C_IN = 6
-#: Crop side in pixels; the 400-token position table fixes it (160 / 8 = 20 tokens per side).
+#: Crop side of the released networks, pixels (400 tokens: 160 / 8 = 20 per side).
 INPUT_SIZE = 160
+#: Accepted crop sides, pixels (multiples of 8 within these bounds).
+INPUT_SIZE_RANGE = (32, 512)
+#: Accepted channel multipliers (exclusive lower bound, inclusive upper).
+WIDTH_RANGE = (0.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,8 @@ class RefineNetConfig:
 
     Attributes:
         c_in: input channels (6).
-        input_resize: crop size (height, width) in pixels ((160, 160)).
+        input_resize: crop size (height, width) in pixels ((160, 160)); square, a multiple of 8.
+        width: channel multiplier of the network (1.0 = released).
         crop_ratio: crop window radius / object radius.
         normalize_xyz: xyz inputs and translation outputs are in object radii (must be true).
         use_BN: the encoders use BatchNorm (must be true: the keys exist only then).
@@ -40,6 +47,7 @@ class RefineNetConfig:
 
     c_in: int = C_IN
     input_resize: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)
+    width: float = 1.0
     crop_ratio: float = 1.2
     normalize_xyz: bool = True
     use_BN: bool = True
@@ -68,7 +76,8 @@ class ScoreNetConfig:
 
     Attributes:
         c_in: input channels (6).
-        input_resize: crop size (height, width) in pixels ((160, 160)).
+        input_resize: crop size (height, width) in pixels ((160, 160)); square, a multiple of 8.
+        width: channel multiplier of the network (1.0 = released).
         crop_ratio: crop window radius / object radius.
         normalize_xyz: xyz inputs are in object radii (must be true).
         use_BN: the encoders use BatchNorm (must be true).
@@ -76,6 +85,7 @@ class ScoreNetConfig:
 
     c_in: int = C_IN
     input_resize: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)
+    width: float = 1.0
     crop_ratio: float = 1.1
     normalize_xyz: bool = True
     use_BN: bool = True
@@ -115,6 +125,11 @@ def config_from_mapping(cls: type[NetConfig], data: Any, source: str) -> NetConf
         raise ConfigError(f"{source}: {exc}") from None
 
 
+def crop_size(config: RefineNetConfig | ScoreNetConfig) -> int:
+    """The network's square crop side, pixels."""
+    return int(config.input_resize[0])
+
+
 def config_to_mapping(config: RefineNetConfig | ScoreNetConfig) -> dict[str, Any]:
     """The config as plain YAML-ready values (tuples as lists)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
@@ -137,9 +152,13 @@ def _coerce(name: str, value: Any, kind: type, source: str) -> Any:
 
 def _common_checks(config: RefineNetConfig | ScoreNetConfig) -> dict[str, bool]:
     """Requirement message -> whether ``config`` meets it, for the fields both networks share."""
+    size = tuple(config.input_resize)
+    lo, hi = INPUT_SIZE_RANGE
     return {
         f"c_in must be {C_IN} (RGB + xyz)": config.c_in == C_IN,
-        f"input_resize must be [{INPUT_SIZE}, {INPUT_SIZE}]": tuple(config.input_resize) == (INPUT_SIZE, INPUT_SIZE),
+        f"input_resize must be [S, S] with S a multiple of 8 in [{lo}, {hi}]":
+            len(size) == 2 and size[0] == size[1] and size[0] % 8 == 0 and lo <= size[0] <= hi,
+        f"width must be in ({WIDTH_RANGE[0]}, {WIDTH_RANGE[1]}]": WIDTH_RANGE[0] < config.width <= WIDTH_RANGE[1],
         "crop_ratio must be positive": config.crop_ratio > 0,
         "normalize_xyz must be true": config.normalize_xyz is True,
         "use_BN must be true": config.use_BN is True,

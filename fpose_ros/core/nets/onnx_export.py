@@ -23,7 +23,6 @@ from torch import nn
 
 from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.nets.checkpoint import load_refine_net, load_score_net
-from fpose_ros.core.nets.config import INPUT_SIZE
 from fpose_ros.core.nets.refine_net import RefineNet
 from fpose_ros.core.nets.score_net import ScoreNet
 
@@ -67,7 +66,7 @@ def export_onnx(net: RefineNet | ScoreNet, path: str | Path, batch: int = 2, ops
     # A CPU copy, so the caller's network stays where it is; the wrapper must be in eval mode too, or the
     # exporter traces BatchNorm in training mode (and updates its running statistics).
     wrapper = ChannelsLast(copy.deepcopy(net).cpu()).eval()
-    example = torch.rand(batch, INPUT_SIZE, INPUT_SIZE, net_channels(net))
+    example = torch.rand(batch, net.input_size, net.input_size, net_channels(net))
     names = output_names(net)
     dynamic = {name: {0: "batch"} for name in (*INPUT_NAMES, *names)}
     fastpath = torch.backends.mha.get_fastpath_enabled()

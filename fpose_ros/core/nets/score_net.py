@@ -2,7 +2,7 @@
 
 Each (rendering, observed crop) pair of a hypothesis becomes one 512-vector (:meth:`ScoreNet.embed`); the
 vectors of all L hypotheses of one frame then attend to each other (:meth:`ScoreNet.rank`), so a logit is
-only meaningful relative to the others of the same call. About 15.8 M parameters.
+only meaningful relative to the others of the same call. About 15.8 M parameters at the released size.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from torch import nn
 from fpose_ros.core.nets.blocks import (
     EMBED_DIM,
     NUM_HEADS,
-    NUM_TOKENS,
     PositionalEmbedding,
     encode_pair,
     image_encoder,
+    num_tokens,
     pair_encoder,
+    scaled_channels,
 )
+from fpose_ros.core.nets.config import INPUT_SIZE
 
 
 class ScoreNet(nn.Module):
@@ -26,40 +28,47 @@ class ScoreNet(nn.Module):
 
     ``ScoreNet()`` is the released configuration (6 input channels, 160 x 160 crops). Call ``.eval()``
     before inference.
+
+    Args:
+        c_in: input channels.
+        width: channel multiplier (1.0 = released; feature size E = 512 * width, rounded to a multiple of 8).
+        input_size: crop side S in pixels, a multiple of 8.
     """
 
-    def __init__(self, c_in: int = 6) -> None:
+    def __init__(self, c_in: int = 6, width: float = 1.0, input_size: int = INPUT_SIZE) -> None:
         super().__init__()
-        self.encoderA = image_encoder(c_in)
-        self.encoderAB = pair_encoder()
-        self.pos_embed = PositionalEmbedding(EMBED_DIM, NUM_TOKENS)
-        self.att = nn.MultiheadAttention(EMBED_DIM, NUM_HEADS, bias=True, batch_first=True)
-        self.att_cross = nn.MultiheadAttention(EMBED_DIM, NUM_HEADS, bias=True, batch_first=True)
-        self.linear = nn.Linear(EMBED_DIM, 1)
+        self.input_size = input_size
+        embed = scaled_channels(EMBED_DIM, width)
+        self.encoderA = image_encoder(c_in, width)
+        self.encoderAB = pair_encoder(width)
+        self.pos_embed = PositionalEmbedding(embed, num_tokens(input_size))
+        self.att = nn.MultiheadAttention(embed, NUM_HEADS, bias=True, batch_first=True)
+        self.att_cross = nn.MultiheadAttention(embed, NUM_HEADS, bias=True, batch_first=True)
+        self.linear = nn.Linear(embed, 1)
 
     def embed(self, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
         """One feature vector per pair, independent of the other pairs (safe to compute in chunks).
 
         Args:
-            A: (N, c_in, 160, 160) renderings at the hypotheses (NCHW).
-            B: (N, c_in, 160, 160) observed crops with the same windows.
+            A: (N, c_in, S, S) renderings at the hypotheses (NCHW).
+            B: (N, c_in, S, S) observed crops with the same windows.
 
         Returns:
-            (N, 512): self-attention over the pair's 400 tokens (no residual, no norm), mean-pooled.
+            (N, E): self-attention over the pair's (S / 8)^2 tokens (no residual, no norm), mean-pooled.
         """
         tokens = self.pos_embed(encode_pair(self.encoderA, self.encoderAB, A, B))
         attended, _ = self.att(tokens, tokens, tokens, need_weights=False)
         return attended.mean(dim=1)
 
     def rank(self, features: torch.Tensor) -> torch.Tensor:
-        """(L, 512) features of all hypotheses of one frame -> (L,) logits; higher = better.
+        """(L, E) features of all hypotheses of one frame -> (L,) logits; higher = better.
 
-        The hypotheses form one sequence (1, L, 512) for attention across them, without position encoding,
+        The hypotheses form one sequence (1, L, E) for attention across them, without position encoding,
         so the result does not depend on their order.
         """
         attended, _ = self.att_cross(features[None], features[None], features[None], need_weights=False)
         return self.linear(attended)[0, :, 0]
 
     def forward(self, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-        """(L, c_in, 160, 160) renderings and observed crops of the L hypotheses of one frame -> (L,) logits."""
+        """(L, c_in, S, S) renderings and observed crops of the L hypotheses of one frame -> (L,) logits."""
         return self.rank(self.embed(A, B))

@@ -1,10 +1,10 @@
 """Learned refiner: FoundationPose's RefineNet behind the :class:`~fpose_ros.core.refinement.base.Refiner` interface.
 
-Each iteration renders every pose on its pose-conditioned crop (crop ratio from the checkpoint's config,
-1.2 for the released one) at 160 x 160, warps the observation into the same window, runs the network on
+Each iteration renders every pose on its pose-conditioned crop (crop ratio and side S from the checkpoint's
+config: 1.2 and 160 px for the released one), warps the observation into the same window, runs the network on
 the (rendering, observation) pairs and applies the decoded step in the camera frame
-(:mod:`fpose_ros.core.nets.pose_update`). Cost per iteration: N renderings of 160^2 pixels plus N network
-pairs (~22 GFLOP each); pairs go through in chunks of at most ``batch_size``.
+(:mod:`fpose_ros.core.nets.pose_update`). Cost per iteration: N renderings of S^2 pixels plus N network
+pairs (~22 GFLOP each at the released size); pairs go through in chunks of at most ``batch_size``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 
 from fpose_ros.core.errors import ConfigError, InputError
 from fpose_ros.core.nets.batching import AdaptiveBatcher, inference_context
-from fpose_ros.core.nets.config import INPUT_SIZE, RefineNetConfig
+from fpose_ros.core.nets.config import RefineNetConfig, crop_size
 from fpose_ros.core.nets.pair_inputs import make_pairs
 from fpose_ros.core.nets.pose_update import REFINER_MIN_Z_M, apply_pose_update, decode_refiner_output
 from fpose_ros.core.nets.refine_net import RefineNet
@@ -126,7 +126,7 @@ class LearnedRefiner:
     def _step(self, mesh: MeshTensors, diameter: float, observation: Observation, T: torch.Tensor) -> torch.Tensor:
         """One network step for a chunk of (n, 4, 4) poses -> (n, 4, 4)."""
         A, B = make_pairs(self.renderer, mesh, observation, T, diameter, self.net_config.crop_ratio,
-                          REFINER_MIN_Z_M, INPUT_SIZE)
+                          REFINER_MIN_Z_M, crop_size(self.net_config))
         with inference_context(T.device, self.run.amp):
             trans_out, rot_out = self.net(A, B)
         dt, dR = decode_refiner_output(trans_out, rot_out, diameter, self.net_config.rot_normalizer)

@@ -1,10 +1,10 @@
 """Learned scorer: FoundationPose's ScoreNet behind the :class:`~fpose_ros.core.scoring.base.Scorer` interface.
 
-All hypotheses of a call are ranked in one pass: each (rendering, observed crop) pair becomes a 512-vector
-(crop ratio from the checkpoint's config, 1.1 for the released one; xyz cut-off 0.1 m), computed in chunks
-because pairs are independent there, then all vectors attend to each other at once. The logits are
-comparable within one call only. Cost: N renderings of 160^2 pixels and N pairs (~20 GFLOP each), plus an
-O(N^2) attention across hypotheses.
+All hypotheses of a call are ranked in one pass: each (rendering, observed crop) pair becomes a feature
+vector (512 at the released width; crop ratio and side S from the checkpoint's config, 1.1 and 160 px for the
+released one; xyz cut-off 0.1 m), computed in chunks because pairs are independent there, then all vectors
+attend to each other at once. The logits are comparable within one call only. Cost: N renderings of S^2
+pixels and N pairs (~20 GFLOP each at the released size), plus an O(N^2) attention across hypotheses.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from fpose_ros.core.nets.batching import AdaptiveBatcher, inference_context
-from fpose_ros.core.nets.config import INPUT_SIZE, ScoreNetConfig
+from fpose_ros.core.nets.config import ScoreNetConfig, crop_size
 from fpose_ros.core.nets.pair_inputs import make_pairs
 from fpose_ros.core.nets.pose_update import SCORER_MIN_Z_M
 from fpose_ros.core.nets.score_net import ScoreNet
@@ -59,7 +59,7 @@ class LearnedScorer:
 
         def embed(a: int, b: int) -> torch.Tensor:
             A, B = make_pairs(self.renderer, mesh, observation, T[a:b], model.diameter, self.net_config.crop_ratio,
-                              SCORER_MIN_Z_M, INPUT_SIZE)
+                              SCORER_MIN_Z_M, crop_size(self.net_config))
             with inference_context(device, self.run.amp):
                 return self.net.embed(A, B).float()
 

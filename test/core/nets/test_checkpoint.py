@@ -9,8 +9,8 @@ import torch
 import yaml
 
 from fpose_ros.core.errors import ConfigError
-from fpose_ros.core.nets import RefineNet, RefineNetConfig, ScoreNet, load_refine_net, load_score_net
-from fpose_ros.core.nets.checkpoint import CONFIG_FILE, WEIGHTS_FILE
+from fpose_ros.core.nets import RefineNet, RefineNetConfig, ScoreNet, ScoreNetConfig, load_refine_net, load_score_net
+from fpose_ros.core.nets.checkpoint import CONFIG_FILE, WEIGHTS_FILE, build_net, save_checkpoint
 
 # Official config.yml files hold many training-only fields besides the ones inference reads.
 _REFINE_YML = {"c_in": 6, "use_BN": True, "input_resize": [160, 160], "crop_ratio": 1.2, "normalize_xyz": True,
@@ -91,3 +91,39 @@ def test_non_finite_weights_refused(tmp_path: Path, refine_state: dict) -> None:
     state["trans_head.1.bias"] = torch.tensor([0.0, float("nan"), 0.0])
     with pytest.raises(ConfigError, match=r"non-finite values in: trans_head\.1\.bias"):
         load_refine_net(_write(tmp_path / "ckpt", state, _REFINE_YML, True))
+
+
+@pytest.mark.parametrize("kind", ["refiner", "scorer"])
+def test_narrow_network_round_trips_width_and_crop_size(tmp_path: Path, kind: str) -> None:
+    config_cls, load = (RefineNetConfig, load_refine_net) if kind == "refiner" else (ScoreNetConfig, load_score_net)
+    config = config_cls(width=0.25, input_resize=(64, 64))
+    torch.manual_seed(2)
+    net = build_net(config)
+    save_checkpoint(net, config, tmp_path / kind)
+    assert yaml.safe_load((tmp_path / kind / CONFIG_FILE).read_text())["width"] == 0.25
+    loaded, loaded_config = load(tmp_path / kind)
+    assert loaded_config == config and loaded.input_size == 64
+    released = build_net(config_cls())
+    assert sum(p.numel() for p in loaded.parameters()) < sum(p.numel() for p in released.parameters()) / 10
+    A, B = torch.rand(3, 6, 64, 64), torch.rand(3, 6, 64, 64)
+    with torch.no_grad():
+        expected, got = net.eval()(A, B), loaded(A, B)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+def test_width_or_crop_size_mismatch_is_refused(tmp_path: Path) -> None:
+    narrow = RefineNetConfig(width=0.25, input_resize=(64, 64))
+    with pytest.raises(ConfigError, match="does not have the size its config describes"):
+        save_checkpoint(RefineNet(), narrow, tmp_path / "a")
+    save_checkpoint(build_net(narrow), narrow, tmp_path / "b")
+    # Weights of a narrow network under a config that claims the released size: the shapes say which keys.
+    (tmp_path / "b" / CONFIG_FILE).write_text(yaml.safe_dump(_REFINE_YML))
+    with pytest.raises(ConfigError, match=r"mis-shaped keys: encodeA\.0\.net\.0\.weight \(16, 6, 7, 7\)"):
+        load_refine_net(tmp_path / "b")
+
+
+@pytest.mark.parametrize("bad", [{"width": 0}, {"width": 3.0}, {"input_resize": [60, 60]}, {"input_resize": [64, 96]},
+                                 {"input_resize": [16, 16]}])
+def test_bad_width_or_crop_size_is_refused(tmp_path: Path, refine_state: dict, bad: dict) -> None:
+    with pytest.raises(ConfigError, match="width must be|input_resize must be"):
+        load_refine_net(_write(tmp_path / "ckpt", refine_state, {**_REFINE_YML, **bad}, True))

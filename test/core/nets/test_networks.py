@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from fpose_ros.core.nets import RefineNet, ScoreNet
+from fpose_ros.core.nets.blocks import encode_pair
 
 
 def _conv_bn(prefix: str, c_in: int, c_out: int, k: int) -> dict[str, tuple[int, ...]]:
@@ -83,3 +84,31 @@ def test_forward_shapes_and_score_order_equivariance() -> None:
     # ... and they do attend to each other: dropping one changes the others' logits.
     with torch.no_grad():
         assert not torch.allclose(scorer(A[:2], B[:2]), logits[:2], atol=1e-6)
+
+
+def test_training_mode_normalises_like_inference() -> None:
+    """Training-mode BatchNorm must see the rendering and the observation together, as the shared running
+    statistics do at inference: with momentum 1 the running statistics become those of the last batch, so
+    inference on that batch must then give the tokens training mode gave."""
+    torch.manual_seed(0)
+    net = RefineNet(width=0.25, input_size=32)
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = 1.0
+    # Renderings and observations with different statistics, as real crops have.
+    A, B = torch.rand(4, 6, 32, 32), 2.0 + 3.0 * torch.rand(4, 6, 32, 32)
+    with torch.no_grad():
+        trained = encode_pair(net.encodeA.train(), net.encodeAB.train(), A, B)
+        inferred = encode_pair(net.encodeA.eval(), net.encodeAB.eval(), A, B)
+    # Running variances are unbiased estimates (n / (n - 1), n >= 128 values per channel), a few per cent
+    # over all layers; normalising A and B separately in training instead gives over 200 %.
+    assert (inferred - trained).norm() / trained.norm() < 0.1
+
+
+def test_width_scales_every_channel_count() -> None:
+    small = RefineNet(width=0.25, input_size=64).state_dict()
+    assert small["encodeA.0.net.0.weight"].shape == (16, 6, 7, 7)
+    assert small["encodeAB.0.conv1.weight"].shape == (64, 64, 3, 3)
+    assert small["encodeAB.2.net.0.weight"].shape == (128, 64, 3, 3)
+    assert small["pos_embed.pe"].shape == (1, 64, 128)
+    assert set(small) == set(RefineNet().state_dict())

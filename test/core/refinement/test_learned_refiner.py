@@ -8,7 +8,7 @@ from learned_scene import observe, pose
 from torch import nn
 
 from fpose_ros.core.errors import ConfigError, InputError
-from fpose_ros.core.nets import RefineNet
+from fpose_ros.core.nets import RefineNet, RefineNetConfig, build_net
 from fpose_ros.core.nets.batching import AdaptiveBatcher
 from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.refinement.learned import LearnedRefiner, LearnedRunConfig
@@ -52,6 +52,17 @@ def test_inputs_are_aligned_crops(model: ObjectModel, T_true: torch.Tensor) -> N
     gap_m = (A[:, 3:] - B[:, 3:]).norm(dim=1)[both] * model.diameter / 2
     assert gap_m.median() < 0.6 / 150 and A[:, 3:].abs().max() < 2.0
     assert 0.0 <= A[:, :3].min() and A[:, :3].max() <= 1.0
+
+
+def test_crop_size_comes_from_the_checkpoint_config(model: ObjectModel, T_true: torch.Tensor) -> None:
+    net = RecordingNet([0.0, 0.0, 0.0])
+    small = RefineNetConfig(width=0.25, input_resize=(64, 64))
+    LearnedRefiner(TorchRasterizer(), net, small).refine(model, observe(model, T_true), T_true, 1)
+    (A, B), = net.inputs
+    assert A.shape == B.shape == (1, 6, 64, 64)
+    out = LearnedRefiner(TorchRasterizer(), build_net(small).eval(), small).refine(
+        model, observe(model, T_true), T_true, 1)
+    assert out.shape == (1, 4, 4) and torch.isfinite(out).all()
 
 
 def test_decoded_steps_accumulate_in_camera_frame(model: ObjectModel, T_true: torch.Tensor) -> None:

@@ -8,7 +8,7 @@ from learned_scene import observe, pose
 from torch import nn
 
 from fpose_ros.core.errors import InputError
-from fpose_ros.core.nets import ScoreNet
+from fpose_ros.core.nets import ScoreNet, ScoreNetConfig, build_net
 from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.refinement.learned import LearnedRunConfig
 from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
@@ -61,6 +61,14 @@ def test_random_weights_end_to_end(model: ObjectModel, T_true: torch.Tensor) -> 
     assert scores.shape == (2,) and torch.isfinite(scores).all()
     swapped = scorer.score(model, observe(model, T_true), T[[1, 0]])
     torch.testing.assert_close(swapped, scores[[1, 0]], atol=1e-4, rtol=1e-4)
+
+
+def test_narrow_checkpoint_ranks_at_its_crop_size(model: ObjectModel, T_true: torch.Tensor) -> None:
+    torch.manual_seed(0)
+    small = ScoreNetConfig(width=0.25, input_resize=(64, 64))
+    T = torch.cat([T_true, pose([0.5, 0.0, 0.0], [0.02, -0.01, 0.6])])
+    scores = LearnedScorer(TorchRasterizer(), build_net(small).eval(), small).score(model, observe(model, T_true), T)
+    assert scores.shape == (2,) and torch.isfinite(scores).all()
 
 
 def test_bad_and_empty_input(model: ObjectModel, T_true: torch.Tensor) -> None:
