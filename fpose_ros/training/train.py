@@ -151,15 +151,13 @@ def train_net(kind: str, data: Path, out: Path, config: TrainConfig, resume: boo
                                      rot_normalizer=sample_config.rot_normalizer,
                                      trans_normalizer=sample_config.trans_normalizer)
         tensors = (pairs.A, pairs.B, pairs.trans_target, pairs.rot_target)
-        net: RefineNet | ScoreNet = build_net(net_config)
-        model: nn.Module = net
         pairs_per_item = 1
     else:
         net_config = ScoreNetConfig(input_resize=size, width=config.width, crop_ratio=sample_config.score_crop_ratio)
         tensors = (groups.A, groups.B, groups.positive)
-        net = build_net(net_config)
-        model = GroupScorer(net)
         pairs_per_item = sample_config.group_size
+    net = build_net(net_config)
+    model: nn.Module = net if isinstance(net, RefineNet) else GroupScorer(net)
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     out_dir = out / kind
