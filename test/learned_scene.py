@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import torch
 
-from fpose_ros.core.backprojection import backproject_depth
 from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.observation import Observation
 from fpose_ros.core.rendering.base import MeshTensors
@@ -27,4 +26,4 @@ def observe(model: ObjectModel, T: torch.Tensor) -> Observation:
     """The object rendered at (1, 4, 4) ``T`` as an observation with a mask."""
     out = TorchRasterizer().render(MeshTensors.from_object_model(model), T, K, HEIGHT, WIDTH)
     depth = out.depth[0]
-    return Observation(rgb=out.rgb[0], depth=depth, xyz=backproject_depth(depth, K), mask=out.mask[0], K=K)
+    return Observation(rgb=out.rgb[0], depth=depth, mask=out.mask[0], K=K)

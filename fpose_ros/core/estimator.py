@@ -4,8 +4,9 @@ Registration (FoundationPose's pipeline, made coarse-to-fine for a CPU): 42 icos
 in-plane angles = 252 rotations, all at the translation guessed from the mask and the median masked
 depth; every hypothesis is refined by render-and-compare on a small crop and scored; the best
 ``top_k`` are refined further on a larger crop and scored again; the best one wins if its score
-clears ``min_register_score``. Tracking refines the previous pose only (one render, a few
-Gauss-Newton steps) and scores it,
+clears ``min_register_score``. Tracking refines the previous pose only (one render, or none while
+the view is close to the last rendering's, then a few Gauss-Newton steps) and scores it on the same
+rendered surface,
 so that :class:`~fpose_ros.core.tracking_state.ObjectTracker` can detect loss.
 
 Frame and mask problems never raise out of :meth:`PoseEstimator.register` / :meth:`PoseEstimator.track`:
@@ -39,6 +40,7 @@ from fpose_ros.core.rendering.factory import BACKENDS, create_renderer
 from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
 from fpose_ros.core.scoring.base import Scorer
 from fpose_ros.core.scoring.geometric import GeometricScorer, GeometricScorerConfig, ScoreDetails
+from fpose_ros.core.surface_keyframe import KeyframeConfig, SurfaceKeyframe
 
 #: Default triangle budget with the Embree ray caster (its cost is O(rays x log F)).
 RAY_CAST_FACE_BUDGET = 100_000
@@ -72,6 +74,12 @@ class EstimatorConfig:
         track_iterations: render-and-compare iterations per tracked frame.
         track_steps: Gauss-Newton steps on each tracking render (the rendered surface is reused while
             the pose moves a little, so a step costs a fraction of a render).
+        track_converged_m: a tracking step that moves the object less than this (any point within its
+            radius), metres, ends the frame's refinement with one step at the final inlier distance; 0
+            runs all ``track_steps``.
+        keyframe_view_change_deg: tracking with the geometric refiner reuses the last rendering while
+            the camera, seen from the object, has turned less than this (and its distance changed less
+            than 5 %), degrees; 0 renders every tracked frame (:mod:`~fpose_ros.core.surface_keyframe`).
         score_crop_size: crop side of scoring, pixels.
         max_render_faces: the mesh is simplified to at most this many triangles for rendering; 0 = by
             renderer (:data:`RAY_CAST_FACE_BUDGET` for the Embree ray caster, whose cost hardly grows
@@ -110,6 +118,8 @@ class EstimatorConfig:
     register_steps: int = 3
     track_iterations: int = 1
     track_steps: int = 5
+    keyframe_view_change_deg: float = 4.0
+    track_converged_m: float = 0.0005
     score_crop_size: int = 48
     max_render_faces: int = 0
     coarse_render_faces: int = 0
@@ -143,6 +153,8 @@ class EstimatorConfig:
             "register_steps": (_int_in(self.register_steps, 1, 50), "must be an integer in [1, 50]"),
             "track_iterations": (_int_in(self.track_iterations, 1, 50), "must be an integer in [1, 50]"),
             "track_steps": (_int_in(self.track_steps, 1, 50), "must be an integer in [1, 50]"),
+            "track_converged_m": (0 <= self.track_converged_m <= 0.01, "must be in [0, 0.01] metres"),
+            "keyframe_view_change_deg": (0 <= self.keyframe_view_change_deg <= 30, "must be in [0, 30] degrees"),
             "score_crop_size": (_int_in(self.score_crop_size, 8, 512), "must be an integer in [8, 512] pixels"),
             "max_render_faces": (self.max_render_faces == 0 or _int_in(self.max_render_faces, 100, 10_000_000),
                                  "must be 0 (by renderer) or an integer >= 100"),
@@ -219,13 +231,14 @@ class PoseEstimator:
         self.track_refiner = refiner or GeometricRefiner(
             self.renderer, GeometricRefinerConfig(
                 crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size, inlier_start=0.15,
-                translation_only_steps=0, steps_per_render=cfg.track_steps))
+                translation_only_steps=0, steps_per_render=cfg.track_steps, converged_step_m=cfg.track_converged_m))
         self.coarse_scorer = scorer or GeometricScorer(
             self.renderer, GeometricScorerConfig(crop_size=max(cfg.coarse_crop_size, 8)))
         # Decides whether the chosen pose is trusted, whatever ranked the hypotheses.
         self.trust_scorer = GeometricScorer(self.renderer, GeometricScorerConfig(crop_size=cfg.score_crop_size))
         self.scorer = scorer or self.trust_scorer
         self._rotations = IcosphereHypotheses(cfg.min_views, cfg.inplane_step_deg).rotations(self.device)
+        self._keyframe = SurfaceKeyframe(KeyframeConfig(max_view_change_deg=cfg.keyframe_view_change_deg))
 
     # ------------------------------------------------------------------ API
 
@@ -319,9 +332,19 @@ class PoseEstimator:
             obs = observation_from_frame(sub, None, self.device, self.config.min_depth, self.config.max_depth,
                                          self.config.clean_depth)
             t_pre = time.perf_counter()
-            T = self.track_refiner.refine(self.render_model, obs, T_prev, self.config.track_iterations)
-            t_refine = time.perf_counter()
-            _, score, visible = self._rank_and_trust(obs, T)
+            if isinstance(self.track_refiner, GeometricRefiner):
+                # The previous frames' rendering serves while the view is nearly the same (surface_keyframe).
+                T, surface = self.track_refiner.refine_with_surface(
+                    self.render_model, obs, T_prev, self.config.track_iterations,
+                    self._keyframe.lookup(previous.T_cam_centered))
+                self._keyframe.store(surface)
+                t_refine = time.perf_counter()
+                details = self.trust_scorer.score_surface(surface, obs, T)
+            else:
+                T = self.track_refiner.refine(self.render_model, obs, T_prev, self.config.track_iterations)
+                t_refine = time.perf_counter()
+                details = self.trust_scorer.details(self.render_model, obs, T)
+            score, visible = float(details.score[0]), float(details.visible_fraction[0])
             t_end = time.perf_counter()
         timings = StageTimings(preprocess_ms=_ms(start, t_pre), refine_ms=_ms(t_pre, t_refine),
                                score_ms=_ms(t_refine, t_end), total_ms=_ms(start, t_end))

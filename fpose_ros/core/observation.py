@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,16 +20,22 @@ class Observation:
     Attributes:
         rgb: (H, W, 3) float32 in [0, 1].
         depth: (H, W) float32 metres after clean-up (erosion, hole filling), 0 = invalid.
-        xyz: (H, W, 3) float32 camera-frame points back-projected from ``depth`` (0 where invalid).
         mask: (H, W) bool detector mask, or None when tracking without one.
         K: (3, 3) float32 intrinsic matrix.
     """
 
     rgb: torch.Tensor
     depth: torch.Tensor
-    xyz: torch.Tensor
     mask: torch.Tensor | None
     K: torch.Tensor
+
+    @functools.cached_property
+    def xyz(self) -> torch.Tensor:
+        """(H, W, 3) float32 camera-frame points back-projected from ``depth`` (0 where invalid), metres.
+
+        Computed on first use: O(H * W), which tracking (it reads depth only at model points) never pays.
+        """
+        return backproject_depth(self.depth, self.K)
 
     @property
     def height(self) -> int:
@@ -68,4 +75,4 @@ def observation_from_frame(
     depth = torch.as_tensor(frame.depth, device=device)
     depth = clean_depth(depth, min_depth, max_depth, roi=roi) if clean else sanitize_depth(depth, min_depth, max_depth)
     K = frame.intrinsics.matrix_tensor(device)
-    return Observation(rgb=rgb, depth=depth, xyz=backproject_depth(depth, K), mask=mask_t, K=K)
+    return Observation(rgb=rgb, depth=depth, mask=mask_t, K=K)

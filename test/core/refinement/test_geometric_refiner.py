@@ -4,6 +4,7 @@ The stand-in renderer ray-casts two glued boxes analytically, so these tests che
 mathematics independently of the rasteriser.
 """
 
+import dataclasses
 import itertools
 import math
 
@@ -18,8 +19,9 @@ from fpose_ros.core.refinement.geometric import (
     GeometricRefiner,
     GeometricRefinerConfig,
     apply_twist,
+    icp_targets,
     inlier_schedule,
-    observation_table,
+    largest_move,
     point_to_plane_step,
     solve_damped,
 )
@@ -90,9 +92,7 @@ def observation(T_true: torch.Tensor = T_TRUE, mask: bool = False, background_m:
     depth = out.depth[0]
     if background_m > 0:  # a wall behind the object, as clutter the mask must exclude
         depth = torch.where(out.mask[0], depth, torch.full_like(depth, background_m))
-    v, u = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
-    xyz = torch.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], torch.ones_like(u)], -1) * depth[..., None]
-    return Observation(rgb=torch.zeros(H, W, 3), depth=depth, xyz=xyz, mask=out.mask[0] if mask else None, K=K)
+    return Observation(rgb=torch.zeros(H, W, 3), depth=depth, mask=out.mask[0] if mask else None, K=K)
 
 
 def errors(T: torch.Tensor, T_ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -130,7 +130,7 @@ def test_basin_of_convergence_from_twenty_degrees_and_two_centimetres():
 
 def test_batch_equals_one_by_one():
     obs = observation()
-    table = observation_table(obs)
+    targets = icp_targets(obs)
     T = perturb(T_TRUE, 8.0, 0.01, 4, seed=2)
     surface = BoxRaycaster().render(None, T, K, H, W)
     B = T.shape[0]
@@ -138,7 +138,7 @@ def test_batch_equals_one_by_one():
     points = (surface.xyz.reshape(B, -1, 3) - T[:, None, :3, 3]) @ R_inv
     normals = surface.normals.reshape(B, -1, 3) @ R_inv
     valid = surface.mask.reshape(B, -1)
-    kwargs = {"table": table, "inlier_dist": 0.03, "scale": DIAMETER / 2}
+    kwargs = {"targets": targets, "inlier_dist": 0.03, "scale": DIAMETER / 2}
     batched = point_to_plane_step(points, normals, valid, T, **kwargs)
     for i in range(B):
         single = point_to_plane_step(points[i : i + 1], normals[i : i + 1], valid[i : i + 1], T[i : i + 1], **kwargs)
@@ -151,7 +151,7 @@ def test_batch_equals_one_by_one():
 
 def test_without_observed_depth_poses_stay_put():
     obs = observation()
-    empty = Observation(rgb=obs.rgb, depth=torch.zeros_like(obs.depth), xyz=torch.zeros_like(obs.xyz), mask=None, K=K)
+    empty = Observation(rgb=obs.rgb, depth=torch.zeros_like(obs.depth), mask=None, K=K)
     start = perturb(T_TRUE, 5.0, 0.01, 3)
     refined = GeometricRefiner(BoxRaycaster()).refine(MODEL, empty, start, iterations=2)
     torch.testing.assert_close(refined, start)
@@ -202,3 +202,39 @@ def test_mesh_tensors_are_cached():
     refiner = GeometricRefiner(BoxRaycaster())
     assert refiner._mesh(MODEL, torch.device("cpu")) is refiner._mesh(MODEL, torch.device("cpu"))
     assert isinstance(refiner._mesh(MODEL, torch.device("cpu")), MeshTensors)
+
+
+def test_a_converged_refinement_ends_with_one_step_at_the_final_inlier_distance(monkeypatch):
+    import fpose_ros.core.refinement.geometric as geometric
+
+    distances = []
+    step = geometric.point_to_plane_step
+
+    def recording_step(*args, **kwargs):
+        distances.append(kwargs["inlier_dist"])
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(geometric, "point_to_plane_step", recording_step)
+    obs = observation()
+    start = perturb(T_TRUE, 0.5, 0.001, 1, seed=4)
+    config = GeometricRefinerConfig(crop_size=48, steps_per_render=6, translation_only_steps=0)
+    full = GeometricRefiner(BoxRaycaster(), config).refine(MODEL, obs, start, iterations=1)
+    assert len(distances) == 6
+    distances.clear()
+    early = GeometricRefiner(BoxRaycaster(), dataclasses.replace(config, converged_step_m=0.0005)).refine(
+        MODEL, obs, start, iterations=1)
+    assert 2 <= len(distances) < 6 and distances[-1] == pytest.approx(config.inlier_end_m)
+    rot, trans = errors(early, full)
+    assert float(rot.max()) < 0.05 and float(trans.max()) < 0.0003
+
+
+def test_largest_move_measures_translation_and_rotation_in_metres():
+    T = T_TRUE.clone()
+    shifted = T.clone()
+    shifted[0, :3, 3] += torch.tensor([0.003, -0.001, 0.0])
+    turned = T.clone()
+    turned[0, :3, :3] = so3_exp(torch.tensor([[0.0, 0.0, 0.01]])) @ T[0, :3, :3]
+    assert float(largest_move(T, T, 0.1)[0]) == 0.0
+    assert float(largest_move(T, shifted, 0.1)[0]) == pytest.approx(0.003, rel=1e-4)
+    # A turn by a moves rotation entries by at most a and, rows of R being unit vectors, at least a / sqrt(3).
+    assert 0.01 * 0.1 / math.sqrt(3) <= float(largest_move(T, turned, 0.1)[0]) <= 0.01 * 0.1 * 1.001

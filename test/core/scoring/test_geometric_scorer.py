@@ -7,12 +7,12 @@ from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.observation import Observation
 from fpose_ros.core.pose_conditioned_crop import crop_affine, crop_intrinsics
 from fpose_ros.core.rendering.base import RenderOutput
+from fpose_ros.core.rendering.visible_surface import VisibleSurface, visible_surface_from_rendering
 from fpose_ros.core.scoring.geometric import (
     GeometricScorerConfig,
     colour_ncc,
     mask_area_in_windows,
-    score_rendering,
-    scorer_table,
+    score_surface,
     silhouette_iou,
 )
 from fpose_ros.core.transforms import make_transform
@@ -29,7 +29,7 @@ def checker(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return 0.2 + 0.6 * c * torch.tensor([1.0, 0.5, 0.2])
 
 
-def patch_rendering(z: float, shift_x: float = 0.0) -> tuple[RenderOutput, torch.Tensor]:
+def patch_rendering(z: float, shift_x: float = 0.0) -> tuple[VisibleSurface, torch.Tensor]:
     """A fronto-parallel square (side 2 * HALF) at depth z, drawn in the crop of a pose at (shift_x, 0, 0.5)."""
     T = make_transform(torch.eye(3)[None], torch.tensor([[shift_x, 0.0, 0.5]]))
     M = crop_affine(T, K, diameter=0.1, crop_ratio=1.1, out_size=S)
@@ -42,13 +42,11 @@ def patch_rendering(z: float, shift_x: float = 0.0) -> tuple[RenderOutput, torch
     rgb = checker(xyz[..., 0] - shift_x, xyz[..., 1]) * inside[..., None]
     normals = torch.tensor([0.0, 0.0, -1.0]).expand(S, S, 3) * inside[..., None]
     out = RenderOutput(rgb=rgb[None], depth=xyz[None, ..., 2], mask=inside[None], xyz=xyz[None], normals=normals[None])
-    return out, M
+    return visible_surface_from_rendering(out, T, M[:, 0, 0], diameter=0.1, crop_ratio=1.1), M
 
 
 def observation(depth: torch.Tensor, rgb: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> Observation:
-    v, u = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
-    xyz = torch.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], torch.ones_like(u)], -1) * depth[..., None]
-    return Observation(rgb=torch.zeros(H, W, 3) if rgb is None else rgb, depth=depth, xyz=xyz, mask=mask, K=K)
+    return Observation(rgb=torch.zeros(H, W, 3) if rgb is None else rgb, depth=depth, mask=mask, K=K)
 
 
 def patch_scene(shift_x: float = 0.0, gain: float = 1.0, flip: bool = False) -> tuple[torch.Tensor, torch.Tensor,
@@ -63,9 +61,9 @@ def patch_scene(shift_x: float = 0.0, gain: float = 1.0, flip: bool = False) -> 
     return depth, rgb, inside
 
 
-def details(rendering: RenderOutput, M: torch.Tensor, obs: Observation, cfg: GeometricScorerConfig = CFG):
+def details(surface: VisibleSurface, M: torch.Tensor, obs: Observation, cfg: GeometricScorerConfig = CFG):
     area = None if obs.mask is None else mask_area_in_windows(obs.mask, M, S)
-    return score_rendering(rendering, scorer_table(obs, obs.mask), M[:, 0, 0], area, cfg)
+    return score_surface(surface, surface.T_cam_obj, obs, obs.mask, area, cfg)
 
 
 def test_correct_pose_scores_high_and_is_fully_visible():

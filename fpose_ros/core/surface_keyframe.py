@@ -1,0 +1,81 @@
+"""Tracking keyframes: reuse one rendering of the object's visible surface while the view barely changes.
+
+Which part of an object a camera sees depends only on where the camera is *as seen from the object*:
+the direction from the object's centre to the camera and, through perspective, its distance.
+Turning the object about the viewing ray or moving it along a ray changes neither. While both stay
+close to those of the last rendering, its surface points (frozen in the object frame) are the
+surface a new rendering would give, apart from a thin band at the outline, so tracking refines and
+scores on them without rendering; a frame whose view has moved on renders a new keyframe.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from fpose_ros.core.errors import ConfigError
+from fpose_ros.core.rendering.visible_surface import VisibleSurface
+
+
+@dataclass(frozen=True)
+class KeyframeConfig:
+    """When a kept rendering no longer stands for the current view.
+
+    Attributes:
+        max_view_change_deg: largest angle between the camera's directions seen from the object (now and
+            at the keyframe), degrees; 0 renders every frame.
+        max_distance_change: largest relative change of the camera's distance from the object centre.
+    """
+
+    max_view_change_deg: float = 2.0
+    max_distance_change: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.max_view_change_deg <= 30 and 0 <= self.max_distance_change <= 0.5):
+            raise ConfigError(f"KeyframeConfig: max_view_change_deg={self.max_view_change_deg!r} must be in "
+                              f"[0, 30] degrees and max_distance_change={self.max_distance_change!r} in [0, 0.5]")
+
+
+def camera_in_object(T_cam_obj: np.ndarray) -> np.ndarray:
+    """(3,) position of the camera in the centred object frame, metres, from a (4, 4) ``T_cam_obj``."""
+    return -T_cam_obj[:3, :3].T @ T_cam_obj[:3, 3]
+
+
+class SurfaceKeyframe:
+    """Holds the last tracking rendering (one pose) and says whether it still stands for a pose."""
+
+    def __init__(self, config: KeyframeConfig | None = None) -> None:
+        self.config = config or KeyframeConfig()
+        self._surface: VisibleSurface | None = None
+        self._camera: np.ndarray | None = None
+
+    def lookup(self, T_cam_obj: np.ndarray) -> VisibleSurface | None:
+        """The kept surface if its view is within the limits of pose ``T_cam_obj`` (4, 4), else None."""
+        if self._surface is None or self._camera is None or self.config.max_view_change_deg == 0:
+            return None
+        now = camera_in_object(np.asarray(T_cam_obj, dtype=np.float64))
+        then = self._camera
+        d_now, d_then = float(np.linalg.norm(now)), float(np.linalg.norm(then))
+        if d_now <= 0 or d_then <= 0 or abs(d_now / d_then - 1.0) > self.config.max_distance_change:
+            return None
+        cos = float(np.dot(now, then)) / (d_now * d_then)
+        if math.degrees(math.acos(min(max(cos, -1.0), 1.0))) > self.config.max_view_change_deg:
+            return None
+        return self._surface
+
+    def store(self, surface: VisibleSurface) -> None:
+        """Keep ``surface`` (a single pose's rendering) as the keyframe; one from a non-finite pose clears it."""
+        if surface.points.shape[0] != 1:
+            raise ValueError(f"a keyframe holds one pose's surface, got {surface.points.shape[0]}")
+        camera = camera_in_object(surface.T_cam_obj[0].detach().cpu().numpy().astype(np.float64))
+        if not np.isfinite(camera).all():
+            self.clear()
+            return
+        self._surface, self._camera = surface, camera
+
+    def clear(self) -> None:
+        """Forget the keyframe (the next frame renders)."""
+        self._surface = None
+        self._camera = None
