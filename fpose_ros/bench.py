@@ -467,7 +467,8 @@ def format_learned(run: LearnedPathRun) -> str:
 
 
 def _engine_factory(seq: SyntheticSequence, config: EstimatorConfig) -> Callable[[], Estimator]:
-    shared = PoseEstimator(seq.model, config)  # stateless between calls: reuse its set-up
+    # One set-up per object: its only state between calls, the tracking keyframe, holds for any pose of it.
+    shared = PoseEstimator(seq.model, config)
     # As the node does at start-up: torch's first calls (allocation, kernel choice) are not the object's cost.
     shared.warm_up(seq.camera)
     return lambda: shared

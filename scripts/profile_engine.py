@@ -126,6 +126,7 @@ def profile_tracking(estimator: PoseEstimator, scene: Scene, n: int, speed: floa
     print(f"  ADD AUC {auc(np.array(add)):.3f}  ADD-S AUC {auc(np.array(adds)):.3f}  "
           f"median ADD {np.median(add) * 1000:.1f} mm  max ADD {np.max(add) * 1000:.1f} mm  "
           f"median score {statistics.median(r.score for r in results):.2f}")
+    print(f"  tracked without rendering (keyframe reused): {estimator.keyframe.hits} of {estimator.keyframe.lookups}")
 
 
 def main() -> None:
@@ -135,7 +136,8 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=0.3, help="motion speed factor of the tracked sequence")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--keyframe-deg", type=float, default=2.0, help="EstimatorConfig.keyframe_view_change_deg")
+    parser.add_argument("--keyframe-deg", type=float, default=EstimatorConfig.keyframe_view_change_deg,
+                        help="EstimatorConfig.keyframe_view_change_deg")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = glued_boxes()

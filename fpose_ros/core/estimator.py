@@ -197,6 +197,10 @@ class PoseEstimator:
             configured crop sizes.
         scorer: scores every stage; default geometric scorers. Its ``details`` (visible fraction) is
             used when it has one, as :class:`GeometricScorer` does.
+
+    Attributes:
+        keyframe: the geometric tracking's kept rendering; its ``lookups`` / ``hits`` count the
+            tracked frames and those that needed no rendering.
     """
 
     def __init__(
@@ -238,7 +242,7 @@ class PoseEstimator:
         self.trust_scorer = GeometricScorer(self.renderer, GeometricScorerConfig(crop_size=cfg.score_crop_size))
         self.scorer = scorer or self.trust_scorer
         self._rotations = IcosphereHypotheses(cfg.min_views, cfg.inplane_step_deg).rotations(self.device)
-        self._keyframe = SurfaceKeyframe(KeyframeConfig(max_view_change_deg=cfg.keyframe_view_change_deg))
+        self.keyframe = SurfaceKeyframe(KeyframeConfig(max_view_change_deg=cfg.keyframe_view_change_deg))
 
     # ------------------------------------------------------------------ API
 
@@ -336,8 +340,8 @@ class PoseEstimator:
                 # The previous frames' rendering serves while the view is nearly the same (surface_keyframe).
                 T, surface = self.track_refiner.refine_with_surface(
                     self.render_model, obs, T_prev, self.config.track_iterations,
-                    self._keyframe.lookup(previous.T_cam_centered))
-                self._keyframe.store(surface)
+                    self.keyframe.lookup(previous.T_cam_centered))
+                self.keyframe.store(surface)
                 t_refine = time.perf_counter()
                 details = self.trust_scorer.score_surface(surface, obs, T)
             else:

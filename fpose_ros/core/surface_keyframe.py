@@ -44,18 +44,31 @@ def camera_in_object(T_cam_obj: np.ndarray) -> np.ndarray:
 
 
 class SurfaceKeyframe:
-    """Holds the last tracking rendering (one pose) and says whether it still stands for a pose."""
+    """Holds the last tracking rendering (one pose) and says whether it still stands for a pose.
+
+    Attributes:
+        lookups: calls of :meth:`lookup` so far.
+        hits: those that returned the kept surface (frames tracked without rendering).
+    """
 
     def __init__(self, config: KeyframeConfig | None = None) -> None:
         self.config = config or KeyframeConfig()
         self._surface: VisibleSurface | None = None
         self._camera: np.ndarray | None = None
+        self.lookups = 0
+        self.hits = 0
 
     def lookup(self, T_cam_obj: np.ndarray) -> VisibleSurface | None:
         """The kept surface if its view is within the limits of pose ``T_cam_obj`` (4, 4), else None."""
+        self.lookups += 1
+        surface = self._still_valid(np.asarray(T_cam_obj, dtype=np.float64))
+        self.hits += surface is not None
+        return surface
+
+    def _still_valid(self, T_cam_obj: np.ndarray) -> VisibleSurface | None:
         if self._surface is None or self._camera is None or self.config.max_view_change_deg == 0:
             return None
-        now = camera_in_object(np.asarray(T_cam_obj, dtype=np.float64))
+        now = camera_in_object(T_cam_obj)
         then = self._camera
         d_now, d_then = float(np.linalg.norm(now)), float(np.linalg.norm(then))
         if d_now <= 0 or d_then <= 0 or abs(d_now / d_then - 1.0) > self.config.max_distance_change:

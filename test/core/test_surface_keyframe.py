@@ -58,6 +58,17 @@ def test_a_larger_turn_a_sideways_move_or_a_distance_change_renders_again():
     sideways = T0.copy()
     sideways[0, 3] += 0.05  # 5.7 deg of view direction at 0.5 m
     assert k.lookup(sideways) is None
+    assert (k.lookups, k.hits) == (2, 0)
+
+
+def test_counts_lookups_and_hits():
+    k = keyframe()
+    k.lookup(T0)
+    k.lookup(about_viewing_ray(0.5))
+    far = T0.copy()
+    far[:3, 3] *= 1.2
+    k.lookup(far)
+    assert (k.lookups, k.hits) == (3, 2)
     farther = T0.copy()
     farther[:3, 3] *= 1.06
     assert k.lookup(farther) is None
