@@ -5,9 +5,11 @@ install, or ``python -m fpose_ros.node --ros-args ...`` / ``fpose_node --ros-arg
 Topics, parameters and the service are listed in docs/ros_interface.md.
 
 Threads: subscription callbacks only store messages (synchronizer, mask buffer, the
-newest-frame slot); one worker thread runs the engine and publishes. A multi-threaded
-executor keeps the inputs, the masks and the control interfaces (service, parameters,
-timer) in separate callback groups, so none of them waits for another or for the engine.
+newest-frame slot) and run on a single-threaded executor; one worker thread runs the engine
+and publishes, so the inputs never wait for the engine. Not rclpy's MultiThreadedExecutor:
+its spin thread re-queues callbacks that are still waiting for a pool thread and holds the GIL
+doing so (ros2/rclpy#1223, #1452); measured here it delayed a 640x480 image by 15-80 ms (p50)
+against 3-4 ms, and the demo's latency p90 was 108 ms against 21 ms with this executor.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -106,23 +107,17 @@ class FposeNode(Node):
         self._topics = tuple(self.resolve_topic_name(t) for t in INPUT_TOPICS)
         self._monitor = InputMonitor(self._topics, config.input_timeout_s)
         for index, (topic, msg_type) in enumerate(zip(INPUT_TOPICS, (Image, Image, CameraInfo), strict=True)):
-            # One group per topic: topics are handled in parallel (the synchronizer is thread-safe), but
-            # one topic's messages in order, else two images could overtake each other and look like
-            # stamps jumping back.
-            self.create_subscription(msg_type, topic, lambda msg, i=index: self._on_input(i, msg), input_qos,
-                                     callback_group=MutuallyExclusiveCallbackGroup())
+            self.create_subscription(msg_type, topic, lambda msg, i=index: self._on_input(i, msg), input_qos)
         self._mask_topic = self.resolve_topic_name(MASK_TOPIC)
-        self.create_subscription(Image, MASK_TOPIC, self._on_mask, input_qos,
-                                 callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_subscription(Image, MASK_TOPIC, self._on_mask, input_qos)
 
         self._outputs = ObjectOutputs(self, "", config.object_frame,
                                       make_transform_broadcaster(self) if config.publish_tf else None)
         self._outputs.set_model(model, config.mesh_file, config.mesh_scale, header=None)
-        control_group = MutuallyExclusiveCallbackGroup()
-        self.create_service(Trigger, "~/reset", self._on_reset, callback_group=control_group)
+        self.create_service(Trigger, "~/reset", self._on_reset)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._last_diagnostic_s = time.monotonic()
-        self.create_timer(1.0, self._on_timer, callback_group=control_group)
+        self.create_timer(1.0, self._on_timer)
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
         self._worker = threading.Thread(target=self._work, name="fpose_engine", daemon=True)
@@ -394,9 +389,9 @@ class FposeNode(Node):
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``fpose_node`` (console script, ``python -m fpose_ros.node``, ``ros2 run``)."""
     # The engine thread releases the GIL in every torch op and must get it back at once afterwards;
-    # with the default 5 ms switch interval the executor threads hold it that long each time. With
-    # that, torch's default of all cores beats leaving one to DDS (2 cores, `make demo` bag: latency
-    # p50 27-47 ms against 46-55 ms). OMP_NUM_THREADS still sets it.
+    # with the default 5 ms switch interval the executor thread holds it that long each time (2 cores,
+    # `make demo` bag: latency p50 / p90 16 / 20-22 ms against 17-18 / 22-24 ms). With that, torch's
+    # default of all cores is kept; OMP_NUM_THREADS still sets it.
     sys.setswitchinterval(0.0005)
     rclpy.init(args=args)
     try:
@@ -405,7 +400,7 @@ def main(args: list[str] | None = None) -> int:
         print(f"[fpose_node] cannot start: {exc}", file=sys.stderr, flush=True)
         rclpy.try_shutdown()
         return 2
-    executor = MultiThreadedExecutor(num_threads=4)
+    executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:
         executor.spin()

@@ -2,7 +2,7 @@
 
 :func:`make_synchronizer` returns message_filters' ``ApproximateTimeSynchronizer`` where
 message_filters is installed (fed through ``SimpleFilter`` inputs, so the node keeps its
-own subscriptions, QoS and callback groups), and :class:`ApproximateTimeSynchronizer`,
+own subscriptions and QoS), and :class:`ApproximateTimeSynchronizer`,
 this module's equivalent with the same matching rule, where it is not.
 
 The rule (message_filters' Python implementation): every input keeps up to ``queue_size``
