@@ -42,7 +42,7 @@ train-smoke: setup
 
 # The --small CPU run (under 30 minutes on 2 cores, see README): weights a CPU user can use.
 train-small: setup
-	$(PY) -m fpose_ros.training.generate --out $(SMALL)/data --n 3000 --small --workers $(WORKERS)
+	$(PY) -m fpose_ros.training.generate --out $(SMALL)/data --n 3000 --small --workers $(WORKERS) --fine-fraction 0.3
 	$(PY) -m fpose_ros.training.train --data $(SMALL)/data --out $(SMALL)/weights --net refiner --small --steps 3000 --log-every 100
 	$(PY) -m fpose_ros.training.train --data $(SMALL)/data --out $(SMALL)/weights --net scorer --small --steps 800 --log-every 100
 	$(PY) -m fpose_ros.training.evaluate --weights $(SMALL)/weights --small --n 50

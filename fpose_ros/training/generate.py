@@ -125,8 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--shard-size", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="rendering processes (default 1)")
+    parser.add_argument("--fine-fraction", type=float, default=0.0,
+                        help="fraction of refiner pairs perturbed by 10-40 %% of the usual bounds (default 0)")
     args = parser.parse_args(argv)
-    config = SMALL_CONFIG if args.small else SampleConfig()
+    try:
+        config = dataclasses.replace(SMALL_CONFIG if args.small else SampleConfig(), fine_fraction=args.fine_fraction)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         manifest = generate(args.out, args.n, args.split, config, args.seed, args.shard_size, args.workers)
     except ConfigError as exc:

@@ -42,6 +42,9 @@ from fpose_ros.core.synthetic.sensor_noise import realsense_depth
 from fpose_ros.core.synthetic.textures import background_image
 from fpose_ros.core.transforms import make_transform, so3_exp
 
+#: (min, max) factor on the perturbation bounds of the ``fine_fraction`` of refiner pairs.
+FINE_SCALE = (0.1, 0.4)
+
 #: Triangles kept for rendering training crops (speed; sub-millimetre error for hand-sized objects).
 RENDER_MAX_FACES = 5_000
 
@@ -61,6 +64,8 @@ class SampleConfig:
         positive_max_deg, negative_min_deg: rotation bounds of scorer positives / negatives, degrees.
         distance_m: (min, max) object distance from the camera, metres.
         occluder_probability: chance that a scene has an occluder.
+        fine_fraction: fraction of refiner pairs whose perturbation bounds are scaled by a factor drawn in
+            :data:`FINE_SCALE`: the errors a second refinement step starts from (0 = the released recipe).
     """
 
     width: int = 640
@@ -76,6 +81,7 @@ class SampleConfig:
     negative_min_deg: float = 20.0
     distance_m: tuple[float, float] = (0.4, 1.0)
     occluder_probability: float = 0.5
+    fine_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         problems = {
@@ -90,6 +96,7 @@ class SampleConfig:
             "need 0 < positive_max_deg < negative_min_deg <= 180":
                 0 < self.positive_max_deg < self.negative_min_deg <= 180,
             "need 0 < distance_m[0] < distance_m[1]": 0 < self.distance_m[0] < self.distance_m[1],
+            "fine_fraction must be in [0, 1]": 0 <= self.fine_fraction <= 1,
         }
         bad = [message for message, ok in problems.items() if not ok]
         if bad:
@@ -242,6 +249,10 @@ def perturb_poses(T_gt: torch.Tensor, rng: np.random.Generator, config: SampleCo
     n = len(T_gt)
     w = random_rotations(n, rng, 0.0, config.rot_normalizer)
     dt = torch.as_tensor(rng.uniform(-1.0, 1.0, (n, 3)) * np.asarray(config.trans_normalizer), dtype=torch.float32)
+    if config.fine_fraction > 0:  # drawn only then: the released recipe's random stream stays as it was
+        fine = rng.random(n) < config.fine_fraction
+        scale = torch.as_tensor(np.where(fine, rng.uniform(*FINE_SCALE, n), 1.0)[:, None], dtype=torch.float32)
+        w, dt = w * scale, dt * scale
     T_in = make_transform(so3_exp(w) @ T_gt[:, :3, :3], T_gt[:, :3, 3] + dt)
     return T_in, -dt, w / config.rot_normalizer
 

@@ -8,6 +8,7 @@ from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.nets.pose_update import apply_pose_update, decode_refiner_output
 from fpose_ros.core.transforms import rotation_angle
 from fpose_ros.training.samples import (
+    FINE_SCALE,
     SMALL_CONFIG,
     SampleConfig,
     perturb_poses,
@@ -34,6 +35,25 @@ def test_perturbation_stays_within_normalisers_and_target_decodes_to_truth():
     trans_out = dt / (diameter / 2)
     dt_dec, dR = decode_refiner_output(trans_out, torch.atanh(rot_target), diameter, config.rot_normalizer)
     assert torch.allclose(apply_pose_update(T_in, dt_dec, dR), T_gt, atol=1e-5)
+
+
+def test_fine_fraction_shrinks_that_share_of_perturbations_and_leaves_the_recipe_alone():
+    T_gt = torch.eye(4).repeat(400, 1, 1)
+    T_gt[:, 2, 3] = 0.7
+    recipe = perturb_poses(T_gt, np.random.default_rng(5), SampleConfig())[0]
+    # fine_fraction 0 draws exactly the released recipe's perturbations (same random stream).
+    assert torch.equal(perturb_poses(T_gt, np.random.default_rng(5), SampleConfig(fine_fraction=0.0))[0], recipe)
+    config = SampleConfig(fine_fraction=1.0)
+    T_in, dt, rot_target = perturb_poses(T_gt, np.random.default_rng(5), config)
+    assert (_angle_deg(T_in, T_gt) <= 20.0 * FINE_SCALE[1] + 1e-3).all()
+    assert (dt.abs() <= torch.tensor(config.trans_normalizer) * FINE_SCALE[1] + 1e-6).all()
+    dt_dec, dR = decode_refiner_output(dt / 0.05, torch.atanh(rot_target), 0.1, config.rot_normalizer)
+    assert torch.allclose(apply_pose_update(T_in, dt_dec, dR), T_gt, atol=1e-5)  # targets still undo them
+    half = perturb_poses(T_gt, np.random.default_rng(5), SampleConfig(fine_fraction=0.5))[0]
+    fine_share = float((_angle_deg(half, T_gt) <= 20.0 * FINE_SCALE[1]).float().mean())
+    assert 0.5 < fine_share < 0.8  # half shrunk, plus the recipe's own draws below 8 degrees (40 % of them)
+    with pytest.raises(ConfigError):
+        SampleConfig(fine_fraction=1.5)
 
 
 def test_scene_crops_and_groups():
