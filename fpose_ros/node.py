@@ -9,7 +9,7 @@ newest-frame slot) and run on a single-threaded executor; one worker thread runs
 and publishes, so the inputs never wait for the engine. Not rclpy's MultiThreadedExecutor:
 its spin thread re-queues callbacks that are still waiting for a pool thread and holds the GIL
 doing so (ros2/rclpy#1223, #1452); measured here (scripts/bench_executor_latency.py) it delayed a
-640x480 image by 10-40 ms median against 2-5 ms, and the demo's latency p90 was 108 ms against 21 ms.
+640x480 image by 10-40 ms median against 2-5 ms, and the demo's latency p90 was 86-113 ms against 20-24 ms.
 """
 
 from __future__ import annotations
