@@ -80,6 +80,8 @@ class SurfaceKeyframe:
 
     def store(self, surface: VisibleSurface) -> None:
         """Keep ``surface`` (a single pose's rendering) as the keyframe; one from a non-finite pose clears it."""
+        if surface is self._surface:  # the kept one came back unchanged (a frame tracked without rendering)
+            return
         if surface.points.shape[0] != 1:
             raise ValueError(f"a keyframe holds one pose's surface, got {surface.points.shape[0]}")
         camera = camera_in_object(surface.T_cam_obj[0].detach().cpu().numpy().astype(np.float64))
