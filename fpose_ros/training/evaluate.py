@@ -3,10 +3,10 @@
 ``python -m fpose_ros.training.evaluate --weights DIR [--n N] [--small] [--seed S]`` where DIR holds
 ``refiner/`` and/or ``scorer/`` checkpoint directories (as written by :mod:`fpose_ros.training.train`).
 
-Refiner: held-out scenes, true poses perturbed as in training; mean rotation error (deg) and translation
-error (mm) of the input, and after one and two refinement steps, with the reduction each step brings. Scorer:
-top-1 accuracy of picking the positive of a group (chance = 1 / group size). Crops are cut at each
-checkpoint's own crop size and ratio; ``--small`` only sets the frame size (320 x 240) and group size.
+Refiner: held-out scenes, true poses perturbed as in training; mean (and median) rotation error (deg) and
+translation error (mm) of the input, and after one and two refinement steps, with the reduction each step
+brings. Scorer: top-1 accuracy of picking the positive of a group (chance = 1 / group size). Crops are cut at each
+checkpoint's own crop size and ratio; ``--small`` draws as ``generate --small`` does (12 pairs per scene, groups of 4).
 """
 
 from __future__ import annotations
@@ -39,16 +39,18 @@ from fpose_ros.training.samples import (
 
 @dataclass(frozen=True)
 class RefinerEval:
-    """Mean pose errors over the evaluated hypotheses; index 0 = input, 1 and 2 = after that many steps.
+    """Pose errors over the evaluated hypotheses; index 0 = input, 1 and 2 = after that many steps.
 
     Attributes:
-        rot_deg: (3,) mean rotation errors, degrees.
-        trans_mm: (3,) mean translation errors, millimetres.
+        rot_deg, trans_mm: (3,) mean rotation errors (degrees) and translation errors (millimetres).
+        rot_deg_median, trans_mm_median: (3,) their medians.
         n: hypotheses evaluated.
     """
 
     rot_deg: tuple[float, float, float]
     trans_mm: tuple[float, float, float]
+    rot_deg_median: tuple[float, float, float]
+    trans_mm_median: tuple[float, float, float]
     n: int
 
     @staticmethod
@@ -89,9 +91,11 @@ def evaluate_refiner(net: RefineNet, net_config: RefineNetConfig, n_scenes: int,
             errors[k].append(pose_errors(T, T_gt))
             if k < 2:
                 T = refine_step(net, net_config, scene, T)
-    rot = tuple(float(torch.cat([e[0] for e in errs]).mean()) for errs in errors)
-    trans = tuple(float(torch.cat([e[1] for e in errs]).mean()) for errs in errors)
-    return RefinerEval(rot_deg=rot, trans_mm=trans, n=n_scenes * config.pairs_per_scene)
+    rot = [torch.cat([e[0] for e in errs]) for errs in errors]
+    trans = [torch.cat([e[1] for e in errs]) for errs in errors]
+    return RefinerEval(rot_deg=tuple(float(r.mean()) for r in rot), trans_mm=tuple(float(t.mean()) for t in trans),
+                       rot_deg_median=tuple(float(r.median()) for r in rot),
+                       trans_mm_median=tuple(float(t.median()) for t in trans), n=n_scenes * config.pairs_per_scene)
 
 
 def evaluate_scorer(net: ScoreNet, net_config: ScoreNetConfig, n_scenes: int, config: SampleConfig,
@@ -120,10 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     if (args.weights / "refiner").is_dir():
         net, cfg = load_refine_net(args.weights / "refiner")
         result = evaluate_refiner(net, cfg, args.n, config, args.seed)
-        print(f"refiner, {result.n} held-out hypotheses (mean errors; reduction = error removed by that step)")
-        print(f"{'':12s}{'input':>10s}{'1 step':>10s}{'2 steps':>10s}{'reduction 1':>13s}{'reduction 2':>13s}")
-        for label, errors in (("rot (deg)", result.rot_deg), ("trans (mm)", result.trans_mm)):
-            print(f"{label:12s}" + "".join(f"{v:10.2f}" for v in errors)
+        print(f"refiner, {result.n} held-out hypotheses (reduction = error removed by that step)")
+        print(f"{'':19s}{'input':>10s}{'1 step':>10s}{'2 steps':>10s}{'reduction 1':>13s}{'reduction 2':>13s}")
+        for label, errors in (("rot (deg), mean", result.rot_deg), ("trans (mm), mean", result.trans_mm),
+                              ("rot (deg), median", result.rot_deg_median),
+                              ("trans (mm), median", result.trans_mm_median)):
+            print(f"{label:19s}" + "".join(f"{v:10.2f}" for v in errors)
                   + "".join(f"{r:12.0%} " for r in RefinerEval.reductions(errors)))
         found = True
     if (args.weights / "scorer").is_dir():

@@ -1,7 +1,7 @@
 """Training samples for the refiner and the scorer, drawn from randomized synthetic scenes.
 
 A scene is one object at a random pose and distance in front of a random textured, tilted background plane,
-optionally half hidden by an occluder (another procedural object), seen by a random pinhole camera, with
+optionally up to half hidden by an occluder (another procedural object), seen by a random pinhole camera, with
 RealSense-like depth noise and a random colour gain (lighting). From one scene we cut:
 
 * refiner pairs (FoundationPose's recipe): the true pose perturbed by a camera-frame rotation of at most
@@ -44,6 +44,10 @@ from fpose_ros.core.transforms import make_transform, so3_exp
 
 #: (min, max) factor on the perturbation bounds of the ``fine_fraction`` of refiner pairs.
 FINE_SCALE = (0.1, 0.4)
+
+#: An occluder that would leave less than this fraction of the object's pixels visible is left out: a mostly hidden
+#: object gives the refiner nothing to correct from, as a training target or as an evaluation case.
+MIN_VISIBLE_FRACTION = 0.5
 
 #: Triangles kept for rendering training crops (speed; sub-millimetre error for hand-sized objects).
 RENDER_MAX_FACES = 5_000
@@ -103,10 +107,11 @@ class SampleConfig:
             raise ConfigError(f"SampleConfig: {'; '.join(bad)}")
 
 
-#: The CPU variant (``--small``): quarter-size frames, 64 px crops for the narrow networks, 12 refiner pairs per
-#: scene (crops cost little next to a scene, and varied perturbations are what the refiner learns from), 4
-#: hypotheses per group.
-SMALL_CONFIG = SampleConfig(width=320, height=240, crop_size=64, pairs_per_scene=12, group_size=4)
+#: The CPU variant (``--small``): 64 px crops for the narrow networks, 12 refiner pairs per scene (crops cost little
+#: next to a scene, and varied perturbations are what the refiner learns from), 4 hypotheses per group. Frames keep
+#: the camera's 640 x 480: in quarter-size frames a 10 cm object at 1 m spans 30 px, and that, not the crop, set the
+#: refiner's precision on small objects.
+SMALL_CONFIG = SampleConfig(crop_size=64, pairs_per_scene=12, group_size=4)
 
 
 @dataclass(frozen=True)
@@ -118,12 +123,15 @@ class Scene:
         model: the object (centred frame).
         observation: the noisy frame, preprocessed as the engine does (no mask).
         T_cam_obj: (4, 4) float32 true pose.
+        visible_fraction: fraction of the object's pixels that no occluder hides, in
+            [:data:`MIN_VISIBLE_FRACTION`, 1].
     """
 
     name: str
     model: ObjectModel
     observation: Observation
     T_cam_obj: torch.Tensor
+    visible_fraction: float
 
 
 @dataclass(frozen=True)
@@ -208,15 +216,19 @@ def random_scene(split: str, rng: np.random.Generator, config: SampleConfig,
         To = make_transform(torch.as_tensor(Ro), torch.as_tensor(to)).numpy()[None]
         layers.append(render_layers(renderer, occluder, To, camera, max_faces=RENDER_MAX_FACES))
     tilt = (float(rng.uniform(-0.4, 0.4)), float(rng.uniform(-0.4, 0.4)))
-    layers.append(background_plane(camera, background_image(H, W, rng), z + model.diameter + rng.uniform(0.05, 0.5),
-                                   tilt))
-    rgb, depth, _ = composite(layers)
+    background = background_plane(camera, background_image(H, W, rng), z + model.diameter + rng.uniform(0.05, 0.5),
+                                  tilt)
+    object_pixels = max(1, int((layers[0].depth[0] > 0).sum()))
+    rgb, depth, front = composite([*layers, background])
+    if len(layers) > 1 and (front[0] == 0).sum() < MIN_VISIBLE_FRACTION * object_pixels:
+        rgb, depth, front = composite([layers[0], background])
+    visible = float((front[0] == 0).sum()) / object_pixels
     gain = rng.uniform(0.6, 1.3, size=3).astype(np.float32)  # light colour and intensity
     rgb = np.clip(rgb[0] * gain + rng.normal(0.0, 0.01, rgb[0].shape).astype(np.float32), 0.0, 1.0)
     frame = RGBDFrame(rgb=np.round(rgb * 255.0).astype(np.uint8), depth=realsense_depth(depth[0], rng),
                       intrinsics=camera)
     return Scene(name=name, model=model, observation=observation_from_frame(frame, None),
-                 T_cam_obj=torch.as_tensor(T[0], dtype=torch.float32))
+                 T_cam_obj=torch.as_tensor(T[0], dtype=torch.float32), visible_fraction=visible)
 
 
 def crop_inputs(scene: Scene, T_hyp: torch.Tensor, crop_ratio: float, crop_size: int, min_z: float,

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -5,12 +6,14 @@ import pytest
 import torch
 
 from fpose_ros.core.errors import ConfigError
-from fpose_ros.core.nets.pose_update import apply_pose_update, decode_refiner_output
+from fpose_ros.core.nets.pose_update import REFINER_MIN_Z_M, apply_pose_update, decode_refiner_output
 from fpose_ros.core.transforms import rotation_angle
 from fpose_ros.training.samples import (
     FINE_SCALE,
+    MIN_VISIBLE_FRACTION,
     SMALL_CONFIG,
     SampleConfig,
+    crop_inputs,
     perturb_poses,
     random_scene,
     refiner_pairs,
@@ -70,6 +73,21 @@ def test_scene_crops_and_groups():
     group = scorer_group(scene, rng, SMALL_CONFIG)
     assert group.A.shape == (1, SMALL_CONFIG.group_size, 6, S, S)
     assert 0 <= int(group.positive[0]) < SMALL_CONFIG.group_size
+
+
+def test_occluders_leave_at_least_half_of_the_object_visible():
+    config = dataclasses.replace(SMALL_CONFIG, occluder_probability=1.0)
+    rng = np.random.default_rng(3)
+    scenes = [random_scene("heldout", rng, config) for _ in range(10)]
+    fractions = [scene.visible_fraction for scene in scenes]
+    assert min(fractions) >= MIN_VISIBLE_FRACTION
+    assert min(fractions) < 0.95  # occluders that hide less are kept
+    for scene in scenes:
+        # Independent check at the true pose: rendered and observed points agree on the visible part.
+        A, B = crop_inputs(scene, scene.T_cam_obj[None], 1.2, 64, REFINER_MIN_Z_M)
+        on_object = A[0, 3:].abs().sum(0) > 0
+        agree = ((A[0, 3:] - B[0, 3:]).norm(dim=0) < 0.1) & on_object
+        assert float(agree.sum() / on_object.sum()) > MIN_VISIBLE_FRACTION - 0.15
 
 
 def test_bad_config_is_rejected():

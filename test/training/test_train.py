@@ -11,7 +11,7 @@ from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.nets.checkpoint import load_refine_net
 from fpose_ros.training.samples import SMALL_CONFIG, RefinerPairs, ScorerGroups
 from fpose_ros.training.shards import Manifest, write_manifest, write_shard
-from fpose_ros.training.train import SMALL_TRAIN, TrainConfig, refiner_loss, scorer_loss
+from fpose_ros.training.train import SMALL_TRAIN, TrainConfig, autocast_dtype, refiner_loss, scorer_loss
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +45,22 @@ def test_bad_training_settings_are_refused():
     for bad in ({"steps": 0}, {"lr": 0.0}, {"width": 0.0}, {"batch": 0}):
         with pytest.raises(ConfigError):
             TrainConfig(**bad)
+
+
+@pytest.mark.parametrize(("amx", "avx512_bf16", "expected"), [
+    (True, False, torch.bfloat16), (False, True, torch.bfloat16), (False, False, None)])
+def test_cpu_autocasts_to_bfloat16_only_where_the_cpu_computes_it(monkeypatch, amx, avx512_bf16, expected):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+    assert autocast_dtype(torch.device("cpu"), "auto", "refiner") is expected
+    assert autocast_dtype(torch.device("cpu"), "fp32", "refiner") is None
+    assert autocast_dtype(torch.device("cpu"), "auto", "scorer") is None  # logits finer than the hinge margin
+
+
+def test_cuda_autocasts_to_float16_unless_told_fp32():
+    for kind in ("refiner", "scorer"):
+        assert autocast_dtype(torch.device("cuda", 0), "auto", kind) is torch.float16
+        assert autocast_dtype(torch.device("cuda", 0), "fp32", kind) is None
 
 
 def _tiny_dataset(directory: Path) -> None:
