@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, required=True, help="number of scenes")
     parser.add_argument("--split", choices=("train", "heldout"), default="train")
     parser.add_argument("--small", action="store_true",
-                        help="quarter-size frames, 64 px crops, 4 hypotheses per group (for train --small)")
+                        help="64 px crops, 12 refiner pairs per scene, 4 hypotheses per group (for train --small)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--shard-size", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="rendering processes (default 1)")
