@@ -130,10 +130,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = dataclasses.replace(SMALL_CONFIG if args.small else SampleConfig(), fine_fraction=args.fine_fraction)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
         manifest = generate(args.out, args.n, args.split, config, args.seed, args.shard_size, args.workers)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
