@@ -7,10 +7,11 @@ loss detection and re-acquisition, and peak memory, with pass/fail against the p
 Protocol, per sequence (30 Hz, 640x480):
 
 * the tracker (:class:`~fpose_ros.core.tracking_state.ObjectTracker`) runs over every frame, given
-  the detector mask whenever the object is in view; frames where the object is visible count for
-  accuracy, a frame without a pose counting as an infinite error;
-* registration trials: a fresh ``register`` on 4 frames spread over the visible part of the
-  sequence, the first visible frame included; success means ADD-S below 10% of the object's diameter;
+  the detector mask as a live detector gives it (:mod:`fpose_ros.evaluation.detector_masks`: every
+  3rd visible frame, only while the mask covers >= 200 pixels); frames where the object is visible
+  count for accuracy, a frame without a pose counting as an infinite error;
+* registration trials: a fresh ``register`` on 4 frames spread over the frames with a detector
+  mask, the first one included; success means ADD-S below 10% of the object's diameter;
 * sequences where the object leaves the view: frames from leaving until the tracker reports LOST
   (``loss.detect_frames``), and seconds from its return until a pose again, counting the frame
   period and the processing time of the frame that re-registers (``loss.reacquire_s``).
@@ -48,6 +49,7 @@ from fpose_ros.core.metrics import add_error, adds_error, auc
 from fpose_ros.core.pose_result import TrackingMode
 from fpose_ros.core.synthetic.sequences import SequenceSpec, SyntheticSequence, benchmark_specs, load_or_render
 from fpose_ros.core.tracking_state import Estimator, LossCriteria, ObjectTracker
+from fpose_ros.evaluation.detector_masks import detector_masks
 
 #: The issue's targets: (key, comparison, threshold).
 TARGETS = (
@@ -125,10 +127,11 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
     T_gt = seq.T_cam_centered_gt
     diameter = seq.model.diameter
 
-    visible_idx = np.flatnonzero(seq.visible)
-    trial_frames = visible_idx[np.linspace(0, len(visible_idx) - 1, REGISTRATION_TRIALS_PER_SEQUENCE).astype(int)]
+    masks = detector_masks(seq.masks, seq.visible)
+    mask_idx = np.flatnonzero([m is not None for m in masks])
+    trial_frames = mask_idx[np.linspace(0, len(mask_idx) - 1, REGISTRATION_TRIALS_PER_SEQUENCE).astype(int)]
     for i in trial_frames:
-        result = make_estimator().register(seq.frames[i], seq.masks[i])
+        result = make_estimator().register(seq.frames[i], masks[i])
         run.register_s.append(result.timings.total_ms / 1000.0)
         run.register_ok.append(result.T_cam_centered is not None
                                and adds_error(points, result.T_cam_centered, T_gt[i]) < 0.1 * diameter)
@@ -137,7 +140,7 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
     left = returned = None
     period = 1.0 / seq.spec.fps
     for i, frame in enumerate(seq.frames):
-        result = tracker.process(frame, seq.masks[i])
+        result = tracker.process(frame, masks[i])
         if result.n_hypotheses == 1 and result.mode is TrackingMode.TRACKING:
             run.track_ms.append(result.timings.total_ms)
         if seq.visible[i]:

@@ -22,12 +22,16 @@ class MotionPreset:
         angular_dps: peak angular speed, degrees per second.
         frequency_scale: multiplies the sinusoids' frequencies; fast motions are shakes, not sweeps,
             so that they stay in view (amplitude = speed / frequency).
+        steady: the object flies through the view instead of shaking in place: a straight line at
+            ``linear_mps`` (centred on the start position) while spinning at ``angular_dps`` about a
+            fixed axis, from the first frame on, so it also moves while it is being registered.
     """
 
     name: str
     linear_mps: float
     angular_dps: float
     frequency_scale: float = 1.0
+    steady: bool = False
 
 
 PRESETS = {p.name: p for p in (
@@ -35,6 +39,10 @@ PRESETS = {p.name: p for p in (
     MotionPreset("slow", 0.05, 15.0),
     MotionPreset("handheld", 0.25, 60.0),
     MotionPreset("fast", 1.0, 180.0, frequency_scale=4.0),
+    # A robot's view: an object carried across the scene (0.3 m in 3 s at 0.6 m stays in a D435's view).
+    MotionPreset("fly45", 0.1, 45.0, steady=True),
+    MotionPreset("fly90", 0.1, 90.0, steady=True),
+    MotionPreset("fly180", 0.1, 180.0, steady=True),
 )}
 
 # Angular frequencies of the sinusoids, rad/s: a few seconds per sweep, as a hand moves.
@@ -56,6 +64,8 @@ def trajectory(preset: MotionPreset, n_frames: int, fps: float, start: np.ndarra
         (n_frames, 4, 4) float64 poses; the speed between consecutive frames never exceeds the preset's.
     """
     t = np.arange(n_frames) / fps
+    if preset.steady:
+        return _fly_through(preset, t, start, rng)
     freqs = _FREQS * preset.frequency_scale
     phases = rng.uniform(0, 2 * np.pi, (2, 3, len(freqs)))
     weights = rng.normal(size=(2, 3, len(freqs)))
@@ -67,6 +77,25 @@ def trajectory(preset: MotionPreset, n_frames: int, fps: float, start: np.ndarra
     poses = np.repeat(start[None].astype(np.float64), n_frames, axis=0)
     poses[:, :3, :3] = Rotation.from_rotvec(rot).as_matrix() @ start[:3, :3]
     poses[:, :3, 3] = start[:3, 3] + lin
+    return poses
+
+
+def _fly_through(preset: MotionPreset, t: np.ndarray, start: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(T, 4, 4) poses: constant linear and angular velocity, the path's midpoint at ``start``'s position.
+
+    The direction of travel is random in the image plane (x, y) with a small depth component; the spin
+    axis is random. Speeds are exactly the preset's on every frame.
+    """
+    heading = rng.uniform(0, 2 * np.pi)
+    direction = np.array([np.cos(heading), np.sin(heading), rng.uniform(-0.3, 0.3)])
+    direction /= np.linalg.norm(direction)
+    axis = rng.normal(size=3)
+    axis /= np.linalg.norm(axis)
+    elapsed = t - t[-1] / 2.0  # centred on the start position, so the object crosses the view's middle
+    poses = np.repeat(start[None].astype(np.float64), len(t), axis=0)
+    spin = Rotation.from_rotvec(np.outer(t * np.radians(preset.angular_dps), axis)).as_matrix()
+    poses[:, :3, :3] = spin @ start[:3, :3]
+    poses[:, :3, 3] = start[:3, 3] + np.outer(elapsed * preset.linear_mps, direction)
     return poses
 
 

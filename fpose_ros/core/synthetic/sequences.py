@@ -41,7 +41,8 @@ class SequenceSpec:
     Attributes:
         name: label.
         asset: object name ("proc:<seed>" or "ycb:<id>", see :mod:`.assets`).
-        motion: motion preset ("static", "slow", "handheld", "fast").
+        motion: motion preset ("static", "slow", "handheld", "fast", or "fly45" / "fly90" / "fly180":
+            flying through the view while spinning at that many degrees per second).
         n_frames: number of frames.
         seed: seed of every random choice.
         width, height: image size, pixels.
@@ -213,7 +214,11 @@ def load_or_render(spec: SequenceSpec, cache_dir: Path | str | None = None) -> S
 
 
 def benchmark_specs() -> list[SequenceSpec]:
-    """The fixed, seeded set that ``make bench`` runs: 7 sequences of 3 s at 30 Hz, 640x480."""
+    """The fixed, seeded set that ``make bench`` runs: 10 sequences of 3-4 s at 30 Hz, 640x480.
+
+    The last three fly through the view (0.1 m/s) while spinning at 45, 90 and 180 deg/s, from the
+    first frame on: the object moves while it is being registered, as on a robot.
+    """
     return [
         SequenceSpec("proc1_static", "proc:1", "static", seed=11),
         SequenceSpec("proc2_handheld", "proc:2", "handheld", seed=12),
@@ -223,6 +228,9 @@ def benchmark_specs() -> list[SequenceSpec]:
         SequenceSpec("drill_handheld", "ycb:035_power_drill", "handheld", seed=15, depth_m=0.7),
         SequenceSpec("mustard_fast_occluded", "ycb:006_mustard_bottle", "fast", seed=16, occluder=True),
         SequenceSpec("proc4_exit_and_return", "proc:4", "handheld", n_frames=120, seed=17, exit_and_return=True),
+        SequenceSpec("proc7_fly45", "proc:7", "fly45", seed=18),
+        SequenceSpec("drill_fly90", "ycb:035_power_drill", "fly90", seed=19, depth_m=0.7),
+        SequenceSpec("mustard_fly180", "ycb:006_mustard_bottle", "fly180", seed=20),
     ]
 
 

@@ -1,0 +1,1 @@
+"""Evaluation shared by the offline benchmark, the live benchmark and ``fpose-replay``."""

@@ -1,0 +1,49 @@
+"""When the benchmarks' simulated detector gives a mask: as a live detector does, not on every frame.
+
+A live detector runs slower than the camera (masks at 10 Hz against 30 Hz frames) and finds nothing
+while only a sliver of the object shows. The offline and the live benchmark both hand out masks by
+this schedule, so that the engine's figures and the node's are measured on the same detections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+#: The detector runs on every this-many-th frame where the object is visible (30 Hz frames -> 10 Hz masks).
+MASK_EVERY_VISIBLE_FRAMES = 3
+#: The detector finds the object only while its mask covers at least this many pixels.
+MIN_MASK_PIXELS = 200
+
+
+def detector_mask_frames(masks: Sequence[np.ndarray | None], visible: np.ndarray,
+                         every: int = MASK_EVERY_VISIBLE_FRAMES, min_pixels: int = MIN_MASK_PIXELS) -> np.ndarray:
+    """Which frames the detector gives a mask on.
+
+    Args:
+        masks: N per-frame detector masks ((H, W), nonzero = object) or None where there is none.
+        visible: (N,) bool, the object is in view on that frame.
+        every: a mask on every ``every``-th visible frame, counting from the first visible one.
+        min_pixels: no mask while it covers fewer pixels than this.
+
+    Returns:
+        (N,) bool, True where the frame gets its mask.
+    """
+    if every < 1:
+        raise ValueError(f"every must be >= 1, got {every}")
+    visible = np.asarray(visible, dtype=bool)
+    if len(masks) != len(visible):
+        raise ValueError(f"{len(masks)} masks for {len(visible)} frames")
+    visible_rank = np.cumsum(visible) - 1  # 0 on the first visible frame
+    on_schedule = visible & (visible_rank % every == 0)
+    big_enough = np.array([m is not None and int(np.count_nonzero(m)) >= min_pixels for m in masks], dtype=bool)
+    return on_schedule & big_enough
+
+
+def detector_masks(masks: Sequence[np.ndarray | None], visible: np.ndarray,
+                   every: int = MASK_EVERY_VISIBLE_FRAMES, min_pixels: int = MIN_MASK_PIXELS
+                   ) -> list[np.ndarray | None]:
+    """``masks`` with None wherever :func:`detector_mask_frames` gives no mask."""
+    given = detector_mask_frames(masks, visible, every, min_pixels)
+    return [m if g else None for m, g in zip(masks, given, strict=True)]
