@@ -11,10 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fpose_ros.core.metrics import add_error, adds_error, auc
+from fpose_ros.core.metrics import YCBV_AUC_MAX_THRESHOLD_M, add_error, adds_error, auc
 from fpose_ros.ros.pose_conversion import quaternion_from_matrix
-
-AUC_MAX_THRESHOLD_M = 0.1  # YCB-Video convention: accuracy integrated over 0-10 cm
 
 
 @dataclass
@@ -106,8 +104,8 @@ def evaluate(records: list[FrameRecord], model_points: np.ndarray | None, frames
                             coverage=len(with_pose) / len(records) if records else 0.0,
                             frames_with_gt=len(with_gt), frames_dropped=frames_dropped, modes=list(modes))
     if with_gt:
-        summary.add_auc = auc(np.array([r.add for r in with_gt]), AUC_MAX_THRESHOLD_M)
-        summary.adds_auc = auc(np.array([r.adds for r in with_gt]), AUC_MAX_THRESHOLD_M)
+        summary.add_auc = auc(np.array([r.add for r in with_gt]))
+        summary.adds_auc = auc(np.array([r.adds for r in with_gt]))
     if len(published) > 1:
         summary.input_rate_hz = (len(published) - 1) / (max(published) - min(published))
     if len(received) > 1:
@@ -213,14 +211,14 @@ def plot_errors(records: list[FrameRecord], path: Path) -> None:
 def plot_auc(records: list[FrameRecord], path: Path) -> None:
     """Accuracy vs threshold (0-10 cm) for ADD and ADD-S; the AUC is the area under each curve."""
     plt = _pyplot()
-    thresholds = np.linspace(0, AUC_MAX_THRESHOLD_M, 201)
+    thresholds = np.linspace(0, YCBV_AUC_MAX_THRESHOLD_M, 201)
     fig, ax = plt.subplots(figsize=(5, 4))
     for name, values in (("ADD", [r.add for r in records]), ("ADD-S", [r.adds for r in records])):
         errors = np.array([v for v in values if not math.isnan(v)])
         if errors.size == 0:
             continue
         accuracy = (errors[None, :] <= thresholds[:, None]).mean(axis=1)
-        ax.plot(thresholds * 100, accuracy, label=f"{name} (AUC {auc(errors, AUC_MAX_THRESHOLD_M):.3f})")
+        ax.plot(thresholds * 100, accuracy, label=f"{name} (AUC {auc(errors):.3f})")
     ax.set_xlabel("threshold (cm)")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1.02)
