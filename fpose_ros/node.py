@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,10 +39,9 @@ from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.object_model import ObjectModel, load_object_model
 from fpose_ros.core.pose_result import TrackingMode
 from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker
-from fpose_ros.ros.frame_pipeline import LatestSlot
+from fpose_ros.ros.frame_scheduler import FrameScheduler, FrameSchedulerConfig, Job, JobKind
 from fpose_ros.ros.image_conversion import color_to_rgb, depth_to_metres, describe, mask_to_bool
 from fpose_ros.ros.input_monitor import InputMonitor
-from fpose_ros.ros.mask_buffer import StampedBuffer, newest_pair
 from fpose_ros.ros.node_config import EngineSection, NodeConfig, declare_and_read
 from fpose_ros.ros.object_outputs import FrameTiming, ObjectOutputs
 from fpose_ros.ros.rate_limited_log import RateLimitedLogger
@@ -51,8 +51,6 @@ from fpose_ros.ros.time_sync import implementation_name, make_synchronizer, stam
 ENGINE_SECTIONS = (EngineSection("engine", EstimatorConfig), EngineSection("loss", LossCriteria))
 INPUT_TOPICS = ("color/image_raw", "depth/image_raw", "color/camera_info")
 MASK_TOPIC = "mask"
-#: After a registration, tracking catches up through the buffered frames this many frames apart.
-CATCH_UP_STRIDE = 2
 _COLOR, _DEPTH, _INFO = range(3)
 
 
@@ -87,17 +85,15 @@ class FposeNode(Node):
         self._mode = TrackingMode.REGISTERING
         self._pending_model: tuple[ObjectModel, str, float] | None = None
         self._reset_reason: str | None = None
-        self._state_lock = threading.Lock()
+        self._state_lock = threading.Lock()  # guards _mode, _pending_model, _reset_reason, _frames_processed
         self._frames_processed = 0
-        self._last_mask_used_ns = -1
-        self._history_cleared = False  # set with a reset that emptied the buffers (guarded by _state_lock)
         self._warned_distortion = False
         self._latest_header: Header | None = None
         self._processed_at_last_diagnostic = 0
 
-        self._frames: StampedBuffer[SyncedFrame] = StampedBuffer(config.frame_history_size)
-        self._masks: StampedBuffer[Image] = StampedBuffer(config.mask_queue_size)
-        self._slot: LatestSlot[SyncedFrame] = LatestSlot()
+        self._scheduler: FrameScheduler[SyncedFrame, Image] = FrameScheduler(FrameSchedulerConfig(
+            history_size=config.frame_history_size, mask_history_size=config.mask_queue_size,
+            mask_slop_ns=int(config.mask_slop_s * 1e9), catch_up_budget_s=config.catch_up_budget_s))
         self._sync = make_synchronizer(3, config.sync_queue_size, config.sync_slop_s, self._on_synced)
 
         # sensor_data = best effort: receives from reliable and best-effort publishers alike, never stalls them.
@@ -149,32 +145,25 @@ class FposeNode(Node):
         now = time.monotonic()
         self._monitor.record_set(now)
         frame = SyncedFrame(color, depth, info, stamp_ns(color), now)
-        self._frames.add(frame.stamp_ns, frame)
-        self._slot.put(frame)
+        self._scheduler.push_frame(frame.stamp_ns, frame)
 
     def _on_mask(self, msg: Image) -> None:
-        self._masks.add(stamp_ns(msg), msg)
-        if self._mode is not TrackingMode.TRACKING:
-            self._slot.wake()  # the mask may belong to a frame the worker already has
+        self._scheduler.push_mask(stamp_ns(msg), msg)
 
     def _reset_inputs(self, reason: str, key: str) -> None:
         self._warn.log(key, reason)
         self._sync.reset()
-        self._frames.clear()
-        self._masks.clear()
-        self._slot.clear()
+        self._scheduler.reset(clear_frames=True, clear_masks=True)
         with self._state_lock:
             self._reset_reason = reason
-            self._history_cleared = True
 
     # ---------------------------------------------------------------- control interfaces
 
     def _on_reset(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        self._masks.clear()  # "the next frame that has a mask": not one from before the reset
+        self._scheduler.reset(clear_masks=True)  # "the next frame that has a mask": not one from before the reset
         with self._state_lock:
             self._reset_reason = "reset requested on ~/reset"
-            self._history_cleared = True
-        self._slot.wake()
+        self._scheduler.wake()
         response.success = True
         response.message = "tracking reset: the node re-registers on the next frame that has a mask"
         return response
@@ -194,7 +183,8 @@ class FposeNode(Node):
             return SetParametersResult(successful=False, reason=str(exc))
         with self._state_lock:
             self._pending_model = (model, mesh_file, mesh_scale)
-        self._slot.wake()
+        self._scheduler.reset(clear_masks=True)  # they show the previous object
+        self._scheduler.wake()
         self.get_logger().info(f"mesh changed to {mesh_file} (scale {mesh_scale}): re-registering")
         return SetParametersResult(successful=True)
 
@@ -203,22 +193,23 @@ class FposeNode(Node):
         if problem is not None:
             self._warn.log("inputs", problem)
             if self._latest_header is not None:
-                self._outputs.publish_status(self._latest_header, self._mode, problem)
+                self._outputs.publish_status(self._latest_header, self.mode, problem)
         self._publish_diagnostics(problem)
 
     def _publish_diagnostics(self, problem: str | None) -> None:
         now = time.monotonic()
-        processed = self._frames_processed
+        with self._state_lock:
+            processed, mode = self._frames_processed, self._mode
         rate = (processed - self._processed_at_last_diagnostic) / max(now - self._last_diagnostic_s, 1e-6)
         self._processed_at_last_diagnostic, self._last_diagnostic_s = processed, now
         if problem is not None:
             level, message = DiagnosticStatus.ERROR, problem
-        elif self._mode is TrackingMode.TRACKING:
+        elif mode is TrackingMode.TRACKING:
             level, message = DiagnosticStatus.OK, "tracking"
         else:
-            level, message = DiagnosticStatus.WARN, self._mode.value
-        values = {"mode": self._mode.value, "processed_rate_hz": f"{rate:.1f}", "frames_processed": str(processed),
-                  "frames_dropped": str(self._slot.dropped), "mesh_file": self.get_parameter("mesh_file").value}
+            level, message = DiagnosticStatus.WARN, mode.value
+        values = {"mode": mode.value, "processed_rate_hz": f"{rate:.1f}", "frames_processed": str(processed),
+                  "frames_dropped": str(self._scheduler.skipped), "mesh_file": self.get_parameter("mesh_file").value}
         status = DiagnosticStatus(level=level, name=f"{self.get_fully_qualified_name()}: {self._config.object_frame}",
                                   message=message, hardware_id=self._topics[_COLOR],
                                   values=[KeyValue(key=k, value=v) for k, v in values.items()])
@@ -227,105 +218,75 @@ class FposeNode(Node):
 
     # ---------------------------------------------------------------- worker thread
 
+    @property
+    def mode(self) -> TrackingMode:
+        """The tracker's mode after the last frame (read by callbacks, written by the worker)."""
+        with self._state_lock:
+            return self._mode
+
     def _work(self) -> None:
-        while not self._slot.closed:
-            newest = self._slot.take(timeout=0.2)
-            if self._slot.closed:
+        while not self._scheduler.closed:
+            job = self._scheduler.next_job(timeout=0.2)
+            if self._scheduler.closed:
                 return
             self._apply_requests()
+            if job is None:
+                continue
+            start = time.perf_counter()
             try:
-                self._step(newest)
+                self._process(job)
+                tracking = self.mode is TrackingMode.TRACKING
             except Exception as exc:  # the node must survive anything one frame can cause
-                self.get_logger().error(f"frame processing failed: {type(exc).__name__}: {exc}")
+                self._warn.log(f"worker:{type(exc).__name__}", f"frame processing failed: {type(exc).__name__}: "
+                                                               f"{exc}\n{traceback.format_exc()}")
                 with self._state_lock:
                     self._reset_reason = f"internal error: {exc}"
+                tracking = False  # registers again; the masks held stay usable
+            self._scheduler.done(job, tracking=tracking, processing_s=time.perf_counter() - start)
 
     def _apply_requests(self) -> None:
         """Mesh changes and resets requested by other threads, applied between frames."""
         with self._state_lock:
             pending, self._pending_model = self._pending_model, None
             reason, self._reset_reason = self._reset_reason, None
-            cleared, self._history_cleared = self._history_cleared, False
-        if cleared:
-            # Stamps may start over (a looping bag): masks older than the last one used count again.
-            # Not after an internal error, whose frame is still in the history and would be retried.
-            self._last_mask_used_ns = -1
         if pending is not None:
             model, mesh_file, mesh_scale = pending
             self._tracker = self._make_tracker(model)
             self._outputs.set_model(model, mesh_file, mesh_scale, self._latest_header)
-            self._masks.clear()  # they show the previous object
             self._set_mode(TrackingMode.REGISTERING)
         if reason is not None:
             self._tracker.reset()
             self._set_mode(TrackingMode.REGISTERING)
             self.get_logger().info(f"tracking reset: {reason}")
 
-    def _step(self, newest: SyncedFrame | None) -> None:
-        caught_up_ns = None
-        if self._mode is not TrackingMode.TRACKING:
-            # Registration needs a mask; it usually arrives after its frame, so look back in the history.
-            pair = newest_pair(self._frames, self._masks, int(self._config.mask_slop_s * 1e9))
-            if pair is not None and pair[0] > self._last_mask_used_ns and (newest is None or pair[0] < newest.stamp_ns):
-                self._process(pair[1], pair[2])
-                if self._mode is TrackingMode.TRACKING:
-                    caught_up_ns = self._catch_up(pair[0])
-        if newest is not None and (caught_up_ns is None or newest.stamp_ns > caught_up_ns):
-            mask = None
-            if self._mode is not TrackingMode.TRACKING:  # tracking never waits for (or re-runs on) masks
-                mask = self._masks.closest(newest.stamp_ns, int(self._config.mask_slop_s * 1e9))
-            self._process(newest, mask)
-
-    def _catch_up(self, registered_ns: int) -> int:
-        """Track through the frames that arrived while registering, every CATCH_UP_STRIDE-th one.
-
-        Registration takes about a second; jumping from its (old) frame straight to the newest one
-        would ask tracking to follow a second of motion at once. Frames ``CATCH_UP_STRIDE`` apart stay
-        within what tracking follows and take a fraction of their duration to process, so the loop
-        reaches the live stream. Returns the stamp of the last frame processed.
-        """
-        last = registered_ns
-        while self._mode is TrackingMode.TRACKING:
-            backlog = sorted((stamp, item) for stamp, item in self._frames.newest_first() if stamp > last)
-            if len(backlog) < CATCH_UP_STRIDE:
-                return last
-            for stamp, item in backlog[CATCH_UP_STRIDE - 1::CATCH_UP_STRIDE]:
-                if self._mode is not TrackingMode.TRACKING:
-                    break
-                self._process(item, None)
-                last = stamp
-        return last
-
-    def _process(self, item: SyncedFrame, mask_msg: Image | None) -> None:
+    def _process(self, job: Job[SyncedFrame, Image]) -> None:
+        item, mask_msg = job.frame, job.mask if job.kind is JobKind.REGISTER else None
         header = item.color.header
         try:
             frame = self._to_frame(item)
         except InputError as exc:
             message = f"frame at {header.stamp.sec}.{header.stamp.nanosec:09d} skipped: {exc}"
             self._warn.log(f"frame:{type(exc).__name__}:{str(exc)[:40]}", message)
-            self._outputs.publish_status(header, self._mode, message)
+            self._outputs.publish_status(header, self.mode, message)
             return
         mask = self._to_mask(mask_msg, frame) if mask_msg is not None else None
-        if mask_msg is not None:
-            self._last_mask_used_ns = item.stamp_ns
         start = time.perf_counter()
         result = self._tracker.process(frame, mask)
         processing_ms = (time.perf_counter() - start) * 1e3
-        self._frames_processed += 1
-        timing = FrameTiming(processing_ms, item.received_s, self._frames_processed, self._slot.dropped)
+        with self._state_lock:
+            self._frames_processed += 1
+            processed = self._frames_processed
+        timing = FrameTiming(processing_ms, item.received_s, processed, self._scheduler.skipped)
         self._outputs.publish_result(header, result, timing)
         if self._outputs.overlay_wanted:
             self._outputs.publish_overlay(header, frame.rgb, frame.intrinsics, result)
-        if result.mode is TrackingMode.LOST and self._mode is not TrackingMode.LOST:
-            # Frames and masks up to here show the object where it no longer is: never register on them.
-            self._frames.discard_until(item.stamp_ns)
-            self._masks.discard_until(item.stamp_ns)
-        self._set_mode(result.mode)
+        self._set_mode(result.mode)  # the scheduler discards frames and masks from before a loss
 
     def _set_mode(self, mode: TrackingMode) -> None:
-        if mode is not self._mode:
-            self.get_logger().info(f"{self._mode.value} -> {mode.value}")
-        self._mode = mode
+        with self._state_lock:
+            previous, self._mode = self._mode, mode
+        if mode is not previous:
+            self.get_logger().info(f"{previous.value} -> {mode.value}")
 
     def _to_frame(self, item: SyncedFrame) -> RGBDFrame:
         """Convert and validate one synchronized set; raises InputError naming the topic and the problem."""
@@ -382,7 +343,7 @@ class FposeNode(Node):
 
     def close(self) -> None:
         """Stop the worker thread (before the node is destroyed)."""
-        self._slot.close()
+        self._scheduler.close()
         self._worker.join(timeout=5.0)
 
 

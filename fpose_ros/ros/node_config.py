@@ -94,7 +94,11 @@ class NodeConfig:
                                 _in_range(0.0, 0.5, " s"))
     mask_queue_size: int = _param(10, "Masks kept for matching to frames.", _in_range(1, 1000))
     frame_history_size: int = _param(90, "Frames kept so that a mask that arrives late still finds its frame "
-                                         "(30 = 1 s at 30 Hz).", _in_range(1, 300))
+                                         "and a registration is bridged to the live stream (90 = 3 s at 30 Hz).",
+                                  _in_range(1, 300))
+    catch_up_budget_s: float = _param(1.0, "After a registration every frame that arrived meanwhile is tracked in "
+                                           "order; frames are skipped evenly only when that would take longer "
+                                           "than this, seconds.", _in_range(0.05, 10.0, " s"))
     input_timeout_s: float = _param(1.0, "Warn when images arrive but no complete colour/depth/camera_info set "
                                          "was formed for this long, seconds.", _in_range(0.1, 60.0, " s"))
     warn_period_s: float = _param(5.0, "The same input problem is logged at most once per this period, seconds.",

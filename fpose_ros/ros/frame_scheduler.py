@@ -1,0 +1,239 @@
+"""Which frame the engine processes next: registration on a frame with its mask, then tracking in order.
+
+ROS-free and thread-safe. Subscription callbacks push frames and masks (stamps in integer
+nanoseconds, any order and timing); the worker thread asks :meth:`FrameScheduler.next_job` for
+the next job and reports each result with :meth:`FrameScheduler.done`.
+
+Every registration is bridged to the live stream: a registration runs on an older frame (its mask
+arrives late, or the engine needs longer than a frame period), and tracking then continues with
+the frame right after the registered one, through every frame that arrived meanwhile, so tracking
+never has to follow more than a frame of motion at once. Frames are skipped evenly only when the
+backlog cannot be processed within ``catch_up_budget_s``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+M = TypeVar("M")
+
+#: Frame period assumed until the stamps tell (s).
+_DEFAULT_PERIOD_S = 1.0 / 30.0
+
+
+class JobKind(enum.Enum):
+    REGISTER = "register"  # the frame with its mask
+    TRACK = "track"  # the frame without a mask (the tracker registers nothing without one)
+
+
+@dataclass(frozen=True)
+class FrameSchedulerConfig:
+    """Sizes and tolerances of the scheduler.
+
+    Attributes:
+        history_size: frames kept (about 3 s at 30 Hz), so a late mask finds its frame and a
+            registration can be bridged.
+        mask_history_size: masks kept for pairing.
+        mask_slop_ns: largest stamp difference between a mask and its frame, ns (inclusive).
+        catch_up_budget_s: longest the catch-up after a registration may take, s; beyond it
+            frames are skipped evenly.
+    """
+
+    history_size: int = 90
+    mask_history_size: int = 10
+    mask_slop_ns: int = 20_000_000
+    catch_up_budget_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.history_size < 1 or self.mask_history_size < 1:
+            raise ValueError(f"history sizes must be >= 1, got {self.history_size}, {self.mask_history_size}")
+        if self.mask_slop_ns < 0 or self.catch_up_budget_s <= 0:
+            raise ValueError(f"mask_slop_ns must be >= 0 and catch_up_budget_s > 0, got {self.mask_slop_ns}, "
+                             f"{self.catch_up_budget_s}")
+
+
+@dataclass(frozen=True)
+class Job(Generic[T, M]):
+    """One frame for the engine: ``frame`` is the pushed payload, ``mask`` the paired one (REGISTER only)."""
+
+    kind: JobKind
+    stamp_ns: int
+    frame: T
+    mask: M | None = None
+
+
+class FrameScheduler(Generic[T, M]):
+    """Frames and masks in, jobs out; see the module docstring for the policy."""
+
+    def __init__(self, config: FrameSchedulerConfig) -> None:
+        self._config = config
+        self._frames: deque[tuple[int, T]] = deque(maxlen=config.history_size)  # ascending stamps
+        self._masks: deque[tuple[int, M]] = deque(maxlen=config.mask_history_size)
+        self._tracking = False
+        self._cursor_ns = -1  # stamp of the last frame processed; the next job is newer
+        self._last_mask_used_ns = -1  # a frame registers with its mask once
+        self._processing_s = 0.0  # running mean of the engine's time per tracked frame
+        self._skipped = 0
+        self._woken = False
+        self._closed = False
+        self._cond = threading.Condition()
+
+    # ------------------------------------------------------------ producers (callbacks)
+
+    def push_frame(self, stamp_ns: int, frame: T) -> bool:
+        """Add a frame; returns True when its stamp jumped back (bag loop) and the history was cleared."""
+        with self._cond:
+            jumped = bool(self._frames) and stamp_ns < self._frames[-1][0]
+            if jumped:
+                self._restart(clear_masks=True)
+            if not self._frames or stamp_ns > self._frames[-1][0]:
+                self._frames.append((stamp_ns, frame))
+            self._cond.notify_all()
+            return jumped
+
+    def push_mask(self, stamp_ns: int, mask: M) -> None:
+        """Add a mask; it may belong to a frame that came before, with or after it."""
+        with self._cond:
+            self._masks.append((stamp_ns, mask))
+            self._cond.notify_all()
+
+    def reset(self, clear_frames: bool = False, clear_masks: bool = True) -> None:
+        """Register again on the next frame that has a mask (``~/reset``, mesh change, engine error).
+
+        ``clear_frames``: the history no longer shows the scene (stamps jumped back); masks kept
+        (``clear_masks`` False) may be used again for the frames still held.
+        """
+        with self._cond:
+            if clear_frames:
+                self._restart(clear_masks)
+            else:
+                self._tracking = False
+                if clear_masks:
+                    self._masks.clear()
+            self._cond.notify_all()
+
+    def _restart(self, clear_masks: bool) -> None:
+        self._frames.clear()
+        if clear_masks:
+            self._masks.clear()
+        self._tracking = False
+        self._cursor_ns = -1
+        self._last_mask_used_ns = -1
+
+    # ------------------------------------------------------------ consumer (worker thread)
+
+    def next_job(self, timeout: float | None = None) -> Job[T, M] | None:
+        """Wait up to ``timeout`` s for the next job; None on timeout, :meth:`wake` or :meth:`close`."""
+        with self._cond:
+            job: Job[T, M] | None = None
+
+            def ready() -> bool:
+                nonlocal job
+                job = self._pick()
+                return job is not None or self._woken or self._closed
+
+            self._cond.wait_for(ready, timeout)
+            self._woken = False
+            return None if self._closed else job
+
+    def done(self, job: Job[T, M], tracking: bool, processing_s: float) -> None:
+        """Report the engine's outcome for ``job``: whether it now tracks, and how long the job took (s)."""
+        with self._cond:
+            if job.kind is JobKind.REGISTER:
+                self._last_mask_used_ns = job.stamp_ns
+            elif tracking:
+                self._processing_s = processing_s if self._processing_s == 0 else \
+                    0.8 * self._processing_s + 0.2 * processing_s
+            if self._tracking and not tracking:
+                # Lost: frames and masks up to here show the object where it no longer is.
+                self._discard_until(job.stamp_ns)
+            self._tracking = tracking
+            self._cursor_ns = job.stamp_ns
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        """Make a waiting :meth:`next_job` return now."""
+        with self._cond:
+            self._woken = True
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Release every waiting and future :meth:`next_job` (shutdown)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def tracking(self) -> bool:
+        with self._cond:
+            return self._tracking
+
+    @property
+    def skipped(self) -> int:
+        """Frames never processed because the engine could not keep up, since construction."""
+        with self._cond:
+            return self._skipped
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._frames)
+
+    # ------------------------------------------------------------ policy (called under the lock)
+
+    def _pick(self) -> Job[T, M] | None:
+        if not self._tracking:
+            pair = self._newest_pair()
+            if pair is not None:
+                return Job(JobKind.REGISTER, *pair)
+        backlog = [entry for entry in self._frames if entry[0] > self._cursor_ns]
+        if not backlog:
+            return None
+        if not self._tracking:
+            # Nothing to register on yet: the newest frame (its result says so); older ones may still get a mask.
+            self._skipped += len(backlog) - 1
+            return Job(JobKind.TRACK, *backlog[-1])
+        stride = self._stride(len(backlog))
+        self._skipped += stride - 1
+        return Job(JobKind.TRACK, *backlog[stride - 1])
+
+    def _stride(self, backlog: int) -> int:
+        """1 (every frame) when the backlog is processed within the budget while new frames keep coming, else more."""
+        period = self._period_s()
+        per_frame = self._processing_s
+        stride = max(1, math.ceil(per_frame / period)) if per_frame >= period else 1
+        while stride < backlog and (backlog / stride) * per_frame / max(1.0 - per_frame / (stride * period), 0.05) \
+                > self._config.catch_up_budget_s:
+            stride += 1
+        return min(stride, backlog)
+
+    def _period_s(self) -> float:
+        if len(self._frames) < 2:
+            return _DEFAULT_PERIOD_S
+        span = self._frames[-1][0] - self._frames[0][0]
+        return max(span * 1e-9 / (len(self._frames) - 1), 1e-3)
+
+    def _newest_pair(self) -> tuple[int, T, M] | None:
+        """(stamp, frame, mask) of the newest frame not yet registered on that has a mask within the slop."""
+        for stamp, frame in reversed(self._frames):
+            if stamp <= self._last_mask_used_ns:
+                return None
+            best = min(self._masks, key=lambda entry: abs(entry[0] - stamp), default=None)
+            if best is not None and abs(best[0] - stamp) <= self._config.mask_slop_ns:
+                return stamp, frame, best[1]
+        return None
+
+    def _discard_until(self, stamp_ns: int) -> None:
+        for queue in (self._frames, self._masks):
+            kept = [entry for entry in queue if entry[0] > stamp_ns]
+            queue.clear()
+            queue.extend(kept)

@@ -1,0 +1,137 @@
+"""FrameScheduler: stamped frames and masks in any order and timing -> the engine's next job."""
+
+from __future__ import annotations
+
+import pytest
+
+from fpose_ros.ros.frame_scheduler import FrameScheduler, FrameSchedulerConfig, Job, JobKind
+
+MS = 1_000_000
+PERIOD = 33 * MS
+
+
+def make(**overrides: float) -> FrameScheduler[int, str]:
+    return FrameScheduler(FrameSchedulerConfig(**overrides))
+
+
+def run(sched: FrameScheduler[int, str], tracking_after: bool = True, cost_s: float = 0.005) -> Job[int, str]:
+    job = sched.next_job(timeout=0)
+    assert job is not None
+    sched.done(job, tracking=tracking_after, processing_s=cost_s)
+    return job
+
+
+def test_mask_with_newest_frame_bridges_from_the_frame_after_it() -> None:
+    """The issue's bug: mask present while its frame is the newest -> track the next frame, not the newest."""
+    sched = make()
+    sched.push_frame(0, 0)
+    sched.push_mask(0, "m0")
+    assert run(sched).kind is JobKind.REGISTER
+    for k in range(1, 10):  # arrived while registering
+        sched.push_frame(k * PERIOD, k)
+    assert run(sched).frame == 1
+
+
+@pytest.mark.parametrize("mask_offset_ms", [-30, 0, 100, 300])
+def test_every_mask_timing_registers_on_its_frame_and_tracks_every_later_frame(mask_offset_ms: int) -> None:
+    sched = make()
+    events = [(k * PERIOD, "frame", k) for k in range(30)] + [(4 * PERIOD + mask_offset_ms * MS, "mask", 4)]
+    processed: list[tuple[JobKind, int]] = []
+    for _at, kind, k in sorted(events, key=lambda e: (e[0], e[1] == "frame")):
+        if kind == "frame":
+            sched.push_frame(k * PERIOD, k)
+        else:
+            sched.push_mask(4 * PERIOD, "m4")
+        while (job := sched.next_job(timeout=0)) is not None:
+            sched.done(job, tracking=job.kind is JobKind.REGISTER or sched.tracking, processing_s=0.005)
+            processed.append((job.kind, job.frame))
+    registrations = [frame for kind, frame in processed if kind is JobKind.REGISTER]
+    assert registrations == [4]
+    after = [frame for kind, frame in processed[processed.index((JobKind.REGISTER, 4)) + 1:]]
+    assert after == list(range(5, 30))
+
+
+def test_masks_at_3hz_register_once_then_track_in_order() -> None:
+    sched = make()
+    tracked: list[int] = []
+    for k in range(60):
+        sched.push_frame(k * PERIOD, k)
+        if k % 10 == 0:
+            sched.push_mask(k * PERIOD, f"m{k}")
+        while (job := sched.next_job(timeout=0)) is not None:
+            sched.done(job, tracking=True, processing_s=0.005)
+            if job.kind is JobKind.TRACK:
+                tracked.append(job.frame)
+    assert tracked == list(range(1, 60))
+
+
+def test_backlog_beyond_the_budget_is_skipped_evenly() -> None:
+    sched = make(catch_up_budget_s=0.5)
+    sched.push_frame(0, 0)
+    sched.push_mask(0, "m0")
+    run(sched, cost_s=0.030)
+    for k in range(1, 90):
+        sched.push_frame(k * PERIOD, k)
+    run(sched, cost_s=0.030)  # learns the cost of a tracked frame
+    job = sched.next_job(timeout=0)
+    assert job is not None and job.frame > 2
+    assert sched.skipped > 0
+
+
+def test_loss_discards_older_frames_and_masks_and_waits_for_a_new_mask() -> None:
+    sched = make()
+    for k in range(5):
+        sched.push_frame(k * PERIOD, k)
+    sched.push_mask(0, "m0")
+    assert run(sched).kind is JobKind.REGISTER
+    assert run(sched, tracking_after=False).frame == 1  # lost on frame 1
+    job = run(sched, tracking_after=False)
+    assert (job.kind, job.frame) == (JobKind.TRACK, 4)
+    sched.push_mask(3 * PERIOD, "m3")  # frame 3 came after the loss: still held, registers
+    assert run(sched).kind is JobKind.REGISTER
+
+
+def test_stamps_jumping_back_clear_the_history() -> None:
+    sched = make()
+    for k in range(5):
+        sched.push_frame(10_000 * MS + k * PERIOD, k)
+    sched.push_mask(10_000 * MS, "old")
+    run(sched)
+    assert sched.push_frame(0, 100) is True
+    assert len(sched) == 1 and not sched.tracking
+    job = run(sched, tracking_after=False)
+    assert (job.kind, job.frame) == (JobKind.TRACK, 100)
+    sched.push_mask(0, "new")
+    assert run(sched).mask == "new"
+
+
+def test_reset_registers_again_on_the_next_mask_and_bridges() -> None:
+    sched = make()
+    for k in range(3):
+        sched.push_frame(k * PERIOD, k)
+    sched.push_mask(0, "m0")
+    run(sched)
+    sched.reset()
+    for k in range(3, 8):
+        sched.push_frame(k * PERIOD, k)
+    job = run(sched, tracking_after=False)
+    assert (job.kind, job.frame) == (JobKind.TRACK, 7)
+    sched.push_mask(5 * PERIOD, "m5")
+    assert run(sched).frame == 5
+    assert [run(sched).frame for _ in range(2)] == [6, 7]
+
+
+def test_history_is_bounded() -> None:
+    sched = make(history_size=90)
+    for k in range(500):
+        sched.push_frame(k * PERIOD, k)
+    assert len(sched) == 90
+
+
+def test_next_job_returns_none_when_woken_or_closed() -> None:
+    sched = make()
+    sched.wake()
+    assert sched.next_job(timeout=5) is None
+    sched.close()
+    sched.push_frame(0, 0)
+    assert sched.next_job(timeout=5) is None and sched.closed
