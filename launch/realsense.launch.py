@@ -3,8 +3,8 @@
     ros2 launch fpose_ros realsense.launch.py mesh_file:=/path/object.ply mask_topic:=/segmenter/mask
 
 Starts realsense2_camera's rs_launch.py with depth aligned to colour and 640x480 at 30 Hz for
-both streams (topics under /camera/camera/...), fpose_node (namespace fpose) subscribed to the
-aligned depth, and rviz with config/fpose.rviz.
+both streams (topics under /CAMERA_NAMESPACE/CAMERA_NAME/..., /camera/camera/... by default),
+fpose_node (namespace fpose) subscribed to the aligned depth, and rviz with config/fpose.rviz.
 """
 
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, SetEnvironmentVariable
@@ -15,14 +15,16 @@ from launch_ros.substitutions import FindPackageShare
 
 from launch import LaunchDescription
 
-CAMERA = "/camera/camera"  # rs_launch.py's defaults: camera_namespace:=camera camera_name:=camera
-
 ARGUMENTS = (
     ("mesh_file", "", "Mesh of the object to track (.obj, .ply, .stl, .glb); required"),
     ("mesh_scale", "1.0", "Mesh units -> metres (0.001 for millimetres)"),
     ("object_frame", "object", "TF frame of the object"),
     ("namespace", "fpose", "Namespace of fpose_node and its topics"),
     ("mask_topic", "mask", "Object mask from your segmenter (relative names resolve in the namespace)"),
+    ("camera_namespace", "camera", "Namespace of the RealSense node (rs_launch.py camera_namespace); not empty"),
+    ("camera_name", "camera", "Name of the RealSense node (rs_launch.py camera_name); topics are "
+     "/CAMERA_NAMESPACE/CAMERA_NAME/..."),
+    ("serial_no", "''", "Serial number of the camera to open (rs_launch.py serial_no); '' = the first one found"),
     ("color_profile", "640x480x30", "RealSense colour profile WIDTHxHEIGHTxFPS"),
     ("depth_profile", "640x480x30", "RealSense depth profile WIDTHxHEIGHTxFPS"),
     ("fastdds_profile", PathJoinSubstitution([FindPackageShare("fpose_ros"), "config", "fastdds_large_images.xml"]),
@@ -35,6 +37,7 @@ def generate_launch_description() -> LaunchDescription:
     args = [DeclareLaunchArgument(name, default_value=default, description=text)
             for name, default, text in ARGUMENTS]
     cfg = {name: LaunchConfiguration(name) for name, _, _ in ARGUMENTS}
+    camera_topics = ["/", cfg["camera_namespace"], "/", cfg["camera_name"]]  # as rs_launch.py names them
     # Set before the camera starts: the camera is the publisher whose shared-memory segment must fit the images.
     # Only the FASTRTPS_ name: Fast DDS 2 reads no other, and Fast DDS 3.2 given both loads the profile twice.
     fastdds = SetEnvironmentVariable("FASTRTPS_DEFAULT_PROFILES_FILE", cfg["fastdds_profile"],
@@ -43,6 +46,9 @@ def generate_launch_description() -> LaunchDescription:
         PythonLaunchDescriptionSource(
             PathJoinSubstitution([FindPackageShare("realsense2_camera"), "launch", "rs_launch.py"])),
         launch_arguments={
+            "camera_namespace": cfg["camera_namespace"],
+            "camera_name": cfg["camera_name"],
+            "serial_no": cfg["serial_no"],
             "align_depth.enable": "true",  # depth registered to colour, as the node requires
             "rgb_camera.color_profile": cfg["color_profile"],
             "depth_module.depth_profile": cfg["depth_profile"],
@@ -56,9 +62,9 @@ def generate_launch_description() -> LaunchDescription:
             "mesh_scale": cfg["mesh_scale"],
             "object_frame": cfg["object_frame"],
             "namespace": cfg["namespace"],
-            "color_topic": f"{CAMERA}/color/image_raw",
-            "depth_topic": f"{CAMERA}/aligned_depth_to_color/image_raw",
-            "camera_info_topic": f"{CAMERA}/color/camera_info",
+            "color_topic": [*camera_topics, "/color/image_raw"],
+            "depth_topic": [*camera_topics, "/aligned_depth_to_color/image_raw"],
+            "camera_info_topic": [*camera_topics, "/color/camera_info"],
             "mask_topic": cfg["mask_topic"],
             "fastdds_profile": "",  # already set above for every process
             "rviz": cfg["rviz"],

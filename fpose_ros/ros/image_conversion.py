@@ -1,7 +1,12 @@
 """sensor_msgs/Image <-> numpy for the encodings the node accepts.
 
 Decoding the raw buffer (row padding in ``step``, byte order) goes through cv_bridge where
-it is installed; otherwise through :func:`decode_passthrough`, which handles the same cases.
+it works (its Python part and its compiled ``cv_bridge.boost`` part both import); otherwise,
+and always for big-endian data (cv_bridge's byte swap calls ``ndarray.newbyteorder``, which
+NumPy 2 removed), through :func:`decode_passthrough`, which handles the same cases. The
+layout (``step`` against width x pixel size, buffer size against ``step`` x height) is
+checked before either decoder, because cv_bridge returns a wrongly shaped array for a
+too-small ``step`` instead of refusing it.
 What the node does with the pixels (channel order, millimetres -> metres, labels -> mask)
 is the same on both paths. Every problem raises :class:`InputError` with a message that
 names the encoding or size that was wrong.
@@ -9,6 +14,7 @@ names the encoding or size that was wrong.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
@@ -19,10 +25,23 @@ from std_msgs.msg import Header
 
 from fpose_ros.core.errors import InputError
 
-try:  # cv_bridge exists on a ROS 2 install, not on PyPI
-    from cv_bridge import CvBridge
-except ImportError:
-    CvBridge = None
+
+def load_cv_bridge() -> type | None:
+    """cv_bridge's ``CvBridge`` class where cv_bridge works, else None.
+
+    cv_bridge exists on a ROS 2 install, not on PyPI. Its Python part can import while its
+    compiled part (``cv_bridge.boost.cv_bridge_boost``) is missing, and then every
+    conversion fails; such an install counts as absent, so the node decodes by itself.
+    """
+    try:
+        bridge_class = importlib.import_module("cv_bridge").CvBridge
+        importlib.import_module("cv_bridge.boost.cv_bridge_boost")
+    except (ImportError, AttributeError):
+        return None
+    return bridge_class
+
+
+CvBridge = load_cv_bridge()
 
 #: encoding -> (numpy dtype, channels) of every encoding this module can decode.
 ENCODINGS: dict[str, tuple[np.dtype, int]] = {
@@ -43,12 +62,8 @@ DEPTH_ENCODINGS = ("16UC1", "mono16", "32FC1")
 MASK_ENCODINGS = ("mono8", "8UC1", "16UC1", "mono16", "32SC1")
 
 
-def decode_passthrough(msg: Image) -> np.ndarray:
-    """The image's pixels as an (H, W) or (H, W, C) array of the encoding's dtype, no conversion.
-
-    Honours ``step`` (rows may be padded) and ``is_bigendian``. Returns a view of the
-    message's buffer when no byte swap is needed.
-    """
+def check_layout(msg: Image) -> None:
+    """Raise :class:`InputError` unless ``msg``'s encoding, size, ``step`` and buffer fit together."""
     if msg.encoding not in ENCODINGS:
         raise InputError(f"unsupported image encoding '{msg.encoding}'")
     dtype, channels = ENCODINGS[msg.encoding]
@@ -63,6 +78,19 @@ def decode_passthrough(msg: Image) -> np.ndarray:
     if buffer.size < step * height:
         raise InputError(f"image data holds {buffer.size} bytes, {width}x{height} {msg.encoding} "
                          f"with step {step} needs {step * height}")
+
+
+def decode_passthrough(msg: Image) -> np.ndarray:
+    """The image's pixels as an (H, W) or (H, W, C) array of the encoding's dtype, no conversion.
+
+    Honours ``step`` (rows may be padded) and ``is_bigendian``. Returns a view of the
+    message's buffer when no byte swap is needed.
+    """
+    check_layout(msg)
+    dtype, channels = ENCODINGS[msg.encoding]
+    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    row_bytes = width * channels * dtype.itemsize
+    buffer = np.frombuffer(msg.data, dtype=np.uint8)
     rows = buffer[: step * height].reshape(height, step)[:, :row_bytes]
     message_dtype = dtype.newbyteorder(">" if msg.is_bigendian else "<")
     pixels = np.ascontiguousarray(rows).view(message_dtype).reshape(height, width, channels)
@@ -74,8 +102,9 @@ def decode_passthrough(msg: Image) -> np.ndarray:
 def _decode(msg: Image, allowed: tuple[str, ...], what: str) -> np.ndarray:
     if msg.encoding not in allowed:
         raise InputError(f"{what} image has encoding '{msg.encoding}'; expected one of {', '.join(allowed)}")
-    if CvBridge is None:
+    if CvBridge is None or bool(msg.is_bigendian):
         return decode_passthrough(msg)
+    check_layout(msg)
     try:
         return np.asarray(CvBridge().imgmsg_to_cv2(msg, desired_encoding="passthrough"))
     except Exception as exc:  # CvBridgeError and numpy errors for inconsistent sizes

@@ -40,7 +40,8 @@ CAMERA_TOPICS = {
     "camera_info_topic": f"{CAMERA}/color/camera_info",
 }
 # rs_launch.py arguments realsense.launch.py relies on (realsense-ros 4.54 and later).
-RS_ARGUMENTS = {"align_depth.enable", "rgb_camera.color_profile", "depth_module.depth_profile"}
+RS_ARGUMENTS = {"camera_namespace", "camera_name", "serial_no", "align_depth.enable", "rgb_camera.color_profile",
+                "depth_module.depth_profile"}
 # A package file named in a string: config/..., launch/... or rviz/..., not part of a longer path.
 FILE_MENTION = re.compile(r"(?<![\w/.-])(?:config|launch|rviz)/[\w./-]*\w")
 NOT_DECLARED = "—"  # table cell: the argument does not exist in that launch file
@@ -141,6 +142,26 @@ class StaticLaunchFile:
                      for value in node.values]
             return None if None in parts else "".join(parts)
         return None
+
+    def with_defaults(self, node: ast.expr, variables: dict[str, ast.expr]) -> str | None:
+        """Like :meth:`literal`, also for a list of parts, each a string, ``cfg[name]`` or a list variable of the
+        function (``variables``), with every ``cfg[name]`` replaced by the argument's default."""
+        if isinstance(node, ast.Starred):
+            return self.with_defaults(node.value, variables)
+        if isinstance(node, ast.Name) and node.id in variables:
+            return self.with_defaults(variables[node.id], variables)
+        if isinstance(node, ast.Subscript):
+            return self.arguments.get(_string(node.slice))
+        if isinstance(node, ast.List):
+            parts = [self.with_defaults(part, variables) for part in node.elts]
+            return None if None in parts else "".join(parts)
+        return self.literal(node)
+
+    def local_lists(self) -> dict[str, ast.expr]:
+        """``name = [...]`` assignments anywhere in the file."""
+        return {node.targets[0].id: node.value for node in ast.walk(self.tree)
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.List)}
 
     def mentioned_files(self) -> set[str]:
         """``config/...``, ``launch/...`` and ``rviz/...`` paths written in any string (docstrings included)."""
@@ -306,8 +327,9 @@ def test_realsense_passes_only_arguments_fpose_declares():
                  if (_called(value, "LaunchConfiguration") and _string(value.args[0]) == name)
                  or (isinstance(value, ast.Subscript) and _string(value.slice) == name)}  # cfg[name]
     assert shared <= forwarded
-    # The node's inputs are the camera's colour, aligned depth and camera_info topics.
-    assert {name: realsense.literal(passed[name]) for name in CAMERA_TOPICS} == CAMERA_TOPICS
+    # The node's inputs are the camera's colour, aligned depth and camera_info topics (default camera names).
+    lists = realsense.local_lists()
+    assert {name: realsense.with_defaults(passed[name], lists) for name in CAMERA_TOPICS} == CAMERA_TOPICS
 
 
 def test_realsense_includes_the_camera_with_aligned_depth():
@@ -317,6 +339,8 @@ def test_realsense_includes_the_camera_with_aligned_depth():
     passed = realsense.include_arguments("realsense2_camera", "rs_launch.py")
     assert set(passed) == RS_ARGUMENTS
     assert _string(passed["align_depth.enable"]) == "true"
+    camera_arguments = {"camera_namespace", "camera_name", "serial_no"}
+    assert {name: _string(passed[name].slice) for name in camera_arguments} == {name: name for name in camera_arguments}
     assert realsense.arguments["color_profile"] == realsense.arguments["depth_profile"] == "640x480x30"
 
 
@@ -346,10 +370,12 @@ def ros_launch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
             "share": prefix / "share" / PACKAGE}
 
 
-def _perform(launch: ModuleType, value: Any) -> str:
-    """A string, a substitution or a list of them, resolved in an empty launch context."""
+def _perform(launch: ModuleType, value: Any, configurations: dict[str, str] | None = None) -> str:
+    """A string, a substitution or a list of them, resolved in a launch context holding ``configurations``."""
+    context = launch.LaunchContext()
+    context.launch_configurations.update(configurations or {})
     substitutions = launch.utilities.normalize_to_list_of_substitutions(value)
-    return launch.utilities.perform_substitutions(launch.LaunchContext(), substitutions)
+    return launch.utilities.perform_substitutions(context, substitutions)
 
 
 def _top_level_arguments(ros_launch: dict[str, Any], launch_file: str) -> dict[str, Any]:
@@ -398,7 +424,8 @@ def test_loaded_realsense_feeds_the_camera_topics_to_the_node(ros_launch):
     assert location == ros_launch["share"] / "launch" / "fpose.launch.py"
     launch = ros_launch["launch"]
     passed = {_perform(launch, key): value for key, value in include.launch_arguments}
-    assert {name: _perform(launch, passed[name]) for name in CAMERA_TOPICS} == CAMERA_TOPICS
+    camera_names = {"camera_namespace": "camera", "camera_name": "camera"}  # rs_launch.py's defaults
+    assert {name: _perform(launch, passed[name], camera_names) for name in CAMERA_TOPICS} == CAMERA_TOPICS
     assert set(passed) <= set(_top_level_arguments(ros_launch, "fpose.launch.py"))
 
 

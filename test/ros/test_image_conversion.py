@@ -1,5 +1,8 @@
 """sensor_msgs/Image <-> numpy for every accepted encoding, and the errors for the rest."""
 
+import sys
+import types
+
 import numpy as np
 import pytest
 from sensor_msgs.msg import Image
@@ -73,15 +76,19 @@ def test_wrong_encoding_is_named(convert, encoding: str) -> None:
         convert(msg)
 
 
+def _bad_layouts() -> list[tuple[Image, str]]:
+    """4x5 rgb8 messages whose buffer or step does not fit, with the part of the error that names it."""
+    short = Image(height=4, width=5, encoding="rgb8", step=15)
+    short.data = bytes(15 * 3)
+    narrow = Image(height=4, width=5, encoding="rgb8", step=10)
+    narrow.data = bytes(60)
+    return [(short, "needs 60"), (narrow, "step 10")]
+
+
 def test_short_buffer_and_bad_step_are_errors() -> None:
-    msg = Image(height=4, width=5, encoding="rgb8", step=15)
-    msg.data = bytes(15 * 3)
-    with pytest.raises(InputError, match="needs 60"):
-        ic.color_to_rgb(msg)
-    msg = Image(height=4, width=5, encoding="rgb8", step=10)
-    msg.data = bytes(60)
-    with pytest.raises(InputError, match="step 10"):
-        ic.color_to_rgb(msg)
+    for msg, error in _bad_layouts():
+        with pytest.raises(InputError, match=error):
+            ic.color_to_rgb(msg)
     with pytest.raises(InputError, match="empty"):
         ic.color_to_rgb(Image(height=0, width=5, encoding="rgb8", step=15))
 
@@ -91,3 +98,67 @@ def test_rgb_to_image_msg_round_trip(rgb: np.ndarray) -> None:
     msg = ic.rgb_to_image_msg(rgb, header)
     assert (msg.encoding, msg.width, msg.height, msg.step, msg.header.frame_id) == ("rgb8", 5, 4, 15, "cam")
     np.testing.assert_array_equal(ic.color_to_rgb(msg), rgb)
+
+
+class RecordingBridge:
+    """Test double for cv_bridge.CvBridge: records each message it is asked to decode.
+
+    ``result`` is what a real cv_bridge would hand back (or an exception it would raise).
+    """
+
+    calls: list[Image] = []
+    result: object = None
+
+    def imgmsg_to_cv2(self, msg: Image, desired_encoding: str) -> np.ndarray:
+        RecordingBridge.calls.append(msg)
+        if isinstance(RecordingBridge.result, Exception):
+            raise RecordingBridge.result
+        return RecordingBridge.result
+
+
+@pytest.fixture
+def bridge(monkeypatch: pytest.MonkeyPatch) -> type[RecordingBridge]:
+    monkeypatch.setattr(ic, "CvBridge", RecordingBridge)
+    monkeypatch.setattr(RecordingBridge, "calls", [])
+    return RecordingBridge
+
+
+def test_cv_bridge_without_compiled_part_counts_as_absent(monkeypatch: pytest.MonkeyPatch) -> None:
+    python_part = types.ModuleType("cv_bridge")
+    python_part.CvBridge = RecordingBridge
+    monkeypatch.setitem(sys.modules, "cv_bridge", python_part)
+    monkeypatch.setitem(sys.modules, "cv_bridge.boost", None)  # import raises ImportError
+    assert ic.load_cv_bridge() is None
+    compiled_part = types.ModuleType("cv_bridge.boost.cv_bridge_boost")
+    monkeypatch.setitem(sys.modules, "cv_bridge.boost", types.ModuleType("cv_bridge.boost"))
+    monkeypatch.setitem(sys.modules, "cv_bridge.boost.cv_bridge_boost", compiled_part)
+    assert ic.load_cv_bridge() is RecordingBridge
+
+
+def test_big_endian_depth_bypasses_cv_bridge(bridge: type[RecordingBridge], monkeypatch: pytest.MonkeyPatch) -> None:
+    # What cv_bridge raises for big-endian data under NumPy 2.
+    monkeypatch.setattr(bridge, "result", AttributeError("'numpy.ndarray' object has no attribute 'newbyteorder'"))
+    mm = np.array([[1234, 300]], np.uint16)
+    msg = Image(height=1, width=2, encoding="16UC1", is_bigendian=1, step=4)
+    msg.data = mm.astype(">u2").tobytes()
+    np.testing.assert_allclose(ic.depth_to_metres(msg), [[1.234, 0.3]], atol=1e-6)
+    assert bridge.calls == []
+
+
+def test_too_small_step_is_refused_before_cv_bridge(bridge: type[RecordingBridge],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # cv_bridge reshapes a too-small step into a wrongly shaped array instead of refusing it.
+    monkeypatch.setattr(bridge, "result", np.zeros((4, 3, 3), np.uint8))
+    for msg, error in _bad_layouts():
+        with pytest.raises(InputError, match=error):
+            ic.color_to_rgb(msg)
+    assert bridge.calls == []
+
+
+def test_little_endian_image_goes_through_working_cv_bridge(bridge: type[RecordingBridge], rgb: np.ndarray,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bridge, "result", rgb)
+    msg = Image(height=4, width=5, encoding="rgb8", is_bigendian=0, step=15)
+    msg.data = rgb.tobytes()
+    np.testing.assert_array_equal(ic.color_to_rgb(msg), rgb)
+    assert bridge.calls == [msg]
