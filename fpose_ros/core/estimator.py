@@ -200,7 +200,8 @@ class PoseEstimator:
 
     Attributes:
         keyframe: the geometric tracking's kept rendering; its ``lookups`` / ``hits`` count the
-            tracked frames and those that needed no rendering.
+            tracked frames and those that needed no rendering. It belongs to one registration:
+            :meth:`register` clears it, so a track after a reset, a loss or a re-registration renders afresh.
     """
 
     def __init__(
@@ -280,6 +281,8 @@ class PoseEstimator:
         """
         start = time.perf_counter()
         stamp = frame.stamp_s
+        # A rendering kept from before this registration may show the object where it no longer is.
+        self.keyframe.clear()
         try:
             mask_bool = validate_mask(mask, frame.shape)
         except InputError as exc:

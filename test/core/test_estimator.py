@@ -201,3 +201,17 @@ def test_tracking_reuses_a_keyframe_rendering_as_accurately_as_rendering_every_f
     for T_every, T_kept, T in zip(results[0.0][0], results[4.0][0], truth[1:], strict=True):
         assert add_error(POINTS, T_kept, T) < 0.002
         assert add_error(POINTS, T_kept, T_every) < 0.001
+
+
+def test_re_registration_after_a_loss_never_reuses_a_rendering_from_before_it():
+    est = PoseEstimator(MODEL)
+    tracker = ObjectTracker(est, LossCriteria())
+    frame, mask = render_frame(T_TRUE)
+    assert tracker.process(frame, mask).has_pose
+    assert tracker.process(render_frame(T_TRUE, seed=1)[0]).has_pose  # keeps this frame's rendering
+    lost = [tracker.process(render_frame(None, seed=2 + i)[0]) for i in range(3)]
+    assert lost[-1].mode is TrackingMode.LOST
+    assert tracker.process(*render_frame(T_TRUE, seed=5)).has_pose  # the same view registered again
+    hits_before = est.keyframe.hits
+    assert tracker.process(render_frame(T_TRUE, seed=6)[0]).has_pose
+    assert est.keyframe.hits == hits_before  # rendered afresh, although the kept view was the same
