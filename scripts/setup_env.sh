@@ -77,6 +77,15 @@ else
   build_interfaces tf2_msgs "$repo/scripts/fallback_interfaces/tf2_msgs"
 fi
 
+# A process started from another venv that uses the ROS wheels inherits their bootstrap guard
+# (_ROS_WHEELS_BOOTSTRAP_COMPLETE) and that venv's LD_LIBRARY_PATH; the bootstrapper would then
+# not add this venv's lib/, and the interfaces linked there would not load. Read before
+# ros_wheels_bootstrapper.pth (.pth files run in name order): drop the guard when this venv's
+# lib/ is missing, so the bootstrapper re-executes with it (once: afterwards it is there).
+cat >"$site/fpose_library_path.pth" <<'PTH'
+import os, sys; os.path.join(sys.prefix, "lib") in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) or os.environ.pop("_ROS_WHEELS_BOOTSTRAP_COMPLETE", None)
+PTH
+
 log "installing fpose_ros (editable)"
 # compat mode puts the repository itself on sys.path, which extend_path() needs.
 "$vpy" -m pip install -q --no-deps -e . --config-settings editable_mode=compat
