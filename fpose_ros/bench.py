@@ -49,7 +49,7 @@ from fpose_ros.core.metrics import add_error, adds_error, auc
 from fpose_ros.core.pose_result import TrackingMode
 from fpose_ros.core.synthetic.sequences import SequenceSpec, SyntheticSequence, benchmark_specs, load_or_render
 from fpose_ros.core.tracking_state import Estimator, LossCriteria, ObjectTracker
-from fpose_ros.evaluation.detector_masks import MASK_TIMINGS, detector_masks
+from fpose_ros.evaluation.detector_masks import MASK_TIMINGS, MaskTiming, detector_masks
 
 #: The issue's targets: (key, comparison, threshold).
 TARGETS = (
@@ -327,6 +327,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timings", nargs="+", metavar="NAME",
                         help="--live: only these mask timings (default: all of "
                              f"{', '.join(t.name for t in MASK_TIMINGS)})")
+    parser.add_argument("--soak", type=float, metavar="SECONDS",
+                        help="--live: loop the first sequence (default proc4_exit_and_return) into one node for this "
+                             "long under the first timing (fpose_ros.evaluation.live_soak)")
     args = parser.parse_args(argv)
     for part in ("refiner", "scorer"):
         weights = getattr(args, f"{part}_weights")
@@ -348,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown sequences {sorted(unknown)}; known: {[s.name for s in specs]}")
         specs = [s for s in specs if s.name in args.sequences]
+    if args.soak is not None and not args.live:
+        parser.error("--soak needs --live")
     if args.live:
         return _live_main(parser, args, specs)
 
@@ -396,6 +401,8 @@ def _live_main(parser: argparse.ArgumentParser, args: argparse.Namespace, specs:
         if unknown:
             parser.error(f"unknown timings {sorted(unknown)}; known: {[t.name for t in timings]}")
         timings = [t for t in timings if t.name in args.timings]
+    if args.soak is not None:
+        return _soak_main(args, specs, timings[0])
     runs = []
     for spec in specs:
         seq = load_or_render(spec, args.cache)
@@ -412,6 +419,26 @@ def _live_main(parser: argparse.ArgumentParser, args: argparse.Namespace, specs:
                    "runs": [_finite_or_none(asdict(r)) for r in runs]}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=2, default=_json_default))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _soak_main(args: argparse.Namespace, specs: Sequence[SequenceSpec], timing: MaskTiming) -> int:
+    """``--live --soak SECONDS``: one sequence looped into one node."""
+    from fpose_ros.evaluation.live_soak import format_soak_table, run_soak  # imports rclpy
+
+    if not args.sequences:
+        specs = [s for s in specs if s.exit_and_return] or list(specs)
+    seq = load_or_render(specs[0], args.cache)
+    print(f"[bench --live --soak] {specs[0].name} looped for {args.soak:.0f} s, masks {timing.name}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="fpose_soak_") as scratch:
+        result = run_soak(seq, timing, args.soak, Path(scratch))
+    print(f"fpose_ros live soak, machine: {machine()['cpu']} ({os.cpu_count()} cores)")
+    print(format_soak_table(result))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"machine": machine(), **_finite_or_none(asdict(result))}, indent=2,
+                                        default=_json_default))
         print(f"wrote {args.json}")
     return 0
 

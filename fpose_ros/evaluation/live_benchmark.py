@@ -17,6 +17,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,8 +73,17 @@ def process_cpu_s(pid: int) -> float:
 
 def process_peak_rss_mb(pid: int) -> float:
     """RSS high-water mark of process ``pid`` (VmHWM), MB."""
+    return _status_mb(pid, "VmHWM")
+
+
+def process_rss_mb(pid: int) -> float:
+    """Current RSS of process ``pid`` (VmRSS), MB."""
+    return _status_mb(pid, "VmRSS")
+
+
+def _status_mb(pid: int, key: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{key}:"):
             return int(line.split()[1]) / 1024.0
     return math.nan
 
@@ -117,9 +127,13 @@ def _losses(session: ReplaySession) -> tuple[int, list[str]]:
     return len(causes), causes
 
 
-def run_live(seq: SyntheticSequence, timing: MaskTiming, work_dir: Path, startup_timeout_s: float = 120.0,
-             drain_timeout_s: float = 5.0) -> LiveRun:
-    """Play ``seq`` into a fresh fpose_node under ``timing`` and score what it published."""
+@contextmanager
+def live_node(seq: SyntheticSequence, work_dir: Path, startup_timeout_s: float = 120.0
+              ) -> Iterator[tuple[NodeProcess, ReplaySession, Path]]:
+    """A fresh fpose_node for ``seq``'s object, matched with a publishing session; its log in ``work_dir``.
+
+    Yields the node, the session and the mesh file; both are stopped on exit.
+    """
     work_dir.mkdir(parents=True, exist_ok=True)
     mesh_path = work_dir / "object.ply"
     asset_mesh(seq.spec.asset).export(mesh_path)
@@ -129,31 +143,50 @@ def run_live(seq: SyntheticSequence, timing: MaskTiming, work_dir: Path, startup
     env = ros_environment()
     os.environ.update({k: v for k, v in env.items() if k.endswith("_DEFAULT_PROFILES_FILE")})
     arguments = node_arguments(ReplayOptions(bag=work_dir, mesh=mesh_path, out=work_dir), plan)
-    mask_given = detector_mask_frames(seq.masks, seq.visible, every=timing.every)
     node = NodeProcess(arguments, work_dir / "node.log", env)
     try:
         session = ReplaySession(plan, writer=None)
         try:
             session.wait_for_node(node, startup_timeout_s)
-            cpu_before = process_cpu_s(node.process.pid)
-            start_ns = time.time_ns() + 50_000_000  # ReplaySession.play publishes the first message 50 ms on
-            session.play(live_messages(seq, mask_given, timing, start_ns, topics))
-            session.drain(drain_timeout_s)
-            cpu_s = process_cpu_s(node.process.pid) - cpu_before
-            peak_rss_mb = process_peak_rss_mb(node.process.pid)
+            yield node, session, mesh_path
         finally:
             session.close()
     finally:
         node.stop()
+
+
+def play_live(session: ReplaySession, seq: SyntheticSequence, timing: MaskTiming) -> int:
+    """Publish ``seq`` once in real time, stamps from now on; returns the first frame's stamp (ns)."""
+    mask_given = detector_mask_frames(seq.masks, seq.visible, every=timing.every)
+    start_ns = time.time_ns() + 50_000_000  # ReplaySession.play publishes the first message 50 ms on
+    session.play(live_messages(seq, mask_given, timing, start_ns, StreamTopics()))
+    return start_ns
+
+
+def run_live(seq: SyntheticSequence, timing: MaskTiming, work_dir: Path, drain_timeout_s: float = 5.0) -> LiveRun:
+    """Play ``seq`` into a fresh fpose_node under ``timing`` and score what it published."""
+    with live_node(seq, work_dir) as (node, session, mesh_path):
+        cpu_before = process_cpu_s(node.process.pid)
+        play_live(session, seq, timing)
+        session.drain(drain_timeout_s)
+        cpu_s = process_cpu_s(node.process.pid) - cpu_before
+        peak_rss_mb = process_peak_rss_mb(node.process.pid)
     return score_live(seq, timing, session, mesh_path, cpu_s, peak_rss_mb)
+
+
+def mesh_frame_points(mesh_path: Path) -> tuple[np.ndarray, float]:
+    """(N, 3) float64 surface points of the mesh in its own frame (the frame of the node's poses), metres,
+    and the object's diameter, metres."""
+    model = load_object_model(mesh_path)
+    T_mesh_centered = np.linalg.inv(model.T_centered_mesh)
+    points = model.surface_points.astype(np.float64) @ T_mesh_centered[:3, :3].T + T_mesh_centered[:3, 3]
+    return points, float(model.diameter)
 
 
 def score_live(seq: SyntheticSequence, timing: MaskTiming, session: ReplaySession, mesh_path: Path,
                cpu_s: float, peak_rss_mb: float) -> LiveRun:
     """The figures of one played sequence from what ``session`` recorded."""
-    model = load_object_model(mesh_path)
-    T_mesh_centered = np.linalg.inv(model.T_centered_mesh)
-    points = model.surface_points.astype(np.float64) @ T_mesh_centered[:3, :3].T + T_mesh_centered[:3, 3]
+    points, _ = mesh_frame_points(mesh_path)
     records = session.records({})
     for record, T_gt in zip(records, seq.T_cam_obj_gt, strict=True):
         record.gt = T_gt
