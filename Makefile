@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out
 
-.PHONY: setup setup-bench demo test test-fast lint bench train-smoke train-small clean
+.PHONY: setup setup-bench demo test test-fast lint bench bench-live soak train-smoke train-small clean
 
 setup:
 	@bash scripts/setup_env.sh
@@ -60,6 +60,18 @@ BENCH_LEARNED ?= --refiner learned --scorer learned \
 
 bench: setup-bench
 	$(PY) -m fpose_ros.bench --peer open3d --json $(OUT)/bench.json $(BENCH_LEARNED)
+
+# The live benchmark (docs/benchmark.md): the sequences into a fpose_node process over DDS in real time,
+# every mask timing. No Open3D needed. SEQUENCES=name... TIMINGS=name... for subsets.
+LIVE_SUBSETS = $(if $(SEQUENCES),--sequences $(SEQUENCES)) $(if $(TIMINGS),--timings $(TIMINGS))
+
+bench-live: setup
+	$(PY) -m fpose_ros.bench --live --json $(OUT)/bench_live.json $(LIVE_SUBSETS)
+
+# The 10-minute live soak: the exit-and-return sequence looped into one node (SOAK_S=seconds to shorten it).
+SOAK_S ?= 600
+soak: setup
+	$(PY) -m fpose_ros.bench --live --soak $(SOAK_S) --timings with --json $(OUT)/soak.json $(LIVE_SUBSETS)
 
 clean:
 	rm -rf $(VENV) build $(OUT) .pytest_cache .ruff_cache

@@ -49,7 +49,7 @@ from fpose_ros.core.metrics import add_error, adds_error, auc
 from fpose_ros.core.pose_result import TrackingMode
 from fpose_ros.core.synthetic.sequences import SequenceSpec, SyntheticSequence, benchmark_specs, load_or_render
 from fpose_ros.core.tracking_state import Estimator, LossCriteria, ObjectTracker
-from fpose_ros.evaluation.detector_masks import detector_masks
+from fpose_ros.evaluation.detector_masks import MASK_TIMINGS, MaskTiming, detector_masks
 
 #: The issue's targets: (key, comparison, threshold).
 TARGETS = (
@@ -321,6 +321,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="learned networks without weights of their own: official configuration, random weights "
                              "(timings only)")
     parser.add_argument("--learned-frames", type=int, default=15, help="tracked frames of the learned-path section")
+    parser.add_argument("--live", action="store_true",
+                        help="play the sequences into a fpose_node process over DDS in real time "
+                             "(fpose_ros.evaluation.live_benchmark) instead of running the engine in this process")
+    parser.add_argument("--timings", nargs="+", metavar="NAME",
+                        help="--live: only these mask timings (default: all of "
+                             f"{', '.join(t.name for t in MASK_TIMINGS)})")
+    parser.add_argument("--soak", type=float, metavar="SECONDS",
+                        help="--live: loop the first sequence (default proc4_exit_and_return) into one node for this "
+                             "long under the first timing (fpose_ros.evaluation.live_soak)")
     args = parser.parse_args(argv)
     for part in ("refiner", "scorer"):
         weights = getattr(args, f"{part}_weights")
@@ -342,6 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown sequences {sorted(unknown)}; known: {[s.name for s in specs]}")
         specs = [s for s in specs if s.name in args.sequences]
+    if args.soak is not None and not args.live:
+        parser.error("--soak needs --live")
+    if args.live:
+        return _live_main(parser, args, specs)
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     config = EstimatorConfig(device=device)
@@ -376,6 +389,63 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.write_text(json.dumps(payload, indent=2, default=_json_default))
         print(f"wrote {args.json}")
     return 0
+
+
+def _live_main(parser: argparse.ArgumentParser, args: argparse.Namespace, specs: Sequence[SequenceSpec]) -> int:
+    """``--live``: every sequence under every chosen mask timing into a fpose_node process."""
+    from fpose_ros.evaluation.live_benchmark import format_live_table, run_live_benchmark  # imports rclpy
+
+    timings = list(MASK_TIMINGS)
+    if args.timings:
+        unknown = set(args.timings) - {t.name for t in timings}
+        if unknown:
+            parser.error(f"unknown timings {sorted(unknown)}; known: {[t.name for t in timings]}")
+        timings = [t for t in timings if t.name in args.timings]
+    if args.soak is not None:
+        return _soak_main(args, specs, timings[0])
+    runs = []
+    for spec in specs:
+        seq = load_or_render(spec, args.cache)
+        print(f"[bench --live] {spec.name}: {len(seq.frames)} frames, timings {[t.name for t in timings]}",
+              file=sys.stderr)
+        runs += run_live_benchmark([seq], timings)
+        del seq
+    info = machine()
+    print(f"fpose_ros live benchmark: {len(specs)} sequences x {len(timings)} mask timings, fpose_node over DDS, "
+          f"machine: {info['cpu']} ({info['cores']} cores)")
+    print(format_live_table(runs))
+    if args.json:
+        payload = {"machine": info, "timings": [asdict(t) for t in timings], "sequences": [asdict(s) for s in specs],
+                   "runs": [_finite_or_none(asdict(r)) for r in runs]}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(payload, indent=2, default=_json_default))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _soak_main(args: argparse.Namespace, specs: Sequence[SequenceSpec], timing: MaskTiming) -> int:
+    """``--live --soak SECONDS``: one sequence looped into one node."""
+    from fpose_ros.evaluation.live_soak import format_soak_table, run_soak  # imports rclpy
+
+    if not args.sequences:
+        specs = [s for s in specs if s.exit_and_return] or list(specs)
+    seq = load_or_render(specs[0], args.cache)
+    print(f"[bench --live --soak] {specs[0].name} looped for {args.soak:.0f} s, masks {timing.name}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="fpose_soak_") as scratch:
+        result = run_soak(seq, timing, args.soak, Path(scratch))
+    print(f"fpose_ros live soak, machine: {machine()['cpu']} ({os.cpu_count()} cores)")
+    print(format_soak_table(result))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"machine": machine(), **_finite_or_none(asdict(result))}, indent=2,
+                                        default=_json_default))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _finite_or_none(figures: dict[str, object]) -> dict[str, object]:
+    """NaN / inf as None, so that the JSON is standard."""
+    return {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in figures.items()}
 
 
 @dataclass

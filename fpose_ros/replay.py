@@ -240,6 +240,7 @@ class ReplaySession:
         self.received = _Received()
         self.published: dict[int, float] = {}  # colour stamp -> monotonic publish time
         self.masked: set[int] = set()  # stamps of published masks with object pixels
+        self.mask_published_s: dict[int, float] = {}  # those masks' stamp -> monotonic publish time
         self._lock = threading.Lock()
         output_qos = QoSProfile(depth=100)
         for topic, msgtype in NODE_OUTPUTS.items():
@@ -307,6 +308,7 @@ class ReplaySession:
                 self.published[header_stamp_ns(message.raw)] = time.monotonic()
             elif message.topic == self._plan.inputs.get("mask") and _has_object(message.raw):
                 self.masked.add(header_stamp_ns(message.raw))
+                self.mask_published_s[header_stamp_ns(message.raw)] = time.monotonic()
             publisher.publish(message.raw)
 
     def drain(self, timeout_s: float) -> None:
@@ -333,6 +335,11 @@ class ReplaySession:
                     record.mode, record.score, record.message = status.mode_name, status.score, status.message
                 records.append(record)
             return records
+
+    def statuses_received(self) -> list[object]:
+        """The node's TrackingStatus messages in arrival order."""
+        with self._lock:
+            return [self.received.statuses[s] for s in self.received.status_order]
 
     def modes_received(self) -> list[str]:
         """Status modes in the order the node published them, consecutive repeats merged."""

@@ -8,6 +8,7 @@ this schedule, so that the engine's figures and the node's are measured on the s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,6 +16,30 @@ import numpy as np
 MASK_EVERY_VISIBLE_FRAMES = 3
 #: The detector finds the object only while its mask covers at least this many pixels.
 MIN_MASK_PIXELS = 200
+
+
+@dataclass(frozen=True)
+class MaskTiming:
+    """When the detector's masks reach the node.
+
+    Attributes:
+        name: the ``--timings`` name.
+        offset_s: mask published this many seconds after its frame (negative: before it).
+        every: a mask on every this-many-th visible frame (3: 10 Hz at 30 Hz frames, 10: 3 Hz).
+    """
+
+    name: str
+    offset_s: float
+    every: int = MASK_EVERY_VISIBLE_FRAMES
+
+
+MASK_TIMINGS = (
+    MaskTiming("before30ms", -0.030),
+    MaskTiming("with", 0.0),
+    MaskTiming("after100ms", 0.100),
+    MaskTiming("after300ms", 0.300),
+    MaskTiming("3hz", 0.0, every=10),
+)
 
 
 def detector_mask_frames(masks: Sequence[np.ndarray | None], visible: np.ndarray,
