@@ -15,7 +15,6 @@ they return a "no pose" :class:`PoseResult` whose ``reason`` says what was wrong
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -32,20 +31,13 @@ from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.observation import Observation, observation_from_frame
 from fpose_ros.core.pose_conditioned_crop import crop_affine
 from fpose_ros.core.pose_result import PoseResult, StageTimings, TrackingMode
-from fpose_ros.core.refinement.base import Refiner
+from fpose_ros.core.refinement.base import Refiner, SurfaceSharingRefiner
 from fpose_ros.core.refinement.geometric import GeometricRefiner, GeometricRefinerConfig
 from fpose_ros.core.rendering.base import MeshTensors, Renderer
-from fpose_ros.core.rendering.embree_raycaster import EmbreeRaycaster
 from fpose_ros.core.rendering.factory import BACKENDS, create_renderer
-from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
-from fpose_ros.core.scoring.base import Scorer
+from fpose_ros.core.scoring.base import DetailedScorer, Scorer
 from fpose_ros.core.scoring.geometric import GeometricScorer, GeometricScorerConfig, ScoreDetails
 from fpose_ros.core.surface_keyframe import KeyframeConfig, SurfaceKeyframe
-
-#: Default triangle budget with the Embree ray caster (its cost is O(rays x log F)).
-RAY_CAST_FACE_BUDGET = 100_000
-#: Default triangle budget with a rasteriser (its cost grows with B x F).
-RASTER_FACE_BUDGET = 3000
 
 
 @dataclass(frozen=True)
@@ -82,9 +74,10 @@ class EstimatorConfig:
             than 5 %), degrees; 0 renders every tracked frame (:mod:`~fpose_ros.core.surface_keyframe`).
         score_crop_size: crop side of scoring, pixels.
         max_render_faces: the mesh is simplified to at most this many triangles for rendering; 0 = by
-            renderer (:data:`RAY_CAST_FACE_BUDGET` for the Embree ray caster, whose cost hardly grows
-            with the triangle count, :data:`RASTER_FACE_BUDGET` for rasterisers, whose cost grows as
-            B x F). Decimation moves the surface by millimetres (up to ~1 cm on a 22 cm procedural
+            renderer (its ``face_budget``: :data:`~fpose_ros.core.rendering.base.RAY_CAST_FACE_BUDGET`
+            for the Embree ray caster, whose cost hardly grows with the triangle count,
+            :data:`~fpose_ros.core.rendering.base.RASTER_FACE_BUDGET` for rasterisers, whose cost grows
+            as B x F). Decimation moves the surface by millimetres (up to ~1 cm on a 22 cm procedural
             object at 3000 faces), which biases tracking; keep the full mesh where rendering allows.
         coarse_render_faces: triangle budget of the coarse pass over all hypotheses; 0 = as
             ``max_render_faces``'s default.
@@ -217,13 +210,12 @@ class PoseEstimator:
         cfg = self.config
         self.device = torch.device(cfg.device)
         self.renderer = renderer or create_renderer(cfg.renderer, cfg.device)
-        default_faces = RAY_CAST_FACE_BUDGET if isinstance(self.renderer, EmbreeRaycaster) else RASTER_FACE_BUDGET
+        default_faces = self.renderer.face_budget
         self.render_model = simplify_for_rendering(model, cfg.max_render_faces or default_faces)
         self.coarse_model = simplify_for_rendering(model, cfg.coarse_render_faces or default_faces)
-        if (isinstance(self.renderer, TorchRasterizer) and is_closed_and_oriented(self.render_model)
-                and is_closed_and_oriented(self.coarse_model)):
+        if is_closed_and_oriented(self.render_model) and is_closed_and_oriented(self.coarse_model):
             # Closed, outward-wound meshes never show back faces: skipping them halves rasterisation.
-            self.renderer = dataclasses.replace(self.renderer, cull_backfaces=True)
+            self.renderer = self.renderer.with_backface_culling()
         refiner = refiner or self._learned_refiner()
         scorer = scorer or self._learned_scorer()
         self.coarse_refiner = refiner or GeometricRefiner(
@@ -339,7 +331,7 @@ class PoseEstimator:
             obs = observation_from_frame(sub, None, self.device, self.config.min_depth, self.config.max_depth,
                                          self.config.clean_depth)
             t_pre = time.perf_counter()
-            if isinstance(self.track_refiner, GeometricRefiner):
+            if isinstance(self.track_refiner, SurfaceSharingRefiner):
                 # The previous frames' rendering serves while the view is nearly the same (surface_keyframe).
                 T, surface = self.track_refiner.refine_with_surface(
                     self.render_model, obs, T_prev, self.config.track_iterations,
@@ -363,7 +355,7 @@ class PoseEstimator:
 
     def _rank_and_trust(self, obs: Observation, T: torch.Tensor) -> tuple[int, float, float]:
         """Index of the best of (B, 4, 4) poses by the scorer, and its geometric score and visible fraction."""
-        if isinstance(self.scorer, GeometricScorer):
+        if isinstance(self.scorer, DetailedScorer):
             details: ScoreDetails = self.scorer.details(self.render_model, obs, T)
             best = int(torch.argmax(details.score))
             return best, float(details.score[best]), float(details.visible_fraction[best])

@@ -64,12 +64,32 @@ class RenderOutput:
     normals: torch.Tensor
 
 
+#: Default triangle budget with a ray caster (its cost is O(rays x log F)).
+RAY_CAST_FACE_BUDGET = 100_000
+#: Default triangle budget with a rasteriser (its cost grows with B x F).
+RASTER_FACE_BUDGET = 3000
+
+
 class Renderer(Protocol):
     """Draws a batch of poses of one mesh.
 
     Implementations: :mod:`fpose_ros.core.rendering.torch_rasterizer` (CPU/CUDA, pure torch),
     and optional backends imported lazily when their library is installed.
+
+    Attributes:
+        face_budget: default triangle count the engine simplifies the mesh to for this renderer
+            (:data:`RAY_CAST_FACE_BUDGET` or :data:`RASTER_FACE_BUDGET`).
     """
+
+    face_budget: int
+
+    def with_backface_culling(self) -> Renderer:
+        """This renderer skipping triangles seen from behind, or itself when it cannot.
+
+        The engine asks for it only when the meshes are closed and outward-wound, which never show
+        a back face, so the images are the same.
+        """
+        ...
 
     def render(
         self,

@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from fpose_ros.core.errors import ConfigError
-from fpose_ros.core.rendering.base import MeshTensors, RenderOutput
+from fpose_ros.core.rendering.base import RAY_CAST_FACE_BUDGET, MeshTensors, RenderOutput
 from fpose_ros.core.rendering.fragment_shading import shade_fragments
 from fpose_ros.core.rendering.rasterize import Fragments
 from fpose_ros.core.rendering.shading import HeadlightShading
@@ -50,6 +51,11 @@ class EmbreeRaycaster:
     threads: int = 0
     _scenes: dict = field(default_factory=dict, repr=False)
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    face_budget: ClassVar[int] = RAY_CAST_FACE_BUDGET
+
+    def with_backface_culling(self) -> EmbreeRaycaster:
+        """Itself: a ray's first hit costs the same whichever way the triangle faces."""
+        return self
 
     def __post_init__(self) -> None:
         if not embree_available():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from fpose_ros.core.errors import ConfigError
-from fpose_ros.core.rendering.base import MeshTensors, RenderOutput
+from fpose_ros.core.rendering.base import RASTER_FACE_BUDGET, MeshTensors, RenderOutput
 from fpose_ros.core.rendering.shading import HeadlightShading
 
 #: Clip planes of the projection, metres; depth is read from interpolated camera points, not from z-buffer
@@ -54,6 +54,8 @@ class NvdiffrastRenderer:
         ConfigError: ``device`` is not CUDA, or nvdiffrast is not installed.
     """
 
+    face_budget = RASTER_FACE_BUDGET
+
     def __init__(self, device: torch.device | str = "cuda", shading: HeadlightShading | None = None) -> None:
         self.device = torch.device(device)
         if self.device.type != "cuda":
@@ -66,6 +68,10 @@ class NvdiffrastRenderer:
         self._dr = dr
         self._context = dr.RasterizeCudaContext(device=self.device)
         self.shading = shading or HeadlightShading()
+
+    def with_backface_culling(self) -> NvdiffrastRenderer:
+        """Itself: nvdiffrast's hardware rasteriser gains little from culling."""
+        return self
 
     def render(
         self, mesh: MeshTensors, T_cam_obj: torch.Tensor, K: torch.Tensor, height: int, width: int

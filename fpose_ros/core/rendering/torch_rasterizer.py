@@ -7,11 +7,13 @@ colours, points and normals.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 
-from fpose_ros.core.rendering.base import MeshTensors, RenderOutput
+from fpose_ros.core.rendering.base import RASTER_FACE_BUDGET, MeshTensors, RenderOutput
 from fpose_ros.core.rendering.fragment_shading import shade_fragments
 from fpose_ros.core.rendering.rasterize import rasterize
 from fpose_ros.core.rendering.shading import HeadlightShading
@@ -31,6 +33,11 @@ class TorchRasterizer:
     shading: HeadlightShading = field(default_factory=HeadlightShading)
     cull_backfaces: bool = False
     max_candidates: int = 4_000_000
+    face_budget: ClassVar[int] = RASTER_FACE_BUDGET
+
+    def with_backface_culling(self) -> TorchRasterizer:
+        """A copy that skips triangles seen from behind (see :class:`~fpose_ros.core.rendering.base.Renderer`)."""
+        return dataclasses.replace(self, cull_backfaces=True)
 
     def render(
         self,
