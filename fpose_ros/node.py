@@ -296,7 +296,7 @@ class FposeNode(Node):
         except InputError as exc:
             raise InputError(f"{color_topic}: {exc}") from exc
         try:
-            depth = depth_to_metres(item.depth)
+            depth = depth_to_metres(item.depth, self._config.depth_scale)
         except InputError as exc:
             raise InputError(f"{depth_topic}: {exc}") from exc
         if not depth.any():  # O(H * W); the engine could only fail later with a vaguer reason

@@ -7,12 +7,15 @@
         camera_info_topic:=/camera/camera/color/camera_info mask_topic:=/segmenter/mask rviz:=true
 """
 
-from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
+import os
+
+from launch.actions import DeclareLaunchArgument, LogInfo, SetEnvironmentVariable
 from launch.conditions import IfCondition, UnlessCondition
 from launch.substitutions import EqualsSubstitution, LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
+from fpose_ros.ros.launch_environment import user_fastdds_profile
 from launch import LaunchDescription
 
 ARGUMENTS = (
@@ -23,11 +26,13 @@ ARGUMENTS = (
     ("params_file", PathJoinSubstitution([FindPackageShare("fpose_ros"), "config", "fpose.yaml"]),
      "Parameter file"),
     ("color_topic", "color/image_raw", "Colour image (rgb8, bgr8, rgba8, bgra8)"),
-    ("depth_topic", "depth/image_raw", "Depth registered to colour (16UC1 mm or 32FC1 m)"),
+    ("depth_topic", "depth/image_raw", "Depth registered to colour (16UC1 in depth_scale units, mm by default, "
+     "or 32FC1 m)"),
     ("camera_info_topic", "color/camera_info", "camera_info of the colour image"),
     ("mask_topic", "mask", "Object mask (mono8) or label image (16UC1/32SC1 with mask_label)"),
     ("fastdds_profile", PathJoinSubstitution([FindPackageShare("fpose_ros"), "config", "fastdds_large_images.xml"]),
-     "Fast DDS profile with a shared-memory segment large enough for 640x480 images; empty = keep the environment's"),
+     "Fast DDS profile with a shared-memory segment large enough for 640x480 images; empty = keep the environment's. "
+     "Not applied when FASTRTPS_DEFAULT_PROFILES_FILE or FASTDDS_DEFAULT_PROFILES_FILE is already set"),
     ("rviz", "false", "Start rviz with config/fpose.rviz"),
     ("log_level", "info", "Log level of fpose_node"),
 )
@@ -65,6 +70,9 @@ def generate_launch_description() -> LaunchDescription:
     # shared-memory segment decides whether a 921 KB image fits), so it is set before them.
     # Fast DDS 2 (Humble, Jazzy) reads only the FASTRTPS_ name; Fast DDS 3.2 (Kilted) still reads it
     # (with a deprecation warning), and given both names it loads the profile twice and logs errors.
-    fastdds = SetEnvironmentVariable("FASTRTPS_DEFAULT_PROFILES_FILE", cfg["fastdds_profile"],
-                                     condition=UnlessCondition(EqualsSubstitution(cfg["fastdds_profile"], "")))
+    # A profile the user exported already (under either name) is theirs to keep: then nothing is set.
+    users_profile = user_fastdds_profile(os.environ)
+    fastdds = (LogInfo(msg=f"keeping the environment's Fast DDS profile {users_profile}") if users_profile else
+               SetEnvironmentVariable("FASTRTPS_DEFAULT_PROFILES_FILE", cfg["fastdds_profile"],
+                                      condition=UnlessCondition(EqualsSubstitution(cfg["fastdds_profile"], ""))))
     return LaunchDescription([*args, fastdds, node, rviz])

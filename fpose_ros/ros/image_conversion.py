@@ -7,7 +7,7 @@ NumPy 2 removed), through :func:`decode_passthrough`, which handles the same cas
 layout (``step`` against width x pixel size, buffer size against ``step`` x height) is
 checked before either decoder, because cv_bridge returns a wrongly shaped array for a
 too-small ``step`` instead of refusing it.
-What the node does with the pixels (channel order, millimetres -> metres, labels -> mask)
+What the node does with the pixels (channel order, depth units -> metres, labels -> mask)
 is the same on both paths. Every problem raises :class:`InputError` with a message that
 names the encoding or size that was wrong.
 """
@@ -119,14 +119,20 @@ def color_to_rgb(msg: Image) -> np.ndarray:
     return np.ascontiguousarray(pixels[:, :, :3])
 
 
-def depth_to_metres(msg: Image) -> np.ndarray:
-    """Depth image (16UC1 mm or 32FC1 m) -> (H, W) float32 metres, 0 where invalid (0, NaN, inf, negative).
+#: Metres per unit of 16-bit depth by default: millimetres (REP 118).
+MILLIMETRES = 0.001
 
-    The engine applies its own working range (``engine.min_depth`` / ``engine.max_depth``).
+
+def depth_to_metres(msg: Image, depth_scale: float = MILLIMETRES) -> np.ndarray:
+    """Depth image (16UC1 / mono16 in units of ``depth_scale`` metres, or 32FC1 metres) -> (H, W) float32 metres.
+
+    0 where invalid (0, NaN, inf, negative). ``depth_scale`` applies to 16-bit depth only (32FC1 is metres by
+    definition); the node validates it (parameter ``depth_scale``). The engine applies its own working range
+    (``engine.min_depth`` / ``engine.max_depth``).
     """
     pixels = _decode(msg, DEPTH_ENCODINGS, "depth")
     if pixels.dtype == np.uint16:
-        depth = pixels.astype(np.float32) * np.float32(0.001)
+        depth = pixels.astype(np.float32) * np.float32(depth_scale)
     else:
         depth = pixels.astype(np.float32, copy=True)
     valid = np.isfinite(depth) & (depth > 0)

@@ -78,6 +78,10 @@ class NodeConfig:
     mesh_scale: float = _param(1.0, "Multiplies mesh coordinates to give metres (0.001 for a mesh in mm).", _positive)
     object_frame: str = _param("object", "TF child frame of the object (its mesh frame), published under the "
                                          "colour image's frame_id.", _frame_id)
+    depth_scale: float = _param(0.001, "Metres per unit of a 16UC1 depth image: 0.001 = millimetres (REP 118, "
+                                       "realsense-ros for every model); 0.0001 for 0.1 mm units. 32FC1 depth is "
+                                       "metres regardless.",
+                                _in_range(1e-6, 0.01, " m per depth unit (0.001 = millimetres)"))
     mask_label: int = _param(0, "Which mask pixels are the object: 0 = every nonzero pixel; otherwise pixels "
                                 "equal to this label (16UC1/32SC1 instance label images).", _in_range(0, 2**31 - 1))
     publish_tf: bool = _param(True, "Publish the pose on /tf as well as on `pose`.")

@@ -20,12 +20,17 @@ from __future__ import annotations
 import ast
 import os
 import re
+import runpy
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from unittest.mock import MagicMock
 
 import pytest
+
+from fpose_ros.ros.launch_environment import FASTDDS_PROFILE_VARIABLES
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH_DIR = REPO / "launch"
@@ -40,12 +45,14 @@ CAMERA_TOPICS = {
     "camera_info_topic": f"{CAMERA}/color/camera_info",
 }
 # rs_launch.py arguments realsense.launch.py relies on (realsense-ros 4.54 and later).
-RS_ARGUMENTS = {"camera_namespace", "camera_name", "serial_no", "align_depth.enable", "rgb_camera.color_profile",
-                "depth_module.depth_profile"}
+RS_ARGUMENTS = {"camera_namespace", "camera_name", "serial_no", "config_file", "align_depth.enable",
+                "rgb_camera.color_profile", "depth_module.depth_profile"}
 # A package file named in a string: config/..., launch/... or rviz/..., not part of a longer path.
 FILE_MENTION = re.compile(r"(?<![\w/.-])(?:config|launch|rviz)/[\w./-]*\w")
 NOT_DECLARED = "—"  # table cell: the argument does not exist in that launch file
 REQUIRED = "(required)"  # table cell: declared with an empty default that the user must replace
+# Defaults computed from the environment the launch runs in: the function and the value documented (with a display).
+ENVIRONMENT_DEFAULTS = {"rviz_default": "true"}
 
 LAUNCH_SKIP = "needs the ROS 2 'launch' and 'launch_ros' packages (a ROS 2 distro; on no registry reachable here)"
 
@@ -217,6 +224,8 @@ def _describe(node: ast.expr, bindings: dict[str, ast.expr]) -> str | None:
         return _describe(bindings[node.id], {})
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ENVIRONMENT_DEFAULTS:
+        return ENVIRONMENT_DEFAULTS[node.func.id]  # checked against the environment by the stubbed tests below
     path = _share_path(node)
     return path[1] if path is not None and path[0] == PACKAGE else None
 
@@ -344,6 +353,65 @@ def test_realsense_includes_the_camera_with_aligned_depth():
     assert realsense.arguments["color_profile"] == realsense.arguments["depth_profile"] == "640x480x30"
 
 
+# --- executed with the launch API stubbed (runs everywhere): what the file decides from the environment ------
+
+LAUNCH_MODULES = ("launch", "launch.actions", "launch.conditions", "launch.launch_description_sources",
+                  "launch.substitutions", "launch_ros", "launch_ros.actions", "launch_ros.substitutions")
+
+
+def _generate_with_stubs(launch_file: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, MagicMock]:
+    """Run ``generate_launch_description()`` of ``launch_file`` with every ``launch`` / ``launch_ros`` name a
+    recording mock, in the current (monkeypatched) environment; returns the mocks by name."""
+    stubs: dict[str, MagicMock] = {}
+    for module in LAUNCH_MODULES:
+        stub = MagicMock(name=module)
+        monkeypatch.setitem(sys.modules, module, stub)
+        stubs[module] = stub
+    namespace = runpy.run_path(str(LAUNCH_DIR / launch_file))
+    namespace["generate_launch_description"]()
+    return {name: getattr(stubs["launch.actions"], name)
+            for name in ("DeclareLaunchArgument", "LogInfo", "SetEnvironmentVariable")}
+
+
+def _declared_default(stubs: dict[str, MagicMock], name: str) -> str:
+    defaults = {call.args[0]: call.kwargs["default_value"] for call in stubs["DeclareLaunchArgument"].call_args_list}
+    return defaults[name]
+
+
+def _clear_display_and_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("DISPLAY", "WAYLAND_DISPLAY", *FASTDDS_PROFILE_VARIABLES):
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.mark.parametrize(("display", "expected"), [({}, "false"), ({"DISPLAY": ":0"}, "true"),
+                                                   ({"WAYLAND_DISPLAY": "wayland-0"}, "true"),
+                                                   ({"DISPLAY": ""}, "false")])
+def test_realsense_rviz_defaults_to_false_without_a_display(monkeypatch, display, expected):
+    _clear_display_and_profiles(monkeypatch)
+    for variable, value in display.items():
+        monkeypatch.setenv(variable, value)
+    assert _declared_default(_generate_with_stubs("realsense.launch.py", monkeypatch), "rviz") == expected
+
+
+@pytest.mark.parametrize("variable", FASTDDS_PROFILE_VARIABLES)
+def test_a_users_fastdds_profile_is_kept(monkeypatch, launch_file, variable):
+    _clear_display_and_profiles(monkeypatch)
+    monkeypatch.setenv(variable, "/home/me/my_profile.xml")
+    stubs = _generate_with_stubs(launch_file, monkeypatch)
+    assert not stubs["SetEnvironmentVariable"].called
+    (logged,) = stubs["LogInfo"].call_args_list
+    assert f"{variable}=/home/me/my_profile.xml" in logged.kwargs["msg"]
+
+
+def test_the_package_fastdds_profile_is_set_when_the_user_has_none(monkeypatch, launch_file):
+    _clear_display_and_profiles(monkeypatch)
+    monkeypatch.setenv("FASTDDS_DEFAULT_PROFILES_FILE", "")  # set but empty: no profile
+    stubs = _generate_with_stubs(launch_file, monkeypatch)
+    (call,) = stubs["SetEnvironmentVariable"].call_args_list
+    assert call.args[0] == "FASTRTPS_DEFAULT_PROFILES_FILE"
+    assert not stubs["LogInfo"].called
+
+
 # --- loaded with ROS 2 launch (skipped where it is not installed) ------------------------------------------
 
 
@@ -407,7 +475,8 @@ def _includes(ros_launch: dict[str, Any], launch_file: str) -> dict[str, tuple[A
 
 
 @pytest.mark.launch
-def test_loaded_arguments_and_defaults_are_the_documented_ones(ros_launch, launch_file, documented):
+def test_loaded_arguments_and_defaults_are_the_documented_ones(ros_launch, launch_file, documented, monkeypatch):
+    monkeypatch.setenv("DISPLAY", ":0")  # the documented rviz default is the one with a display
     share = str(ros_launch["share"]) + "/"
     defaults = {}
     for name, argument in _top_level_arguments(ros_launch, launch_file).items():

@@ -44,6 +44,19 @@ def test_depth_16uc1_millimetres_to_metres() -> None:
         np.testing.assert_allclose(depth, [[0, 0.05, 1.0], [2.5, 4.001, 65.535]], atol=1e-6)
 
 
+def test_depth_scale_gives_the_units_of_16bit_depth() -> None:
+    # A camera publishing 0.1 mm units (depth_scale 0.0001): 10000 units are 1 m, not 10 m.
+    units = np.array([[0, 5, 10000], [25000, 40010, 65535]], np.uint16)
+    for scale in (0.0001, 0.001, 0.005):
+        depth = ic.depth_to_metres(ic.array_to_image_msg(units, "16UC1"), depth_scale=scale)
+        assert depth.dtype == np.float32
+        np.testing.assert_allclose(depth, units.astype(np.float64) * scale, rtol=1e-6)
+    # 32FC1 is metres by definition: the scale does not touch it.
+    metres = np.array([[0.5, 1.25]], np.float32)
+    np.testing.assert_array_equal(ic.depth_to_metres(ic.array_to_image_msg(metres, "32FC1"), depth_scale=0.0001),
+                                  metres)
+
+
 def test_depth_big_endian_16uc1() -> None:
     mm = np.array([[1234, 300]], np.uint16)
     msg = Image(height=1, width=2, encoding="16UC1", is_bigendian=1, step=4)

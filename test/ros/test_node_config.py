@@ -62,6 +62,7 @@ def test_defaults_and_engine_section(make_node) -> None:
     config = declare_and_read(node, SECTIONS)
     assert config.mesh_file == "/tmp/x.ply" and config.mesh_scale == 1.0 and config.object_frame == "object"
     assert config.input_qos == "sensor_data" and config.sync_slop_s == pytest.approx(0.02)
+    assert config.depth_scale == pytest.approx(0.001)  # millimetres unless told otherwise
     assert config.engine == {"iterations": 7, "device": "cpu"}
     described = node.describe_parameter("engine.iterations")
     assert described.read_only and "refinement iterations per frame (wrapped line)" in described.description
@@ -71,15 +72,27 @@ def test_defaults_and_engine_section(make_node) -> None:
 
 def test_every_problem_is_named_with_the_reason(make_node) -> None:
     node = make_node(sync_slop_s=2.0, mesh_scale=-1.0, input_qos="fast", object_frame="/obj",
-                     engine__iterations=0)
+                     engine__iterations=0, depth_scale=1000.0)
     with pytest.raises(ConfigError) as info:
         declare_and_read(node, SECTIONS)
     message = str(info.value)
     for expected in ("'mesh_file' = '' is required", "'sync_slop_s' = 2.0 must be in [1e-06, 0.5] s",
                      "'mesh_scale' = -1.0 must be a positive", "'input_qos' = 'fast' must be one of sensor_data",
                      "'object_frame' = '/obj' must be a TF frame name",
+                     "'depth_scale' = 1000.0 must be in [1e-06, 0.01] m per depth unit",
                      "'engine.*' rejected by the engine: iterations must be >= 1"):
         assert expected in message
+
+
+@pytest.mark.parametrize("scale", [0.0, -0.001, float("nan"), float("inf"), 1e-7, 0.02])
+def test_absurd_depth_scale_is_refused(make_node, scale: float) -> None:
+    node = make_node(mesh_file="/tmp/x.ply", depth_scale=scale)
+    with pytest.raises(ConfigError, match=r"'depth_scale' = .* must be in \[1e-06, 0.01\] m per depth unit"):
+        declare_and_read(node)
+
+
+def test_other_depth_units_are_accepted(make_node) -> None:
+    assert declare_and_read(make_node(mesh_file="/tmp/x.ply", depth_scale=0.0001)).depth_scale == pytest.approx(1e-4)
 
 
 def test_wrong_type_is_named(make_node) -> None:
