@@ -11,6 +11,8 @@ setup(
     description="6D object pose estimation and tracking in RGB-D for ROS 2, real time on a CPU",
     license="Apache-2.0",
     packages=find_packages(include=["fpose_ros", "fpose_ros.*"]),
+    # PEP 561: the package ships its type hints; type checkers of users' code read them.
+    package_data={"fpose_ros": ["py.typed"]},
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/fpose_ros"]),
         ("share/fpose_ros", ["package.xml"]),

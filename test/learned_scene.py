@@ -11,15 +11,9 @@ from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.observation import Observation
 from fpose_ros.core.rendering.base import MeshTensors
 from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
-from fpose_ros.core.transforms import make_transform, so3_exp
 
 K = torch.tensor([[150.0, 0.0, 79.5], [0.0, 150.0, 59.5], [0.0, 0.0, 1.0]])
 HEIGHT, WIDTH = 120, 160
-
-
-def pose(rotvec: list[float], t: list[float]) -> torch.Tensor:
-    """(1, 4, 4) float32 pose from an axis-angle (radians) and a translation (metres)."""
-    return make_transform(so3_exp(torch.tensor([rotvec])), torch.tensor([t]))
 
 
 def observe(model: ObjectModel, T: torch.Tensor) -> Observation:

@@ -1,4 +1,4 @@
-"""Pinhole projection and back-projection between camera-frame points and pixels (batched torch).
+"""Back-projection of depth maps to camera-frame points (batched torch).
 
 Pixel ``(u, v)`` = (column, row) with pixel centres at integer coordinates (OpenCV); camera frame
 is OpenCV optical (x right, y down, z forward), metres. ``K`` may be any invertible upper-triangular
@@ -23,6 +23,14 @@ def backproject_depth(depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
         (..., H, W, 3) float32 points ``z * K^-1 [u, v, 1]`` in metres; exactly 0 where depth is 0
         (NaN propagates: sanitise depth first).
         O(H*W) per image.
+
+    Example: the pixel one column right of the principal point at 2 m lies 2 m / fx to the right.
+
+    >>> K = torch.tensor([[100.0, 0.0, 1.0], [0.0, 100.0, 1.0], [0.0, 0.0, 1.0]])
+    >>> backproject_depth(torch.full((3, 3), 2.0), K)[1, 2].tolist()
+    [0.019999999552965164, 0.0, 2.0]
+    >>> backproject_depth(torch.zeros(2, 2), K).abs().sum().item()  # no depth, no point
+    0.0
     """
     if not isinstance(depth, torch.Tensor) or depth.dim() < 2:
         raise InputError(f"depth must be a (..., H, W) tensor, got {getattr(depth, 'shape', type(depth).__name__)}")
@@ -35,25 +43,6 @@ def backproject_depth(depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     # full-size work is two elementwise passes.
     rays = u[:, None] * K_inv[..., 0] + (v[:, None, None] * K_inv[..., 1] + K_inv[..., 2])
     return rays * depth[..., None]
-
-
-def project_points(points: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """Pixel coordinates of camera-frame points.
-
-    Args:
-        points: (..., N, 3) float32 camera-frame metres.
-        K: (..., 3, 3) float32 intrinsics, batch dimensions broadcastable with ``points``'s.
-
-    Returns:
-        (..., N, 2) float32 ``(u, v)``; NaN for points with ``z <= 0`` (behind or on the camera plane).
-    """
-    if not isinstance(points, torch.Tensor) or points.dim() < 2 or points.shape[-1] != 3:
-        raise InputError(f"points must be a (..., N, 3) tensor, got {getattr(points, 'shape', type(points).__name__)}")
-    _check_K(K)
-    homog = points @ K.to(dtype=points.dtype, device=points.device).transpose(-1, -2)
-    z = homog[..., 2:3]
-    uv = homog[..., :2] / torch.where(z > 0, z, torch.ones_like(z))
-    return torch.where(z > 0, uv, torch.full_like(uv, float("nan")))
 
 
 def _check_K(K: torch.Tensor) -> None:

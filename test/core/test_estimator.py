@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import trimesh
+from geometry_helpers import pose_matrix as pose
 
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError
@@ -17,7 +18,6 @@ from fpose_ros.core.pose_result import TrackingMode
 from fpose_ros.core.rendering.base import MeshTensors
 from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
 from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker
-from fpose_ros.core.transforms import make_transform, so3_exp
 
 CAMERA = CameraIntrinsics(fx=600.0, fy=600.0, cx=319.5, cy=239.5, width=640, height=480)
 BACKGROUND_M = 0.8
@@ -40,11 +40,6 @@ def glued_boxes() -> ObjectModel:
 
 
 MODEL = glued_boxes()
-
-
-def pose(rotvec: tuple[float, float, float], t: tuple[float, float, float]) -> np.ndarray:
-    T = make_transform(so3_exp(torch.tensor([rotvec])), torch.tensor([t]))
-    return T[0].double().numpy()
 
 
 def render_frame(T_cam_centered: np.ndarray | None, seed: int = 0, stamp: float = 0.0) -> tuple[RGBDFrame, np.ndarray]:

@@ -2,8 +2,8 @@
 
 import pytest
 import torch
+from geometry_helpers import project_points
 
-from fpose_ros.core.backprojection import project_points
 from fpose_ros.core.errors import ConfigError, InputError
 from fpose_ros.core.pose_conditioned_crop import CropConfig, crop_affine, crop_intrinsics, warp_to_crop
 from fpose_ros.core.transforms import make_transform, so3_exp

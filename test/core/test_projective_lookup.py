@@ -1,8 +1,9 @@
 """Projective look-ups: nearest pixels of camera-frame points, values there, and the rays back."""
 
 import torch
+from geometry_helpers import project_points
 
-from fpose_ros.core.backprojection import backproject_depth, project_points
+from fpose_ros.core.backprojection import backproject_depth
 from fpose_ros.core.projective_lookup import gather_pixels, pixel_rays, project_to_pixels
 
 H, W = 30, 40

@@ -3,19 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from geometry_helpers import pose_matrix as pose
 from scipy.spatial.transform import Rotation
 
 from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.rendering.visible_surface import VisibleSurface
 from fpose_ros.core.surface_keyframe import KeyframeConfig, SurfaceKeyframe, camera_in_object
-
-
-def pose(rotvec, t) -> np.ndarray:
-    T = np.eye(4)
-    T[:3, :3] = Rotation.from_rotvec(rotvec).as_matrix()
-    T[:3, 3] = t
-    return T
-
 
 T0 = pose([0.3, -0.8, 0.2], [0.02, -0.01, 0.5])
 

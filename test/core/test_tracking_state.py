@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from geometry_helpers import pose_matrix
 
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError
@@ -17,11 +18,8 @@ MASK = np.ones((12, 16), np.uint8)
 
 
 def pose(x: float = 0.0, yaw_deg: float = 0.0) -> np.ndarray:
-    T = np.eye(4)
-    c, s = math.cos(math.radians(yaw_deg)), math.sin(math.radians(yaw_deg))
-    T[:2, :2] = [[c, -s], [s, c]]
-    T[:3, 3] = [x, 0.0, 0.5]
-    return T
+    """The object 0.5 m in front of the camera, ``x`` to the side, turned ``yaw_deg`` about the optical axis."""
+    return pose_matrix([0.0, 0.0, math.radians(yaw_deg)], [x, 0.0, 0.5])
 
 
 def good(x: float = 0.0, yaw_deg: float = 0.0, score: float = 0.9, visible: float = 0.8) -> PoseResult:
@@ -136,18 +134,10 @@ def test_criteria_reject_absurd_values():
 
 
 def test_predict_pose_extrapolates_constant_velocity_and_refuses_gaps():
-    from scipy.spatial.transform import Rotation
-
     from fpose_ros.core.tracking_state import predict_pose
 
-    def pose(angle_deg: float, x: float) -> np.ndarray:
-        T = np.eye(4)
-        T[:3, :3] = Rotation.from_euler("z", angle_deg, degrees=True).as_matrix()
-        T[:3, 3] = (x, 0.0, 0.5)
-        return T
-
-    predicted = predict_pose(pose(10, 0.00), 0.0, pose(13, 0.01), 1 / 30, 2 / 30)
-    assert np.allclose(predicted, pose(16, 0.02), atol=1e-9)
+    predicted = predict_pose(pose(0.00, 10), 0.0, pose(0.01, 13), 1 / 30, 2 / 30)
+    assert np.allclose(predicted, pose(0.02, 16), atol=1e-9)
     half = predict_pose(pose(10, 0.00), 0.0, pose(13, 0.01), 1 / 30, 1.5 / 30)
     assert np.allclose(half, pose(14.5, 0.015), atol=1e-9)
     # Stamps going backwards (a bag loop) or a long gap: no extrapolation.

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from geometry_helpers import pose
 
 from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.object_model import ObjectModel
@@ -26,7 +27,7 @@ from fpose_ros.core.refinement.geometric import (
     solve_damped,
 )
 from fpose_ros.core.rendering.base import MeshTensors, RenderOutput
-from fpose_ros.core.transforms import make_transform, rotation_angle, so3_exp
+from fpose_ros.core.transforms import rotation_angle, so3_exp
 
 H, W = 240, 320
 K = torch.tensor([[300.0, 0.0, 159.5], [0.0, 300.0, 119.5], [0.0, 0.0, 1.0]])
@@ -78,10 +79,6 @@ MODEL = ObjectModel(vertices=np.zeros((3, 3), np.float32), faces=np.zeros((1, 3)
                     vertex_colors=np.zeros((3, 3), np.float32), vertex_normals=np.zeros((3, 3), np.float32),
                     diameter=DIAMETER, T_centered_mesh=np.eye(4), surface_points=np.zeros((1, 3), np.float32),
                     surface_normals=np.zeros((1, 3), np.float32))
-
-
-def pose(rotvec: list[float], t: list[float]) -> torch.Tensor:
-    return make_transform(so3_exp(torch.tensor([rotvec])), torch.tensor([t]))
 
 
 T_TRUE = pose([0.5, -0.6, 0.3], [0.02, -0.01, 0.5])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from learned_scene import observe, pose
+from geometry_helpers import pose
+from learned_scene import observe
 from torch import nn
 
 from fpose_ros.core.errors import InputError

@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from geometry_helpers import project_points
 
-from fpose_ros.core.backprojection import project_points
 from fpose_ros.core.synthetic.sequences import load_or_render, render_sequence, small_spec
 
 SMALL = small_spec(n_frames=4, width=320, height=240)
