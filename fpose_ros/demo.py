@@ -18,9 +18,11 @@ import numpy as np
 import trimesh
 
 from fpose_ros.core.synthetic.sequences import demo_spec, load_or_render
-from fpose_ros.replay import ReplayError, ReplayOptions, run_replay
-from fpose_ros.ros.evaluation import FrameRecord, format_table
+from fpose_ros.evaluation.replay_run import ReplayOptions, run_replay
+from fpose_ros.evaluation.statistics import FrameRecord
+from fpose_ros.evaluation.tables import format_replay_table
 from fpose_ros.ros.make_bag import write_bag
+from fpose_ros.ros.node_topics import ReplayError
 from fpose_ros.ros.overlay import OverlayRenderer
 
 
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     except ReplayError as exc:
         print(f"[demo] {exc}", file=sys.stderr)
         return 1
-    print(format_table(result.summary))
+    print(format_replay_table(result.summary))
     sheet = contact_sheet([f.rgb for f in seq.frames], result.records, mesh, seq.camera)
     cv2.imwrite(str(args.out / "contact_sheet.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     print(f"[demo] wrote {args.out / 'contact_sheet.png'}; node log, frames.csv, summary.json and plots in "

@@ -6,20 +6,16 @@ import json
 import numpy as np
 import pytest
 
-from fpose_ros.bench import (
-    SequenceRun,
-    check_targets,
-    format_learned,
-    format_table,
-    learned_path_config,
-    learned_weights_label,
-    main,
-    quick_specs,
-    run_learned_path,
-    summarize,
-)
+from fpose_ros.bench import main
 from fpose_ros.core.estimator import EstimatorConfig
 from fpose_ros.core.synthetic.sequences import render_sequence, small_spec
+from fpose_ros.evaluation.learned_path import (
+    format_learned,
+    learned_path_config,
+    learned_weights_label,
+    run_learned_path,
+)
+from fpose_ros.evaluation.offline import SequenceRun, check_targets, format_table, quick_specs, summarize
 
 
 def test_summary_pools_runs_and_counts_missing_poses_as_failures():

@@ -5,7 +5,9 @@ fresh node is started as the README says (``python -m fpose_ros.node --ros-args 
 -r ...``); the sequence is published at 30 Hz with header stamps equal to the wall clock at publish
 (as a live camera), masks on the detector schedule (:mod:`fpose_ros.evaluation.detector_masks`,
 10 Hz) published at an offset from their frame, or at 3 Hz. The node's poses and statuses are
-recorded and scored in this process.
+recorded and scored in this process (:mod:`fpose_ros.evaluation.statistics` defines the
+catch-up, early losses and the acceptance targets), beside the offline engine's figures on the same
+frames and masks where the caller gives them (:class:`OfflineFigures`).
 """
 
 from __future__ import annotations
@@ -13,24 +15,55 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from fpose_ros.core.object_model import load_object_model
 from fpose_ros.core.synthetic.assets import asset_mesh
 from fpose_ros.core.synthetic.sequences import SyntheticSequence
-from fpose_ros.evaluation.detector_masks import MaskTiming, detector_mask_frames
-from fpose_ros.replay import NodeProcess, ReplayOptions, ReplaySession, TopicPlan, node_arguments, ros_environment
+from fpose_ros.evaluation import resources
+from fpose_ros.evaluation.detector_masks import MASK_EVERY_VISIBLE_FRAMES, MaskTiming, detector_mask_frames
+from fpose_ros.evaluation.node_process import NodeProcess, node_session
+from fpose_ros.evaluation.statistics import (
+    FrameRecord,
+    OfflineFigures,
+    Target,
+    evaluate,
+    failed_targets,
+    latency_outside_catch_up_ms,
+    losses,
+    losses_after_registration,
+    mesh_frame_points,
+    reacquisition_delays,
+)
+from fpose_ros.evaluation.tables import columns, number
 from fpose_ros.ros.bag_io import BagMessage
-from fpose_ros.ros.evaluation import FrameRecord, evaluate
+from fpose_ros.ros.node_topics import stream_plan
+from fpose_ros.ros.replay_session import ReplaySession
 from fpose_ros.ros.stream_messages import StreamFrame, StreamTopics, stream_messages
+
+#: Acceptance 1 of issue 13 (masks at 10 Hz): (label in the table, target).
+ACCEPTANCE_10HZ = (
+    ("cov", Target("coverage", ">=", 0.95)),
+    ("adds", Target("adds_auc", ">=", 0.93)),
+    ("loss10", Target("losses_after_registration", "<=", 0)),
+    ("hz", Target("output_rate_hz", ">=", 29.0)),
+    ("lat", Target("latency_p90_outside_catch_up_ms", "<=", 33.0)),
+    ("first", Target("first_pose_after_mask_s", "<=", 0.5)),
+)
+#: Acceptance 2 (masks at 3 Hz): the same, except coverage >= 0.90.
+ACCEPTANCE_3HZ = (("cov", Target("coverage", ">=", 0.90)), *ACCEPTANCE_10HZ[1:])
+#: Acceptance 3: live coverage and ADD-S AUC no more than this below the offline engine's on the same frames.
+OFFLINE_TOLERANCE = 0.03
+ACCEPTANCE_OFFLINE = (
+    ("cov", Target("coverage_minus_offline", ">=", -OFFLINE_TOLERANCE)),
+    ("adds", Target("adds_auc_minus_offline", ">=", -OFFLINE_TOLERANCE)),
+)
 
 
 @dataclass
@@ -38,18 +71,25 @@ class LiveRun:
     """Figures of one sequence under one mask timing (times in s or ms as named, NaN when undefined).
 
     Attributes:
+        mask_every: a mask on every this-many-th visible frame (3: 10 Hz, acceptance 1; else acceptance 2).
         coverage: fraction of visible frames that got a pose carrying their own stamp.
         add_auc, adds_auc: AUC (0-10 cm) over visible frames, a frame without a pose counting as infinite error.
         output_rate_hz: poses received per second (first to last pose).
-        latency_p50_ms, latency_p90_ms: pose received minus its colour frame published, milliseconds.
+        latency_p50_ms, latency_p90_ms: pose received minus its colour frame published, milliseconds, all poses.
+        latency_p90_outside_catch_up_ms: the same p90 over the poses outside the catch-up after a registration.
+        catch_up_poses: poses inside a catch-up (registered frames included).
         first_pose_after_mask_s: first mask published -> first pose received, seconds.
+        reacquire_s: per loss, first mask published after it -> next pose received, seconds.
         losses: times the status turned "lost" after a pose; loss_causes: their status messages.
+        losses_after_registration: those within 10 frames after a registration, where the object was visible.
         cpu_s_per_frame: node process user + system CPU (all threads) during play, per published frame.
         peak_rss_mb: the node's RSS high-water mark (VmHWM), MB.
+        offline: the offline engine's figures on the same frames and masks (None: not run).
     """
 
     sequence: str
     timing: str
+    mask_every: int
     frames: int
     visible_frames: int
     coverage: float
@@ -58,34 +98,39 @@ class LiveRun:
     output_rate_hz: float
     latency_p50_ms: float
     latency_p90_ms: float
+    latency_p90_outside_catch_up_ms: float
+    catch_up_poses: int
     first_pose_after_mask_s: float
+    reacquire_s: list[float]
     losses: int
     loss_causes: list[str]
+    losses_after_registration: int
     cpu_s_per_frame: float
     peak_rss_mb: float
+    offline: OfflineFigures | None = None
+    acceptance_failed: list[str] = field(default_factory=list)
+    offline_failed: list[str] = field(default_factory=list)
+
+    def figures(self) -> dict[str, float | None]:
+        """Every number by name, with the live-minus-offline differences (NaN without offline figures)."""
+        out: dict[str, float | None] = {k: v for k, v in asdict(self).items() if isinstance(v, int | float)}
+        off = self.offline
+        out["coverage_minus_offline"] = self.coverage - off.coverage if off else math.nan
+        out["adds_auc_minus_offline"] = self.adds_auc - off.adds_auc if off else math.nan
+        out["add_auc_minus_offline"] = self.add_auc - off.add_auc if off else math.nan
+        return out
+
+    def check(self) -> None:
+        """Fill ``acceptance_failed`` (acceptance 1 or 2) and ``offline_failed`` (acceptance 3) with labels."""
+        figures = self.figures()
+        targets = ACCEPTANCE_10HZ if self.mask_every == MASK_EVERY_VISIBLE_FRAMES else ACCEPTANCE_3HZ
+        self.acceptance_failed = _failed_labels(figures, targets)
+        self.offline_failed = _failed_labels(figures, ACCEPTANCE_OFFLINE) if self.offline else []
 
 
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process ``pid``, all its threads (/proc/PID/stat utime + stime)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # fields 14, 15 of stat(5)
-
-
-def process_peak_rss_mb(pid: int) -> float:
-    """RSS high-water mark of process ``pid`` (VmHWM), MB."""
-    return _status_mb(pid, "VmHWM")
-
-
-def process_rss_mb(pid: int) -> float:
-    """Current RSS of process ``pid`` (VmRSS), MB."""
-    return _status_mb(pid, "VmRSS")
-
-
-def _status_mb(pid: int, key: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{key}:"):
-            return int(line.split()[1]) / 1024.0
-    return math.nan
+def _failed_labels(figures: dict[str, float | None], targets: tuple[tuple[str, Target], ...]) -> list[str]:
+    failed = set(failed_targets(figures, [t for _, t in targets]))
+    return [label for label, t in targets if str(t) in failed]
 
 
 def live_messages(seq: SyntheticSequence, mask_given: np.ndarray, timing: MaskTiming, start_ns: int,
@@ -114,19 +159,6 @@ def live_messages(seq: SyntheticSequence, mask_given: np.ndarray, timing: MaskTi
         yield heapq.heappop(pending)[2]
 
 
-def _losses(session: ReplaySession) -> tuple[int, list[str]]:
-    """How often the status went to "lost" after a pose had been given, with each loss's status message."""
-    causes: list[str] = []
-    posed = False
-    previous = ""
-    for status in session.statuses_received():
-        if status.mode_name == "lost" and previous != "lost" and posed:
-            causes.append(status.message)
-        posed = posed or status.mode_name == "tracking"
-        previous = status.mode_name
-    return len(causes), causes
-
-
 @contextmanager
 def live_node(seq: SyntheticSequence, work_dir: Path, startup_timeout_s: float = 120.0
               ) -> Iterator[tuple[NodeProcess, ReplaySession, Path]]:
@@ -137,22 +169,9 @@ def live_node(seq: SyntheticSequence, work_dir: Path, startup_timeout_s: float =
     work_dir.mkdir(parents=True, exist_ok=True)
     mesh_path = work_dir / "object.ply"
     asset_mesh(seq.spec.asset).export(mesh_path)
-    topics = StreamTopics()
-    plan = TopicPlan({"color/image_raw": topics.color, "depth/image_raw": topics.depth,
-                      "color/camera_info": topics.camera_info, "mask": topics.mask}, None)
-    env = ros_environment()
-    os.environ.update({k: v for k, v in env.items() if k.endswith("_DEFAULT_PROFILES_FILE")})
-    arguments = node_arguments(ReplayOptions(bag=work_dir, mesh=mesh_path, out=work_dir), plan)
-    node = NodeProcess(arguments, work_dir / "node.log", env)
-    try:
-        session = ReplaySession(plan, writer=None)
-        try:
-            session.wait_for_node(node, startup_timeout_s)
-            yield node, session, mesh_path
-        finally:
-            session.close()
-    finally:
-        node.stop()
+    with node_session(mesh_path, stream_plan(), work_dir / "node.log", startup_timeout_s=startup_timeout_s
+                      ) as (node, session):
+        yield node, session, mesh_path
 
 
 def play_live(session: ReplaySession, seq: SyntheticSequence, timing: MaskTiming) -> int:
@@ -166,21 +185,12 @@ def play_live(session: ReplaySession, seq: SyntheticSequence, timing: MaskTiming
 def run_live(seq: SyntheticSequence, timing: MaskTiming, work_dir: Path, drain_timeout_s: float = 5.0) -> LiveRun:
     """Play ``seq`` into a fresh fpose_node under ``timing`` and score what it published."""
     with live_node(seq, work_dir) as (node, session, mesh_path):
-        cpu_before = process_cpu_s(node.process.pid)
+        cpu_before = resources.process_cpu_s(node.process.pid)
         play_live(session, seq, timing)
         session.drain(drain_timeout_s)
-        cpu_s = process_cpu_s(node.process.pid) - cpu_before
-        peak_rss_mb = process_peak_rss_mb(node.process.pid)
+        cpu_s = resources.process_cpu_s(node.process.pid) - cpu_before
+        peak_rss_mb = resources.peak_rss_mb(node.process.pid)
     return score_live(seq, timing, session, mesh_path, cpu_s, peak_rss_mb)
-
-
-def mesh_frame_points(mesh_path: Path) -> tuple[np.ndarray, float]:
-    """(N, 3) float64 surface points of the mesh in its own frame (the frame of the node's poses), metres,
-    and the object's diameter, metres."""
-    model = load_object_model(mesh_path)
-    T_mesh_centered = np.linalg.inv(model.T_centered_mesh)
-    points = model.surface_points.astype(np.float64) @ T_mesh_centered[:3, :3].T + T_mesh_centered[:3, 3]
-    return points, float(model.diameter)
 
 
 def score_live(seq: SyntheticSequence, timing: MaskTiming, session: ReplaySession, mesh_path: Path,
@@ -195,12 +205,20 @@ def score_live(seq: SyntheticSequence, timing: MaskTiming, session: ReplaySessio
     mask_times = sorted(session.mask_published_s.values())
     pose_times = sorted(r.pose_received_s for r in records if r.pose_received_s is not None)
     first_pose = (pose_times[0] - mask_times[0]) if mask_times and pose_times else math.nan
-    losses, causes = _losses(session)
-    return LiveRun(sequence=seq.spec.name, timing=timing.name, frames=len(records), visible_frames=len(visible),
-                   coverage=summary.coverage, add_auc=_number(summary.add_auc), adds_auc=_number(summary.adds_auc),
-                   output_rate_hz=summary.output_rate_hz, latency_p50_ms=summary.latency_p50_ms,
-                   latency_p90_ms=summary.latency_p90_ms, first_pose_after_mask_s=first_pose, losses=losses,
-                   loss_causes=causes, cpu_s_per_frame=cpu_s / max(len(records), 1), peak_rss_mb=peak_rss_mb)
+    events = session.status_events()
+    lost = losses(events)
+    early = losses_after_registration(events, {r.stamp_ns: i for i, r in enumerate(records)}, seq.visible)
+    steady_p90, catch_up = latency_outside_catch_up_ms(records)
+    run = LiveRun(sequence=seq.spec.name, timing=timing.name, mask_every=timing.every, frames=len(records),
+                  visible_frames=len(visible), coverage=summary.coverage, add_auc=_number(summary.add_auc),
+                  adds_auc=_number(summary.adds_auc), output_rate_hz=summary.output_rate_hz,
+                  latency_p50_ms=summary.latency_p50_ms, latency_p90_ms=summary.latency_p90_ms,
+                  latency_p90_outside_catch_up_ms=steady_p90, catch_up_poses=catch_up,
+                  first_pose_after_mask_s=first_pose, reacquire_s=reacquisition_delays(records), losses=len(lost),
+                  loss_causes=[e.message for e in lost], losses_after_registration=len(early),
+                  cpu_s_per_frame=cpu_s / max(len(records), 1), peak_rss_mb=peak_rss_mb)
+    run.check()
+    return run
 
 
 def _number(value: float | None) -> float:
@@ -208,29 +226,48 @@ def _number(value: float | None) -> float:
 
 
 def run_live_benchmark(sequences: Sequence[SyntheticSequence], timings: Sequence[MaskTiming],
-                       work_dir: Path | None = None) -> list[LiveRun]:
-    """Every sequence under every timing, one fresh node each."""
+                       work_dir: Path | None = None,
+                       offline: Callable[[SyntheticSequence, int], OfflineFigures] | None = None) -> list[LiveRun]:
+    """Every sequence under every timing, one fresh node each.
+
+    ``offline(seq, mask_every)`` gives the offline engine's figures on the same frames and masks; it
+    runs before the sequence's live runs (once per mask schedule), so that it never competes with a node.
+    """
     runs = []
     with tempfile.TemporaryDirectory(prefix="fpose_live_") as scratch:
         root = work_dir or Path(scratch)
         for seq in sequences:
+            engine = {every: offline(seq, every) for every in dict.fromkeys(t.every for t in timings)} \
+                if offline is not None else {}
             for timing in timings:
-                runs.append(run_live(seq, timing, root / f"{seq.spec.name}_{timing.name}"))
+                run = run_live(seq, timing, root / f"{seq.spec.name}_{timing.name}")
+                run.offline = engine.get(timing.every)
+                run.check()
+                runs.append(run)
     return runs
 
 
 def format_live_table(runs: Sequence[LiveRun]) -> str:
-    """One row per sequence and timing."""
-    header = ["sequence", "timing", "coverage", "ADD AUC", "ADD-S AUC", "out Hz", "lat p50 ms", "lat p90 ms",
-              "mask->pose s", "losses", "CPU s/frame", "peak RSS MB"]
+    """One row per sequence and timing, with pass/fail against acceptance 1/2 and 3 (docs/benchmark.md)."""
+    header = ["sequence", "timing", "coverage", "ADD AUC", "ADD-S AUC", "offline cov/ADD/ADD-S", "d cov",
+              "d ADD-S", "out Hz", "lat p50/p90 ms", "p90 steady ms", "catch-up", "mask->pose s", "reacq s",
+              "losses (early)", "CPU s/frame", "peak RSS MB", "acc 1/2", "acc 3"]
 
-    def cell(value: float, fmt: str) -> str:
-        return "n/a" if not math.isfinite(value) else format(value, fmt)
+    def verdict(failed: list[str], applies: bool = True) -> str:
+        return "n/a" if not applies else ("pass" if not failed else "FAIL " + ",".join(failed))
 
-    rows = [[r.sequence, r.timing, cell(r.coverage, ".3f"), cell(r.add_auc, ".3f"), cell(r.adds_auc, ".3f"),
-             cell(r.output_rate_hz, ".1f"), cell(r.latency_p50_ms, ".1f"), cell(r.latency_p90_ms, ".1f"),
-             cell(r.first_pose_after_mask_s, ".2f"), str(r.losses), cell(r.cpu_s_per_frame, ".4f"),
-             cell(r.peak_rss_mb, ".0f")] for r in runs]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    line = " | ".join("{:<" + str(w) + "}" for w in widths)
-    return "\n".join([line.format(*header), "-+-".join("-" * w for w in widths), *(line.format(*r) for r in rows)])
+    rows = []
+    for r in runs:
+        figures = r.figures()
+        off = r.offline
+        rows.append([
+            r.sequence, r.timing, number(r.coverage, ".3f"), number(r.add_auc, ".3f"), number(r.adds_auc, ".3f"),
+            "/".join(number(v, ".3f") for v in (off.coverage, off.add_auc, off.adds_auc)) if off else "n/a",
+            number(figures["coverage_minus_offline"], "+.3f"), number(figures["adds_auc_minus_offline"], "+.3f"),
+            number(r.output_rate_hz, ".1f"), f"{number(r.latency_p50_ms, '.1f')}/{number(r.latency_p90_ms, '.1f')}",
+            number(r.latency_p90_outside_catch_up_ms, ".1f"), str(r.catch_up_poses),
+            number(r.first_pose_after_mask_s, ".2f"), number(max(r.reacquire_s), ".2f") if r.reacquire_s else "-",
+            f"{r.losses} ({r.losses_after_registration})", number(r.cpu_s_per_frame, ".4f"),
+            number(r.peak_rss_mb, ".0f"),
+            verdict(r.acceptance_failed), verdict(r.offline_failed, off is not None)])
+    return columns(header, rows)

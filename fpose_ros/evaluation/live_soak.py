@@ -10,7 +10,6 @@ frames the node gave a pose for, i.e. while it said it was tracking.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,10 @@ import numpy as np
 from fpose_ros.core.metrics import adds_error
 from fpose_ros.core.synthetic.sequences import SyntheticSequence
 from fpose_ros.evaluation.detector_masks import MaskTiming
-from fpose_ros.evaluation.live_benchmark import live_node, mesh_frame_points, play_live, process_rss_mb
+from fpose_ros.evaluation.live_benchmark import live_node, play_live
+from fpose_ros.evaluation.resources import rss_mb
+from fpose_ros.evaluation.statistics import mesh_frame_points, percentile
+from fpose_ros.evaluation.tables import number, pairs
 
 #: RSS growth is measured from this many seconds on (start-up allocations and caches settle first).
 SETTLE_S = 60.0
@@ -70,7 +72,7 @@ def run_soak(seq: SyntheticSequence, timing: MaskTiming, duration_s: float, work
             start_ns = play_live(session, seq, timing)
             truth.update({start_ns + i * period_ns: T for i, T in enumerate(seq.T_cam_obj_gt)})
             loops += 1
-            rss.append((time.monotonic() - start, process_rss_mb(node.process.pid)))
+            rss.append((time.monotonic() - start, rss_mb(node.process.pid)))
         session.drain(5.0)
         log_path = node.log_path
     records = session.records(truth)
@@ -84,22 +86,14 @@ def run_soak(seq: SyntheticSequence, timing: MaskTiming, duration_s: float, work
     return SoakResult(
         sequence=seq.spec.name, timing=timing.name, duration_s=t1 - t0, loops=loops, frames=len(records),
         poses=len(posed), rss_samples=rss, rss_growth_mb=settled[-1] - settled[0],
-        latency_p90_first_ms=_p90([r.latency_ms for r in posed if r.published_s < t0 + WINDOW_S]),
-        latency_p90_last_ms=_p90([r.latency_ms for r in posed if r.published_s > t1 - WINDOW_S]),
+        latency_p90_first_ms=percentile([r.latency_ms for r in posed if r.published_s < t0 + WINDOW_S], 90),
+        latency_p90_last_ms=percentile([r.latency_ms for r in posed if r.published_s > t1 - WINDOW_S], 90),
         exceptions=sum(("Traceback" in line or "Exception" in line or "Error:" in line) for line in log),
         wrong_poses=int(wrong))
 
 
-def _p90(values: list[float]) -> float:
-    finite = [v for v in values if math.isfinite(v)]
-    return float(np.percentile(finite, 90)) if finite else math.nan
-
-
 def format_soak_table(result: SoakResult) -> str:
     """The soak's figures as a two-column table."""
-    def number(value: float, fmt: str) -> str:
-        return "n/a" if not math.isfinite(value) else format(value, fmt)
-
     rows = [
         ("sequence (timing)", f"{result.sequence} ({result.timing})"),
         ("played", f"{number(result.duration_s, '.0f')} s, {result.loops} loops, {result.frames} frames"),
@@ -110,5 +104,4 @@ def format_soak_table(result: SoakResult) -> str:
         ("exceptions in node log", str(result.exceptions)),
         (f"wrong poses (ADD-S > {WRONG_POSE_DIAMETERS:.0%} diameter)", str(result.wrong_poses)),
     ]
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+    return pairs(rows)

@@ -22,9 +22,11 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from fpose_ros.core.synthetic.assets import asset_mesh
 from fpose_ros.core.synthetic.sequences import render_sequence, small_spec
-from fpose_ros.replay import NodeProcess, ReplaySession, TopicPlan, ros_environment
+from fpose_ros.evaluation.node_process import NodeProcess, node_session
 from fpose_ros.ros.bag_io import BagMessage
 from fpose_ros.ros.make_bag import sequence_frames
+from fpose_ros.ros.node_topics import stream_plan
+from fpose_ros.ros.replay_session import ReplaySession
 from fpose_ros.ros.stream_messages import StreamFrame, StreamTopics, stream_messages
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -94,14 +96,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     mesh = root / "object.ply"
     asset_mesh(seq.spec.asset).export(mesh)
     frames = sequence_frames(seq)  # a mask with every frame: registration whenever it is asked for
-    plan = TopicPlan({"color/image_raw": TOPICS.color, "depth/image_raw": TOPICS.depth,
-                      "color/camera_info": TOPICS.camera_info, "mask": TOPICS.mask}, gt_topic=None)
-    node = NodeProcess(["--ros-args", "-p", f"mesh_file:={mesh}", "-p", "input_timeout_s:=0.3",
-                        *(arg for name, topic in plan.inputs.items() for arg in ("-r", f"{name}:={topic}"))],
-                       root / "node.log", ros_environment())
-    session = ReplaySession(plan, None, "reliable")
-    try:
-        session.wait_for_node(node, 120.0)
+    with node_session(mesh, stream_plan(TOPICS), root / "node.log", params=["input_timeout_s:=0.3"]
+                      ) as (node, session):
         run = Scenario(node, session, frames, seq.camera)
         no_masks = [dataclasses.replace(f, mask=None) for f in frames]
         run.publish("empty mask", 6, frame_edit=lambda f: dataclasses.replace(f, mask=np.zeros_like(f.mask)))
@@ -126,9 +122,6 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         run.publish("good after no camera_info", GOOD_FRAMES)
         run.publish("stamps back", GOOD_FRAMES, start_ns=run.phases["good"].stamps[0])
         yield run
-    finally:
-        session.close()
-        node.stop()
 
 
 def poses(scenario: Scenario, phase: str) -> dict[int, np.ndarray]:

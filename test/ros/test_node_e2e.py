@@ -11,7 +11,7 @@ import pytest
 
 from fpose_ros.core.metrics import auc
 from fpose_ros.core.synthetic.sequences import render_sequence, small_spec
-from fpose_ros.replay import ReplayOptions, run_replay
+from fpose_ros.evaluation.replay_run import ReplayOptions, run_replay
 from fpose_ros.ros.bag_io import BagReader
 from fpose_ros.ros.make_bag import write_bag
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import trimesh
 
-from fpose_ros.replay import NodeProcess, ReplaySession, TopicPlan, ros_environment
-from fpose_ros.ros.stream_messages import StreamTopics
+from fpose_ros.evaluation.node_process import node_session, ros_environment
+from fpose_ros.ros.node_topics import stream_plan
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -27,19 +27,9 @@ def test_node_starts_from_a_foreign_parent_environment(tmp_path: Path) -> None:
     env = ros_environment()
     env["_ROS_WHEELS_BOOTSTRAP_COMPLETE"] = "1"
     env["LD_LIBRARY_PATH"] = str(foreign_lib)
-    topics = StreamTopics()
-    plan = TopicPlan({"color/image_raw": topics.color, "depth/image_raw": topics.depth,
-                      "color/camera_info": topics.camera_info, "mask": topics.mask}, gt_topic=None)
-    node = NodeProcess(["--ros-args", "-p", f"mesh_file:={mesh}",
-                        *(arg for name, topic in plan.inputs.items() for arg in ("-r", f"{name}:={topic}"))],
-                       tmp_path / "node.log", env)
-    session = ReplaySession(plan, None, "reliable")
-    try:
-        session.wait_for_node(node, 120.0)
+    with node_session(mesh, stream_plan(), tmp_path / "node.log", env=env) as (node, _):
         running = not node.exited()
-    finally:
-        session.close()
-        returncode = node.stop()
+    returncode = node.process.returncode
     log = node.log_path.read_text(errors="replace")
     assert running, log
     assert "ImportError" not in log and "cannot open shared object file" not in log, log

@@ -16,8 +16,9 @@ import pytest
 
 from fpose_ros.core.synthetic.assets import asset_mesh
 from fpose_ros.core.synthetic.sequences import render_sequence, small_spec
-from fpose_ros.replay import NodeProcess, ReplaySession, TopicPlan, ros_environment
+from fpose_ros.evaluation.node_process import node_session
 from fpose_ros.ros.make_bag import sequence_frames
+from fpose_ros.ros.node_topics import stream_plan
 from fpose_ros.ros.stream_messages import StreamTopics, stream_messages
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -42,14 +43,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
     mesh = root / "object.ply"
     asset_mesh(seq.spec.asset).export(mesh)
     frames = sequence_frames(seq, mask_rate_hz=seq.spec.fps / 3)  # a mask on every 3rd frame
-    plan = TopicPlan({"color/image_raw": TOPICS.color, "depth/image_raw": TOPICS.depth,
-                      "color/camera_info": TOPICS.camera_info, "mask": TOPICS.mask}, gt_topic=None)
-    node = NodeProcess(["--ros-args", "-p", f"mesh_file:={mesh}",
-                        *(arg for name, topic in plan.inputs.items() for arg in ("-r", f"{name}:={topic}"))],
-                       root / "node.log", ros_environment())
-    session = ReplaySession(plan, None, "reliable")
-    try:
-        session.wait_for_node(node, 120.0)
+    with node_session(mesh, stream_plan(TOPICS), root / "node.log") as (node, session):
         session.play(list(stream_messages(frames, seq.camera, fps=seq.spec.fps, start_ns=START_NS,
                                           mask_delay_s=0.0)))
         session.drain(3.0)
@@ -59,9 +53,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
         masked = [START_NS + i * period for i, f in enumerate(frames) if f.mask is not None]
         poses = {r.stamp_ns: r.pose for r in session.records(truth) if r.pose is not None}
         yield LiveRun(truth, masked, poses)
-    finally:
-        session.close()
-        node.stop()
 
 
 def test_the_frames_right_after_the_registration_get_poses(live: LiveRun) -> None:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from fpose_ros.core.synthetic.sequences import render_sequence, small_spec
-from fpose_ros.replay import ReplayOptions, run_replay
-from fpose_ros.ros.evaluation import reacquisition_delays
+from fpose_ros.evaluation.replay_run import ReplayOptions, run_replay
+from fpose_ros.evaluation.statistics import reacquisition_delays
 from fpose_ros.ros.make_bag import write_bag
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import trimesh
 
-from fpose_ros.replay import NodeProcess, ReplaySession, TopicPlan, ros_environment
-from fpose_ros.ros.stream_messages import StreamTopics
+from fpose_ros.evaluation.node_process import node_session
+from fpose_ros.ros.node_topics import stream_plan
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -23,22 +23,12 @@ pytestmark = [pytest.mark.ros, pytest.mark.slow]
 def test_node_exits_zero_without_traceback(tmp_path: Path, stop_signal: signal.Signals) -> None:
     mesh = tmp_path / "box.ply"
     trimesh.creation.box(extents=(0.05, 0.04, 0.03)).export(mesh)
-    topics = StreamTopics()
-    plan = TopicPlan({"color/image_raw": topics.color, "depth/image_raw": topics.depth,
-                      "color/camera_info": topics.camera_info, "mask": topics.mask}, gt_topic=None)
-    node = NodeProcess(["--ros-args", "-p", f"mesh_file:={mesh}",
-                        *(arg for name, topic in plan.inputs.items() for arg in ("-r", f"{name}:={topic}"))],
-                       tmp_path / "node.log", ros_environment())
-    session = ReplaySession(plan, None, "reliable")
-    try:
-        session.wait_for_node(node, 120.0)
+    with node_session(mesh, stream_plan(), tmp_path / "node.log") as (node, _):
         node.process.send_signal(stop_signal)
-        returncode = node.process.wait(timeout=15.0)
-    except subprocess.TimeoutExpired:
-        returncode = None
-    finally:
-        session.close()
-        node.stop()
+        try:
+            returncode = node.process.wait(timeout=15.0)
+        except subprocess.TimeoutExpired:
+            returncode = None
     log = node.log_path.read_text(errors="replace")
     assert returncode == 0, log
     assert "Traceback" not in log, log

@@ -1,0 +1,106 @@
+"""``fpose_node`` as a child process: its environment (Fast DDS profile), start, log, stop like Ctrl-C.
+
+Used by ``fpose-replay``, the live benchmark and soak, and the end-to-end tests (:func:`node_session`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from fpose_ros.ros.bag_io import BagWriter
+from fpose_ros.ros.node_topics import TopicPlan, node_arguments
+from fpose_ros.ros.replay_session import ReplaySession
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_fastdds_profile() -> Path | None:
+    """The project's Fast DDS profile for 640x480 images (source tree or installed share)."""
+    candidates = [_REPO_ROOT / "config" / "fastdds_large_images.xml"]
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        candidates.append(Path(get_package_share_directory("fpose_ros")) / "config" / "fastdds_large_images.xml")
+    except (ImportError, LookupError, OSError):  # not installed as a ROS package
+        pass
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def ros_environment() -> dict[str, str]:
+    """This process's environment with the large-image Fast DDS profile set (unless the user set one).
+
+    Fast DDS 2 (Humble, Jazzy) reads FASTRTPS_DEFAULT_PROFILES_FILE, Fast DDS 3 (Kilted) prefers
+    FASTDDS_DEFAULT_PROFILES_FILE; both are set to the same file.
+    """
+    env = dict(os.environ)
+    profile = env.get("FASTDDS_DEFAULT_PROFILES_FILE") or env.get("FASTRTPS_DEFAULT_PROFILES_FILE")
+    if profile is None:
+        found = default_fastdds_profile()
+        profile = str(found) if found is not None else None
+    if profile is not None:
+        env["FASTDDS_DEFAULT_PROFILES_FILE"] = env["FASTRTPS_DEFAULT_PROFILES_FILE"] = profile
+    return env
+
+
+class NodeProcess:
+    """fpose_node in its own process, its output in a log file; stopped with SIGINT like Ctrl-C."""
+
+    def __init__(self, arguments: list[str], log_path: Path, env: dict[str, str],
+                 command: tuple[str, ...] = (sys.executable, "-m", "fpose_ros.node")) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        # The venv's ROS bootstrapper re-executes Python once; the inherited environment already
+        # carries its guard, so the node starts directly (same pid, no second start-up).
+        self.process = subprocess.Popen([*command, *arguments], stdout=self._log, stderr=subprocess.STDOUT, env=env)
+
+    def exited(self) -> bool:
+        return self.process.poll() is not None
+
+    def log_tail(self, lines: int = 25) -> str:
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout_s: float = 10.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode
+
+
+@contextmanager
+def node_session(mesh: Path, plan: TopicPlan, log_path: Path, *, mesh_scale: float = 1.0, params: Sequence[str] = (),
+                 params_file: Path | None = None, writer: BagWriter | None = None, env: dict[str, str] | None = None,
+                 publisher_qos: str = "reliable", startup_timeout_s: float = 120.0
+                 ) -> Iterator[tuple[NodeProcess, ReplaySession]]:
+    """A fresh fpose_node for ``mesh`` fed from ``plan``'s topics, matched with a publishing session.
+
+    The node gets :func:`~fpose_ros.ros.node_topics.node_arguments` (``params`` as ``NAME:=VALUE``)
+    and ``env`` (default :func:`ros_environment`); this process uses the same Fast DDS profile. The
+    session records the node's outputs (into ``writer`` too, when given). Both are stopped on exit.
+
+    Raises:
+        ReplayError: the node exited or did not subscribe within ``startup_timeout_s``.
+    """
+    env = ros_environment() if env is None else env
+    os.environ.update({k: v for k, v in env.items() if k.endswith("_DEFAULT_PROFILES_FILE")})
+    node = NodeProcess(node_arguments(mesh, plan, mesh_scale, params, params_file), log_path, env)
+    try:
+        session = ReplaySession(plan, writer, publisher_qos)
+        try:
+            session.wait_for_node(node, startup_timeout_s)
+            yield node, session
+        finally:
+            session.close()
+    finally:
+        node.stop()

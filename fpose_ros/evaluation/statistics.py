@@ -1,0 +1,319 @@
+"""What the node published, scored: per-frame records, accuracy, rate, latency, catch-up, losses, targets.
+
+Used by ``fpose-replay``, the live benchmark and the soak (the offline benchmark shares its
+:class:`Target` and :func:`percentile`). Pure functions on per-frame records (:class:`FrameRecord`,
+stamp order) and on the node's statuses in arrival order (:class:`StatusEvent`); no ROS, no clock.
+
+Definitions (docs/benchmark.md repeats them):
+
+* A **registration** is a frame whose pose the node computed from many hypotheses (its status'
+  ``num_hypotheses`` > 1; a tracked frame refines one).
+* The **catch-up** after a registration: the registered frame and the poses the node published next
+  while it still worked through frames that had arrived meanwhile, i.e. each next pose (in arrival
+  order) received after the frame following it had already been published. It ends at the first pose
+  received before its next frame was published (the node is level with the camera again), or
+  ``budget_s`` after the registration's pose (the scheduler's catch-up budget), whichever comes first.
+* A **loss** is a status turning "lost" after the node had tracked. A loss **within N frames after
+  a registration** is one whose frame is at most N frames (by stamp) after the frame of the last
+  registration before it, counted only where the object is visible on that frame (where it left the
+  view or is hidden, losing it is right).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fpose_ros.core.metrics import add_error, adds_error, auc
+from fpose_ros.core.object_model import load_object_model
+from fpose_ros.ros.frame_scheduler import FrameSchedulerConfig
+
+#: Catch-up lasts at most this long after the registration's pose, seconds (the node's default budget).
+CATCH_UP_BUDGET_S = FrameSchedulerConfig().catch_up_budget_s
+#: A loss this many frames or fewer after a registration counts against acceptance (issue 13).
+EARLY_LOSS_FRAMES = 10
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, ">=": operator.ge}
+
+
+@dataclass
+class FrameRecord:
+    """What happened to one input frame (keyed by the colour image's stamp).
+
+    Attributes:
+        stamp_ns: header stamp of the colour image.
+        published_s: monotonic time the colour image was published (None if it was not).
+        pose: (4, 4) pose the node published for this stamp, or None.
+        pose_received_s: monotonic time that pose arrived.
+        pose_frame_id: header.frame_id of the published pose.
+        mode: the node's status mode_name for this stamp ("" when no status came).
+        score: status score.
+        message: status message (why there is no pose).
+        gt: (4, 4) ground-truth pose, or None.
+        add: ADD error in metres (inf without a pose, NaN without ground truth).
+        adds: ADD-S error in metres (same conventions).
+        masked: a mask with object pixels was published with this frame's stamp.
+        hypotheses: the status' ``num_hypotheses`` (> 1: the frame was registered, 1: tracked).
+    """
+
+    stamp_ns: int
+    published_s: float | None = None
+    pose: np.ndarray | None = None
+    pose_received_s: float | None = None
+    pose_frame_id: str = ""
+    mode: str = ""
+    score: float = 0.0
+    message: str = ""
+    gt: np.ndarray | None = None
+    add: float = math.nan
+    adds: float = math.nan
+    masked: bool = False
+    hypotheses: int = 0
+
+    @property
+    def latency_ms(self) -> float:
+        """Colour image published -> pose received, milliseconds (NaN without a pose)."""
+        if self.pose_received_s is None or self.published_s is None:
+            return math.nan
+        return (self.pose_received_s - self.published_s) * 1e3
+
+
+@dataclass
+class ReplaySummary:
+    """Numbers of one replay (printed as a table, written as JSON)."""
+
+    frames: int
+    poses: int
+    coverage: float
+    frames_with_gt: int = 0
+    add_auc: float | None = None
+    adds_auc: float | None = None
+    input_rate_hz: float = math.nan
+    output_rate_hz: float = math.nan
+    latency_p50_ms: float = math.nan
+    latency_p90_ms: float = math.nan
+    latency_max_ms: float = math.nan
+    frames_dropped: int = 0
+    time_to_first_pose_s: float = math.nan
+    reacquire_s: list[float] = field(default_factory=list)
+    modes: list[str] = field(default_factory=list)
+
+
+def evaluate(records: list[FrameRecord], model_points: np.ndarray | None, frames_dropped: int = 0,
+             modes: Sequence[str] = ()) -> ReplaySummary:
+    """Fill each record's errors and summarise.
+
+    Args:
+        records: one per published colour frame, in stamp order.
+        model_points: (N, 3) points of the mesh in its own frame (metres), for ADD / ADD-S.
+        frames_dropped: the node's last reported ``frames_dropped``.
+        modes: the status modes in the order the node published them, repeats merged (by stamp they
+            can interleave: a frame that waited for a mask reports "lost" after the frame registered on).
+    """
+    for record in records:
+        if record.gt is None or model_points is None:
+            continue
+        if record.pose is None:
+            record.add = record.adds = math.inf
+        else:
+            record.add = add_error(model_points, record.pose, record.gt)
+            record.adds = adds_error(model_points, record.pose, record.gt)
+    with_pose = [r for r in records if r.pose is not None]
+    with_gt = [r for r in records if r.gt is not None and model_points is not None]
+    latencies = np.array([r.latency_ms for r in with_pose if math.isfinite(r.latency_ms)])
+    published = [r.published_s for r in records if r.published_s is not None]
+    received = sorted(r.pose_received_s for r in with_pose if r.pose_received_s is not None)
+    summary = ReplaySummary(frames=len(records), poses=len(with_pose),
+                            coverage=len(with_pose) / len(records) if records else 0.0,
+                            frames_with_gt=len(with_gt), frames_dropped=frames_dropped, modes=list(modes))
+    if with_gt:
+        summary.add_auc = auc(np.array([r.add for r in with_gt]))
+        summary.adds_auc = auc(np.array([r.adds for r in with_gt]))
+    if len(published) > 1:
+        summary.input_rate_hz = (len(published) - 1) / (max(published) - min(published))
+    if len(received) > 1:
+        summary.output_rate_hz = (len(received) - 1) / (received[-1] - received[0])
+    if latencies.size:
+        summary.latency_p50_ms, summary.latency_p90_ms = (float(v) for v in np.percentile(latencies, [50, 90]))
+        summary.latency_max_ms = float(latencies.max())
+    if received and published:
+        summary.time_to_first_pose_s = received[0] - min(published)
+    summary.reacquire_s = reacquisition_delays(records)
+    return summary
+
+
+def reacquisition_delays(records: list[FrameRecord]) -> list[float]:
+    """Seconds from each return of a lost object to its next pose, one per loss.
+
+    A loss starts at a frame whose status is "lost"; the clock starts when the first frame after it
+    that carries a mask with object pixels is published (the node cannot register before) and stops
+    when the next pose arrives. Losses that end before any such mask are not counted.
+
+    Args:
+        records: in stamp order.
+    """
+    delays: list[float] = []
+    lost, mask_published = False, None
+    for record in records:
+        lost = lost or (record.mode == "lost" and record.pose is None)
+        if lost and record.masked and mask_published is None:
+            mask_published = record.published_s
+        if record.pose is not None:
+            if lost and mask_published is not None and record.pose_received_s is not None:
+                delays.append(record.pose_received_s - mask_published)
+            lost, mask_published = False, None
+    return delays
+
+
+@dataclass(frozen=True)
+class OfflineFigures:
+    """The offline engine (:mod:`fpose_ros.evaluation.offline`) on the same frames with the same masks.
+
+    Attributes:
+        coverage: fraction of visible frames with a pose.
+        add_auc, adds_auc: AUC (0-10 cm) over visible frames, a frame without a pose counting as infinite error.
+    """
+
+    coverage: float
+    add_auc: float
+    adds_auc: float
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """One TrackingStatus the node published, as received (arrival order matters, not stamp order).
+
+    Attributes:
+        stamp_ns: header stamp of the frame it reports on.
+        mode: "registering", "tracking" or "lost".
+        pose_published: a pose was published for that frame.
+        hypotheses: poses refined for the frame (> 1: a registration).
+        message: why there is no pose ("" when all is well).
+    """
+
+    stamp_ns: int
+    mode: str
+    pose_published: bool = False
+    hypotheses: int = 0
+    message: str = ""
+
+    @property
+    def registered(self) -> bool:
+        """The frame was registered (not tracked) and got a pose."""
+        return self.pose_published and self.hypotheses > 1
+
+
+@dataclass(frozen=True)
+class Target:
+    """One acceptance threshold: ``figure op threshold`` must hold (a NaN figure fails)."""
+
+    figure: str
+    op: str  # "<=" or ">="
+    threshold: float
+
+    def met(self, value: float | None) -> bool:
+        return value is not None and math.isfinite(value) and _COMPARE[self.op](value, self.threshold)
+
+    def __str__(self) -> str:
+        return f"{self.figure} {self.op} {self.threshold}"
+
+
+def failed_targets(figures: Mapping[str, float | None], targets: Sequence[Target]) -> list[str]:
+    """The targets that ``figures`` (figure name -> value) do not meet, as ``str(target)``."""
+    return [str(t) for t in targets if not t.met(figures.get(t.figure))]
+
+
+def catch_up_flags(records: Sequence[FrameRecord], budget_s: float = CATCH_UP_BUDGET_S) -> list[bool]:
+    """Which frames' poses were computed in the catch-up after a registration (see the module docstring).
+
+    Args:
+        records: every published frame, stamp order, with ``published_s``, ``pose``,
+            ``pose_received_s`` and ``hypotheses`` filled where known.
+        budget_s: longest catch-up after the registration's pose, seconds.
+
+    Returns:
+        One flag per record; False for frames without a pose.
+    """
+    flags = [False] * len(records)
+    posed = sorted((r.pose_received_s, i) for i, r in enumerate(records)
+                   if r.pose is not None and r.pose_received_s is not None)
+    started: float | None = None  # arrival time of the registration's pose
+    for received, i in posed:
+        if records[i].hypotheses > 1:
+            started, flags[i] = received, True
+            continue
+        if started is None:
+            continue
+        following = records[i + 1].published_s if i + 1 < len(records) else None
+        behind = following is not None and following < received
+        if behind and received - started <= budget_s:
+            flags[i] = True
+        else:
+            started = None
+    return flags
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile of the finite ``values``; NaN when there are none."""
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.percentile(finite, q)) if finite else math.nan
+
+
+def latency_outside_catch_up_ms(records: Sequence[FrameRecord], q: float = 90.0,
+                                budget_s: float = CATCH_UP_BUDGET_S) -> tuple[float, int]:
+    """The ``q``-th latency percentile (ms) over poses outside the catch-up, and how many poses were inside it."""
+    flags = catch_up_flags(records, budget_s)
+    outside = [r.latency_ms for r, inside in zip(records, flags, strict=True) if not inside]
+    return percentile(outside, q), sum(flags)
+
+
+def losses(events: Sequence[StatusEvent]) -> list[StatusEvent]:
+    """The statuses at which the node lost the object: "lost" right after a status that was not, once it had tracked."""
+    found: list[StatusEvent] = []
+    tracked, previous = False, ""
+    for event in events:
+        if event.mode == "lost" and previous != "lost" and tracked:
+            found.append(event)
+        tracked = tracked or event.mode == "tracking"
+        previous = event.mode
+    return found
+
+
+def losses_after_registration(events: Sequence[StatusEvent], frame_index: Mapping[int, int],
+                              visible: Sequence[bool] | None = None, within: int = EARLY_LOSS_FRAMES
+                              ) -> list[StatusEvent]:
+    """The losses at most ``within`` frames after the registration before them (see the module docstring).
+
+    Args:
+        events: the node's statuses in arrival order.
+        frame_index: stamp (ns) -> frame number of the published sequence.
+        visible: per frame number, the object is in view and not hidden; None counts every loss.
+        within: frames after the registered frame.
+    """
+    early: list[StatusEvent] = []
+    lost = {id(e) for e in losses(events)}
+    registered_at: int | None = None
+    for event in events:
+        index = frame_index.get(event.stamp_ns)
+        if index is None:
+            continue
+        if event.registered:
+            registered_at = index
+        elif id(event) in lost and registered_at is not None and 0 <= index - registered_at <= within \
+                and (visible is None or bool(visible[index])):
+            early.append(event)
+    return early
+
+
+def mesh_frame_points(mesh_path: Path, scale: float = 1.0) -> tuple[np.ndarray, float]:
+    """(N, 3) float64 surface points of the mesh in its own frame (the frame of the node's poses), metres,
+    and the object's diameter, metres: what ADD / ADD-S of the node's poses are computed on."""
+    model = load_object_model(mesh_path, scale=scale)
+    T_mesh_centered = np.linalg.inv(model.T_centered_mesh)
+    points = model.surface_points.astype(np.float64) @ T_mesh_centered[:3, :3].T + T_mesh_centered[:3, 3]
+    return points, float(model.diameter)

@@ -1,0 +1,53 @@
+"""Tables of the evaluation: aligned columns (one row per run) and two-column summaries, as printed.
+
+One formatter for the offline benchmark, the live benchmark, the soak and ``fpose-replay``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from fpose_ros.evaluation.statistics import ReplaySummary
+
+
+def number(value: object, fmt: str) -> str:
+    """``value`` formatted with ``fmt``; "n/a" for None, "inf" / "nan" for non-finite floats."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "n/a" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return format(value, fmt)
+
+
+def columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Rows under a header, columns aligned and separated by " | ", a rule under the header."""
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    line = " | ".join("{:<" + str(w) + "}" for w in widths)
+    return "\n".join([line.format(*header), "-+-".join("-" * w for w in widths), *(line.format(*r) for r in rows)])
+
+
+def pairs(rows: Sequence[tuple[str, str]]) -> str:
+    """(name, value) rows as an aligned two-column table."""
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def format_replay_table(summary: ReplaySummary) -> str:
+    """A replay's summary (``fpose-replay``) as a two-column table."""
+    latency = " / ".join(number(v, ".1f") for v in (summary.latency_p50_ms, summary.latency_p90_ms,
+                                                     summary.latency_max_ms))
+    rows = [
+        ("frames (poses)", f"{summary.frames} ({summary.poses})"),
+        ("coverage", number(summary.coverage * 100, ".1f") + " %"),
+        ("ADD AUC (0-10 cm)", number(summary.add_auc, ".3f")),
+        ("ADD-S AUC (0-10 cm)", number(summary.adds_auc, ".3f")),
+        ("input rate", number(summary.input_rate_hz, ".1f") + " Hz"),
+        ("output rate", number(summary.output_rate_hz, ".1f") + " Hz"),
+        ("latency p50 / p90 / max", f"{latency} ms"),
+        ("frames dropped by node", str(summary.frames_dropped)),
+        ("first pose after", number(summary.time_to_first_pose_s, ".2f") + " s"),
+        ("re-acquired after", ", ".join(number(v, ".2f") + " s" for v in summary.reacquire_s) or "no loss"),
+        ("modes", " -> ".join(summary.modes) or "none"),
+    ]
+    return pairs(rows)

@@ -1,0 +1,157 @@
+"""Scoring what the node published: re-acquisition, catch-up, latency outside it, losses, targets."""
+
+import math
+
+import numpy as np
+import pytest
+
+from fpose_ros.evaluation.statistics import (
+    FrameRecord,
+    StatusEvent,
+    Target,
+    catch_up_flags,
+    evaluate,
+    failed_targets,
+    latency_outside_catch_up_ms,
+    losses,
+    losses_after_registration,
+    percentile,
+    reacquisition_delays,
+)
+from fpose_ros.evaluation.tables import format_replay_table
+
+POSE = np.eye(4)
+
+
+def record(i: int, mode: str = "tracking", pose: bool = True, masked: bool = False, late_s: float = 0.02
+           ) -> FrameRecord:
+    published = i / 30
+    return FrameRecord(stamp_ns=i, published_s=published, pose=POSE if pose else None,
+                       pose_received_s=published + late_s if pose else None, mode=mode, masked=masked)
+
+
+def test_delay_runs_from_the_first_mask_after_the_loss_to_the_next_pose():
+    records = [record(0, masked=True), record(1), record(2, "lost", pose=False),
+               record(3, "lost", pose=False, masked=False), record(4, "lost", pose=False, masked=True),
+               record(5, "lost", pose=False), record(6, late_s=0.3), record(7, "lost", pose=False), record(8)]
+    # Frame 7 reports "lost" only because it was processed before the registration of frame 6
+    # finished; without a mask after it, it is not a second loss.
+    delays = reacquisition_delays(records)
+    assert len(delays) == 1 and np.isclose(delays[0], 6 / 30 + 0.3 - 4 / 30)
+
+
+def test_the_frame_with_the_mask_can_be_the_one_posed():
+    records = [record(0), record(1, "lost", pose=False), record(2, "lost", pose=False), record(3, masked=True)]
+    delays = reacquisition_delays(records)
+    assert len(delays) == 1 and np.isclose(delays[0], 0.02)
+
+
+def test_no_loss_or_no_mask_gives_no_delay():
+    assert reacquisition_delays([record(i) for i in range(5)]) == []
+    assert reacquisition_delays([record(0), record(1, "lost", pose=False), record(2, "lost", pose=False)]) == []
+
+
+def test_table_prints_each_delay():
+    records = [record(0), record(1, "lost", pose=False), record(2, "lost", pose=False, masked=True), record(3)]
+    summary = evaluate(records, None)
+    assert len(summary.reacquire_s) == 1
+    assert "re-acquired after" in format_replay_table(summary)
+    assert f"{summary.reacquire_s[0]:.2f} s" in format_replay_table(summary)
+
+
+# ---------------------------------------------------------------- catch-up, losses, targets (live benchmark)
+
+PERIOD = 1 / 30
+
+
+def live_records(n: int, registered: int, registration_s: float, track_s: float, steady_latency_s: float,
+                 ) -> list[FrameRecord]:
+    """A node that registers frame ``registered`` in ``registration_s``, then tracks every later frame in
+    ``track_s`` each, one after the other, until it is level with the camera (latency ``steady_latency_s``)."""
+    records = [FrameRecord(stamp_ns=i, published_s=i * PERIOD) for i in range(n)]
+    done = records[registered].published_s + registration_s
+    records[registered].pose, records[registered].pose_received_s = POSE, done
+    records[registered].hypotheses = 252
+    for r in records[registered + 1:]:
+        done = max(done + track_s, r.published_s + steady_latency_s)
+        r.pose, r.pose_received_s, r.hypotheses = POSE, done, 1
+    return records
+
+
+def test_catch_up_is_the_registration_and_the_backlog_it_left():
+    records = live_records(40, registered=2, registration_s=0.4, track_s=0.005, steady_latency_s=0.008)
+    flags = catch_up_flags(records)
+    backlog = [i for i, r in enumerate(records)
+               if r.pose is not None and i + 1 < len(records) and records[i + 1].published_s < r.pose_received_s]
+    assert flags[2] and not any(flags[:2])
+    # Frames 3.. were waiting while frame 2 registered; the first pose received before its next frame
+    # was published ends the catch-up, and nothing after it is in one.
+    end = next(i for i in range(3, 40) if i not in backlog)
+    assert all(flags[3:end]) and not any(flags[end:])
+    assert end > 10  # 0.4 s of registration left a real backlog
+
+
+def test_latency_outside_the_catch_up_leaves_out_the_registration_and_its_backlog():
+    records = live_records(60, registered=2, registration_s=0.4, track_s=0.005, steady_latency_s=0.008)
+    steady_p90, inside = latency_outside_catch_up_ms(records)
+    assert inside == sum(catch_up_flags(records)) > 1
+    assert steady_p90 == pytest.approx(8.0)
+    assert percentile([r.latency_ms for r in records], 90) > 2 * steady_p90
+
+
+def test_catch_up_ends_at_the_budget_when_the_node_never_levels():
+    # Tracking takes longer than a frame period: the node never catches up, which must show.
+    records = live_records(90, registered=0, registration_s=0.1, track_s=0.05, steady_latency_s=0.0)
+    flags = catch_up_flags(records, budget_s=0.5)
+    flagged = [r for r, f in zip(records, flags, strict=True) if f]
+    assert flagged[-1].pose_received_s - records[0].pose_received_s <= 0.5
+    assert not all(flags[1:])
+    assert math.isfinite(latency_outside_catch_up_ms(records, budget_s=0.5)[0])
+
+
+def test_a_second_registration_starts_a_new_catch_up():
+    records = live_records(40, registered=2, registration_s=0.2, track_s=0.005, steady_latency_s=0.008)
+    records[30].hypotheses = 252
+    shift = 0.3
+    for r in records[30:]:
+        r.pose_received_s += shift
+    flags = catch_up_flags(records)
+    assert flags[30] and flags[31] and not flags[29]
+
+
+def test_frames_without_a_pose_are_never_in_the_catch_up():
+    records = live_records(20, registered=5, registration_s=0.3, track_s=0.005, steady_latency_s=0.008)
+    records[7].pose = records[7].pose_received_s = None
+    assert not catch_up_flags(records)[7] and not any(catch_up_flags(records)[:5])
+
+
+def events(*spec: tuple[int, str, int]) -> list[StatusEvent]:
+    """(stamp, mode, hypotheses) in arrival order; a pose wherever the mode is "tracking"."""
+    return [StatusEvent(stamp, mode, mode == "tracking", hyps, f"why {stamp}") for stamp, mode, hyps in spec]
+
+
+def test_losses_count_each_turn_to_lost_after_tracking_once():
+    found = losses(events((0, "lost", 0), (1, "registering", 0), (2, "tracking", 252), (3, "lost", 1),
+                          (4, "lost", 0), (5, "tracking", 252), (6, "lost", 1)))
+    assert [e.stamp_ns for e in found] == [3, 6]
+    assert found[0].message == "why 3"
+
+
+def test_losses_after_registration_count_only_near_visible_ones():
+    stream = events((2, "tracking", 252), *[(i, "tracking", 1) for i in range(3, 12)], (12, "lost", 1),
+                    (20, "tracking", 252), *[(i, "tracking", 1) for i in range(21, 40)], (40, "lost", 1),
+                    (41, "tracking", 252), (43, "lost", 1))
+    index = {stamp: stamp for stamp in range(50)}
+    early = losses_after_registration(stream, index)
+    assert [e.stamp_ns for e in early] == [12, 43]  # 10 and 2 frames after; 40 is 20 frames after
+    visible = [True] * 50
+    visible[43] = False  # the object left the view: losing it is right
+    assert [e.stamp_ns for e in losses_after_registration(stream, index, visible)] == [12]
+    assert [e.stamp_ns for e in losses_after_registration(stream, index, within=9)] == [43]
+
+
+def test_targets_fail_on_a_missing_or_nan_figure():
+    targets = [Target("coverage", ">=", 0.95), Target("latency_ms", "<=", 33.0)]
+    assert failed_targets({"coverage": 0.96, "latency_ms": 33.0}, targets) == []
+    assert failed_targets({"coverage": 0.94, "latency_ms": math.nan}, targets) == [str(t) for t in targets]
+    assert failed_targets({}, targets[:1]) == ["coverage >= 0.95"]
