@@ -42,6 +42,7 @@ def contact_sheet(frames: list[np.ndarray], records: list[FrameRecord], mesh_pat
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(prog="fpose-demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="output directory")
     parser.add_argument("--cache", type=Path, default=Path("out/cache"), help="rendered-sequence cache")

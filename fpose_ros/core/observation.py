@@ -39,10 +39,12 @@ class Observation:
 
     @property
     def height(self) -> int:
+        """Image rows."""
         return int(self.depth.shape[0])
 
     @property
     def width(self) -> int:
+        """Image columns."""
         return int(self.depth.shape[1])
 
 

@@ -56,4 +56,5 @@ class PoseResult:
 
     @property
     def has_pose(self) -> bool:
+        """True when the result carries a pose (it is trusted)."""
         return self.T_cam_obj is not None

@@ -119,9 +119,11 @@ def predict_pose(T_a: np.ndarray, t_a: float, T_b: np.ndarray, t_b: float, t: fl
 class Estimator(Protocol):
     """What the tracker needs from :class:`~fpose_ros.core.estimator.PoseEstimator`."""
 
-    def register(self, frame: RGBDFrame, mask: np.ndarray) -> PoseResult: ...
+    def register(self, frame: RGBDFrame, mask: np.ndarray) -> PoseResult:
+        """Find the object in ``frame`` inside ``mask`` (no prior pose)."""
 
-    def track(self, frame: RGBDFrame, previous: PoseResult) -> PoseResult: ...
+    def track(self, frame: RGBDFrame, previous: PoseResult) -> PoseResult:
+        """Follow the object from ``previous`` into ``frame``."""
 
 
 class ObjectTracker:

@@ -85,7 +85,7 @@ class BagReader:
 
     @property
     def topics(self) -> dict[str, str]:
-        """topic -> msgtype."""
+        """Topic -> msgtype."""
         return {c.topic: c.msgtype for c in self._reader.connections}
 
     def messages(self, topics: set[str] | None = None) -> Iterator[BagMessage]:

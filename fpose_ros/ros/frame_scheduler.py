@@ -28,6 +28,7 @@ _DEFAULT_PERIOD_S = 1.0 / 30.0
 
 
 class JobKind(enum.Enum):
+    """What the worker does with a job's frame."""
     REGISTER = "register"  # the frame with its mask
     TRACK = "track"  # the frame without a mask (the tracker registers nothing without one)
 
@@ -171,10 +172,12 @@ class FrameScheduler(Generic[T, M]):
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` was called: no more jobs are handed out."""
         return self._closed
 
     @property
     def tracking(self) -> bool:
+        """True while the object has a pose to track from."""
         with self._cond:
             return self._tracking
 

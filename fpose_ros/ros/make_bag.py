@@ -39,6 +39,7 @@ def write_bag(seq: SyntheticSequence, out: Path, mask_rate_hz: float | None = No
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
     specs = {"demo": demo_spec(), "small": small_spec(), **{s.name: s for s in benchmark_specs()}}
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="bag directory to write")

@@ -52,6 +52,7 @@ class StreamFrame:
 
 
 def stamp(ns: int) -> Time:
+    """A ROS time from nanoseconds."""
     return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
 
 

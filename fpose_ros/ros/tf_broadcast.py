@@ -27,7 +27,8 @@ TF_QOS = QoSProfile(depth=100, history=HistoryPolicy.KEEP_LAST, reliability=Reli
 class Broadcaster(Protocol):
     """The part of tf2_ros.TransformBroadcaster the node uses."""
 
-    def sendTransform(self, transform: TransformStamped | list[TransformStamped]) -> None: ...  # noqa: N802
+    def sendTransform(self, transform: TransformStamped | list[TransformStamped]) -> None:  # noqa: N802
+        """Publish one transform or several on ``/tf``."""
 
 
 class TransformBroadcaster:
@@ -37,6 +38,7 @@ class TransformBroadcaster:
         self._publisher = node.create_publisher(TFMessage, "/tf", qos)
 
     def sendTransform(self, transform: TransformStamped | list[TransformStamped]) -> None:  # noqa: N802 - tf2_ros' name
+        """Publish one transform or several on ``/tf`` (tf2_ros' signature)."""
         transforms = transform if isinstance(transform, list) else [transform]
         self._publisher.publish(TFMessage(transforms=transforms))
 

@@ -35,9 +35,11 @@ def stamp_ns(msg: Any) -> int:
 class StampSynchronizer(Protocol):
     """What the node needs from a synchronizer: feed input ``index``, and forget everything."""
 
-    def add(self, index: int, msg: Any) -> None: ...
+    def add(self, index: int, msg: Any) -> None:
+        """Offer message ``msg`` of input ``index`` to the synchronizer."""
 
-    def reset(self) -> None: ...
+    def reset(self) -> None:
+        """Drop every message held."""
 
 
 class ApproximateTimeSynchronizer:
@@ -111,9 +113,11 @@ class MessageFiltersSynchronizer:
         self._sync.registerCallback(self._callback)
 
     def add(self, index: int, msg: Any) -> None:
+        """Feed one message of input ``index`` to message_filters' synchronizer."""
         self._inputs[index].signalMessage(msg)
 
     def reset(self) -> None:
+        """Drop every queued message."""
         # message_filters has no public way to clear its queues: start a fresh synchronizer.
         self._build()
 

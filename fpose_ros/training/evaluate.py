@@ -113,6 +113,7 @@ def evaluate_scorer(net: ScoreNet, net_config: ScoreNetConfig, n_scenes: int, co
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, required=True)
     parser.add_argument("--n", type=int, default=8, help="held-out scenes per network")

@@ -116,6 +116,7 @@ def generate(out: Path, n_scenes: int, split: str, config: SampleConfig, seed: i
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--n", type=int, required=True, help="number of scenes")

@@ -104,6 +104,7 @@ class GroupScorer(nn.Module):
         self.net = net
 
     def forward(self, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+        """The wrapped network's output for the pair (A, B)."""
         G, L = A.shape[:2]
         features = self.net.embed(A.flatten(0, 1), B.flatten(0, 1)).view(G, L, -1)
         return torch.stack([self.net.rank(f) for f in features])
@@ -270,6 +271,7 @@ def _plot(path: Path, rows: list[dict[str, float]], kind: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)

@@ -151,8 +151,11 @@ class StaticLaunchFile:
         return None
 
     def with_defaults(self, node: ast.expr, variables: dict[str, ast.expr]) -> str | None:
-        """Like :meth:`literal`, also for a list of parts, each a string, ``cfg[name]`` or a list variable of the
-        function (``variables``), with every ``cfg[name]`` replaced by the argument's default."""
+        """Like :meth:`literal`, also for a list of parts.
+
+        Each part is a string, ``cfg[name]`` or a list variable of the function (``variables``); every
+        ``cfg[name]`` is replaced by the argument's default.
+        """
         if isinstance(node, ast.Starred):
             return self.with_defaults(node.value, variables)
         if isinstance(node, ast.Name) and node.id in variables:
@@ -360,8 +363,11 @@ LAUNCH_MODULES = ("launch", "launch.actions", "launch.conditions", "launch.launc
 
 
 def _generate_with_stubs(launch_file: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, MagicMock]:
-    """Run ``generate_launch_description()`` of ``launch_file`` with every ``launch`` / ``launch_ros`` name a
-    recording mock, in the current (monkeypatched) environment; returns the mocks by name."""
+    """Run ``generate_launch_description()`` of ``launch_file`` with the launch API stubbed.
+
+    Every ``launch`` / ``launch_ros`` name is a recording mock; the file runs in the current (monkeypatched)
+    environment. Returns the action mocks by name.
+    """
     stubs: dict[str, MagicMock] = {}
     for module in LAUNCH_MODULES:
         stub = MagicMock(name=module)

@@ -39,7 +39,7 @@ class TestSomething(unittest.TestCase):
 
 def _run_with_plugin(tmp_path: Path, hook_arguments: str,
                      project_options: bool = True) -> subprocess.CompletedProcess[str]:
-    """pytest in a scratch project with the launch_testing double; ``project_options``: this repository's addopts."""
+    """Pytest in a scratch project with the launch_testing double; ``project_options``: this repository's addopts."""
     site = tmp_path / "site"
     hooks = site / "launch_testing" / "pytest"
     hooks.mkdir(parents=True)

@@ -26,8 +26,11 @@ class AdaptiveBatcher:
         self.batch_size = batch_size
 
     def map(self, n: int, fn: Callable[[int, int], torch.Tensor]) -> list[torch.Tensor]:
-        """``[fn(start, stop) for consecutive ranges covering 0..n]``; a range that runs out of memory is retried
-        at half the size (down to 1, after which the error propagates). O(n / batch_size) calls."""
+        """``[fn(start, stop) for consecutive ranges covering 0..n]``, halving a range that runs out of memory.
+
+        A range that runs out of memory is retried at half the size (down to 1, after which the error
+        propagates). O(n / batch_size) calls.
+        """
         outputs = []
         start = 0
         while start < n:

@@ -22,8 +22,10 @@ TOKEN_STRIDE = 8
 
 
 def scaled_channels(channels: int, width: float) -> int:
-    """``channels * width`` rounded to a multiple of 8 (at least 8), so attention heads and the
-    sinusoidal table split evenly; ``width == 1`` gives the released counts exactly."""
+    """``channels * width`` rounded to a multiple of 8 (at least 8).
+
+    So attention heads and the sinusoidal table split evenly; ``width == 1`` gives the released counts exactly.
+    """
     return max(8, 8 * round(channels * width / 8))
 
 
@@ -47,6 +49,7 @@ class ConvBNReLU(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C_in, H, W) -> (N, C_out, H, W): convolution, batch norm, ReLU."""
         return self.net(x)
 
 
@@ -64,6 +67,7 @@ class ResnetBasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, C, H, W): two convolutions plus the identity."""
         out = torch.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return torch.relu(out + x)
@@ -82,6 +86,7 @@ class PositionalEmbedding(nn.Module):
         self.register_buffer("pe", sinusoidal_table(max_len, d_model))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, L, D) tokens plus the first L rows of the sinusoidal table."""
         return x + self.pe[:, : x.shape[1]]
 
 

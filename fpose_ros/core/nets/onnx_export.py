@@ -38,6 +38,7 @@ class ChannelsLast(nn.Module):
         self.net = net
 
     def forward(self, input1: torch.Tensor, input2: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Two (N, H, W, C) inputs -> the wrapped network's outputs (the scorer's as (N, 1))."""
         out = self.net(input1.permute(0, 3, 1, 2), input2.permute(0, 3, 1, 2))
         # The scorer's (N,) logits become (N, 1), one row per hypothesis as Isaac ROS reads them.
         return out if isinstance(out, tuple) else (out[:, None],)

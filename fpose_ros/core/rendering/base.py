@@ -35,6 +35,7 @@ class MeshTensors:
 
     @classmethod
     def from_object_model(cls, model: ObjectModel, device: torch.device | str = "cpu") -> MeshTensors:
+        """The model's arrays as tensors on ``device`` (shared memory where already on the CPU)."""
         def t(a):  # noqa: ANN001, ANN202 - tiny local converter
             return None if a is None else torch.as_tensor(a, device=device)
 
@@ -42,6 +43,7 @@ class MeshTensors:
 
     @property
     def device(self) -> torch.device:
+        """Device of the mesh's tensors."""
         return self.vertices.device
 
 

@@ -1,5 +1,7 @@
-"""Optional CUDA renderer on nvdiffrast's public API (``RasterizeCudaContext``, ``rasterize``, ``interpolate``,
-``texture``); implements :class:`~fpose_ros.core.rendering.base.Renderer` with the torch rasteriser's output.
+"""Optional CUDA renderer on nvdiffrast's public API.
+
+Uses ``RasterizeCudaContext``, ``rasterize``, ``interpolate`` and ``texture``; implements
+:class:`~fpose_ros.core.rendering.base.Renderer` with the torch rasteriser's output.
 
 nvdiffrast is installed by the user (NVIDIA source licence, non-commercial) and imported only when this
 renderer is constructed. Pinhole ``K`` (pixel centres at integers) becomes a clip-space projection with

@@ -87,9 +87,11 @@ def test_forward_shapes_and_score_order_equivariance() -> None:
 
 
 def test_training_mode_normalises_like_inference() -> None:
-    """Training-mode BatchNorm must see the rendering and the observation together, as the shared running
-    statistics do at inference: with momentum 1 the running statistics become those of the last batch, so
-    inference on that batch must then give the tokens training mode gave."""
+    """Training-mode BatchNorm must see the rendering and the observation together.
+
+    As the shared running statistics do at inference: with momentum 1 the running statistics become those of the
+    last batch, so inference on that batch must then give the tokens training mode gave.
+    """
     torch.manual_seed(0)
     net = RefineNet(width=0.25, input_size=32)
     for module in net.modules():
