@@ -79,28 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="--live: loop the first sequence (default proc4_exit_and_return) into one node for this "
                              "long under the first timing (fpose_ros.evaluation.live_soak)")
     args = parser.parse_args(argv)
-    for part in ("refiner", "scorer"):
-        weights = getattr(args, f"{part}_weights")
-        if getattr(args, part) == "learned" and weights is None and not args.random_weights:
-            parser.error(f"--{part} learned needs --{part}-weights DIR (a checkpoint directory: model_best.pth "
-                         "+ config.yml) or --random-weights (timings only)")
-        if weights is not None and not weights.is_dir():
-            parser.error(f"--{part}-weights {weights}: no such directory")
-    if args.learned_frames < 1:
-        parser.error("--learned-frames must be >= 1")
+    _check_arguments(parser, args)
     if args.threads is not None:
-        if args.threads < 1:
-            parser.error("--threads must be >= 1")
         torch.set_num_threads(args.threads)
-
-    specs = quick_specs() if args.quick else benchmark_specs()
-    if args.sequences:
-        unknown = set(args.sequences) - {s.name for s in specs}
-        if unknown:
-            parser.error(f"unknown sequences {sorted(unknown)}; known: {[s.name for s in specs]}")
-        specs = [s for s in specs if s.name in args.sequences]
-    if args.soak is not None and not args.live:
-        parser.error("--soak needs --live")
+    specs = _selected_specs(parser, args)
     if args.live:
         return _live_main(parser, args, specs)
 
@@ -137,6 +119,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.write_text(json.dumps(payload, indent=2, default=_json_default))
         print(f"wrote {args.json}")
     return 0
+
+
+def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Stop with the parser's usage error on arguments that do not fit together."""
+    for part in ("refiner", "scorer"):
+        weights = getattr(args, f"{part}_weights")
+        if getattr(args, part) == "learned" and weights is None and not args.random_weights:
+            parser.error(f"--{part} learned needs --{part}-weights DIR (a checkpoint directory: model_best.pth "
+                         "+ config.yml) or --random-weights (timings only)")
+        if weights is not None and not weights.is_dir():
+            parser.error(f"--{part}-weights {weights}: no such directory")
+    if args.learned_frames < 1:
+        parser.error("--learned-frames must be >= 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be >= 1")
+    if args.soak is not None and not args.live:
+        parser.error("--soak needs --live")
+
+
+def _selected_specs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[SequenceSpec]:
+    """The sequences to run: all (or the quick ones), or those named by ``--sequences``."""
+    specs = quick_specs() if args.quick else benchmark_specs()
+    if args.sequences:
+        unknown = set(args.sequences) - {s.name for s in specs}
+        if unknown:
+            parser.error(f"unknown sequences {sorted(unknown)}; known: {[s.name for s in specs]}")
+        specs = [s for s in specs if s.name in args.sequences]
+    return specs
 
 
 def _device(name: str) -> str:

@@ -60,13 +60,16 @@ class NodeProcess:
         self.process = subprocess.Popen([*command, *arguments], stdout=self._log, stderr=subprocess.STDOUT, env=env)
 
     def exited(self) -> bool:
+        """True once the node process has ended."""
         return self.process.poll() is not None
 
     def log_tail(self, lines: int = 25) -> str:
+        """The last ``lines`` lines of the node's log."""
         self._log.flush()
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self, timeout_s: float = 10.0) -> int:
+        """Stop the node (SIGINT, then harder after ``timeout_s``); returns its exit code."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:

@@ -186,8 +186,11 @@ def summarize(runs: Sequence[SequenceRun], peak_rss_mb: float | None = None) -> 
 
 def offline_figures(seq: SyntheticSequence, make_estimator: Callable[[], Estimator], mask_every: int
                     ) -> OfflineFigures:
-    """The offline engine's coverage and AUCs on ``seq``'s visible frames, masks every ``mask_every``-th visible
-    frame: what the live benchmark sets its node's figures beside (no registration trials)."""
+    """The offline engine's coverage and AUCs on ``seq``'s visible frames.
+
+    Masks on every ``mask_every``-th visible frame: what the live benchmark sets its node's figures beside
+    (no registration trials).
+    """
     run = run_sequence(seq, make_estimator, mask_every=mask_every, registration_trials=0)
     adds = np.array(run.adds_m)
     return OfflineFigures(coverage=float(np.isfinite(adds).mean()) if adds.size else math.nan,
@@ -282,6 +285,7 @@ def peer_factory(seq: SyntheticSequence) -> Callable[[], Estimator]:
 
 
 def per_sequence_figures(run: SequenceRun) -> dict[str, object]:
+    """One sequence's row of the benchmark's JSON: timings, coverage, accuracy."""
     finite = [e for e in run.adds_m if np.isfinite(e)]
     return {"name": run.name, "tracking_median_ms": float(np.median(run.track_ms)) if run.track_ms else None,
             "registration_median_s": float(np.median(run.register_s)),

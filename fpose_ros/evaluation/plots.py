@@ -54,7 +54,7 @@ def plot_auc(records: list[FrameRecord], path: Path) -> None:
 
 
 def _pyplot():  # noqa: ANN202 - matplotlib.pyplot module
-    """matplotlib with the file-only backend (replays run on headless machines)."""
+    """Matplotlib with the file-only backend (replays run on headless machines)."""
     import matplotlib
 
     matplotlib.use("Agg")

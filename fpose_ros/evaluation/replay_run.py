@@ -39,6 +39,8 @@ class ReplayOptions:
 
 @dataclass
 class ReplayResult:
+    """What one replay produced: its summary, per-frame records, the /tf it received, the topic plan."""
+
     summary: ReplaySummary
     records: list[FrameRecord]
     tf: list[tuple[int, str, str]]

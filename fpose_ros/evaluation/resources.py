@@ -24,8 +24,10 @@ def reset_peak_rss() -> None:
 
 
 def peak_rss_mb(pid: int | str = "self") -> float:
-    """RSS high-water mark (VmHWM) of process ``pid``, MB; for this process without /proc, ``getrusage``'s
-    lifetime maxrss."""
+    """RSS high-water mark (VmHWM) of process ``pid``, MB.
+
+    For this process without /proc, ``getrusage``'s lifetime maxrss.
+    """
     try:
         return _status_mb(pid, "VmHWM")
     except OSError:

@@ -217,6 +217,7 @@ class Target:
     threshold: float
 
     def met(self, value: float | None) -> bool:
+        """True when ``value`` meets the threshold (None and NaN never do)."""
         return value is not None and math.isfinite(value) and _COMPARE[self.op](value, self.threshold)
 
     def __str__(self) -> str:
@@ -311,8 +312,11 @@ def losses_after_registration(events: Sequence[StatusEvent], frame_index: Mappin
 
 
 def mesh_frame_points(mesh_path: Path, scale: float = 1.0) -> tuple[np.ndarray, float]:
-    """(N, 3) float64 surface points of the mesh in its own frame (the frame of the node's poses), metres,
-    and the object's diameter, metres: what ADD / ADD-S of the node's poses are computed on."""
+    """(N, 3) float64 surface points of the mesh and the object's diameter, metres.
+
+    The points are in the mesh's own frame (the frame of the node's poses): what ADD / ADD-S of the node's
+    poses are computed on.
+    """
     model = load_object_model(mesh_path, scale=scale)
     T_mesh_centered = np.linalg.inv(model.T_centered_mesh)
     points = model.surface_points.astype(np.float64) @ T_mesh_centered[:3, :3].T + T_mesh_centered[:3, 3]

@@ -29,6 +29,7 @@ class TopicPlan:
 
     @property
     def color(self) -> str:
+        """The bag topic that feeds the colour input."""
         return self.inputs["color/image_raw"]
 
 

@@ -192,10 +192,12 @@ class ReplaySession:
 
     @property
     def frames_dropped(self) -> int:
+        """Frames the node reported dropped in its last status (0 before any)."""
         status = self.received.last_status
         return int(status.frames_dropped) if status is not None else 0
 
     def close(self) -> None:
+        """Stop the executor and destroy the recording node."""
         self._executor.shutdown()
         self._node.destroy_node()
         rclpy.try_shutdown(context=self._context)

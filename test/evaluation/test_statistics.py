@@ -66,8 +66,11 @@ PERIOD = 1 / 30
 
 def live_records(n: int, registered: int, registration_s: float, track_s: float, steady_latency_s: float,
                  ) -> list[FrameRecord]:
-    """A node that registers frame ``registered`` in ``registration_s``, then tracks every later frame in
-    ``track_s`` each, one after the other, until it is level with the camera (latency ``steady_latency_s``)."""
+    """A node that registers frame ``registered`` in ``registration_s``, then tracks the later frames.
+
+    Every later frame takes ``track_s``, one after the other, until the node is level with the camera
+    (latency ``steady_latency_s``).
+    """
     records = [FrameRecord(stamp_ns=i, published_s=i * PERIOD) for i in range(n)]
     done = records[registered].published_s + registration_s
     records[registered].pose, records[registered].pose_received_s = POSE, done
