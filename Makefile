@@ -1,12 +1,14 @@
 # fpose_ros: `make demo` and `make test` set everything up on first use (see README).
-VENV := .venv
+# ROS 2 distro of the venv: kilted (.venv, the default) or jazzy (.venv-jazzy); both can coexist.
+ROS_DISTRO ?= kilted
+VENV := $(if $(filter kilted,$(ROS_DISTRO)),.venv,.venv-$(ROS_DISTRO))
 PY := $(VENV)/bin/python
 OUT ?= out
 
-.PHONY: setup setup-bench demo test test-fast lint bench bench-live soak train-smoke train-small clean
+.PHONY: setup setup-bench demo test test-fast test-distro lint bench bench-live soak train-smoke train-small clean
 
 setup:
-	@bash scripts/setup_env.sh
+	@bash scripts/setup_env.sh $(ROS_DISTRO) $(VENV)
 
 # Open3D (about 1 GB) is only needed by the benchmark's peer comparison.
 setup-bench: setup
@@ -23,6 +25,11 @@ test: setup
 # Unit tests only: skips tests marked slow or needing DDS processes.
 test-fast: setup
 	$(PY) -m pytest -m "not slow and not ros"
+
+# What CI runs on the second distro: the DDS end-to-end tests and the colcon workspace check.
+DISTRO_TESTS := test/ros/test_dds_smoke.py test/ros/test_node_e2e.py test/ros/test_node_shutdown_e2e.py test/workspace
+test-distro: setup
+	$(PY) -m pytest -m ros $(DISTRO_TESTS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Sets up .venv/ in the repository: ROS 2 (rclpy + Fast DDS) from PyPI, CPU torch, the
-# package editable, and the ROS interfaces (msg/) built with the rosidl toolchain.
+# Usage: setup_env.sh [DISTRO [VENV]]  (the Makefile passes ROS_DISTRO and its venv folder)
+# Sets up a venv in the repository (.venv for Kilted, the default; .venv-jazzy for Jazzy): ROS 2
+# (rclpy + Fast DDS) from PyPI, CPU torch, the package editable, the ROS interfaces (msg/) built with
+# the rosidl toolchain, and colcon in a venv of its own (<venv>/tools/colcon) for the workspace check.
 # Idempotent: a stamp keyed on the inputs' hash makes a second run return in about a second.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-venv="$repo/.venv"
+distro=${1:-kilted}
+venv="$repo/${2:-.venv}"
 py_version=3.11
+ros_requirements="requirements-ros-$distro.txt"
+if [[ ! -f "$ros_requirements" ]]; then
+  echo "[setup] ROS_DISTRO=$distro: no $ros_requirements; supported: kilted (default), jazzy" >&2
+  exit 1
+fi
 
-inputs=(requirements.txt requirements-dev.txt setup.py pyproject.toml package.xml CMakeLists.txt
+inputs=(requirements.txt requirements-dev.txt "$ros_requirements" requirements-colcon.txt setup.py pyproject.toml
+        package.xml CMakeLists.txt
         scripts/setup_env.sh msg/*.msg scripts/fallback_interfaces/tf2_msgs/*.txt
         scripts/fallback_interfaces/tf2_msgs/package.xml scripts/fallback_interfaces/tf2_msgs/msg/*.msg)
 stamp_value=$(cat "${inputs[@]}" | sha256sum | cut -c1-16)
@@ -31,7 +40,7 @@ site=$("$vpy" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 
 log "installing Python packages (first time: a few minutes)"
 "$vpy" -m pip install -q --upgrade pip
-"$vpy" -m pip install -q -r requirements.txt -r requirements-dev.txt
+"$vpy" -m pip install -q -r requirements.txt -r requirements-dev.txt -r "$ros_requirements"
 
 # The ROS wheels' exported CMake files name their build machine's Python and numpy include
 # directories; point them at this venv's, or CMake refuses them.
@@ -90,7 +99,11 @@ log "installing fpose_ros (editable)"
 # compat mode puts the repository itself on sys.path, which extend_path() needs.
 "$vpy" -m pip install -q --no-deps -e . --config-settings editable_mode=compat
 
+log "installing colcon (its own venv: $venv/tools/colcon)"
+[[ -x "$venv/tools/colcon/bin/python" ]] || "$python" -m venv "$venv/tools/colcon"
+"$venv/tools/colcon/bin/python" -m pip install -q -r requirements-colcon.txt
+
 (cd / && "$vpy" -c "import rclpy, fpose_ros.core; from fpose_ros.msg import TrackingStatus; from tf2_msgs.msg import TFMessage") \
   || { echo "[setup] the environment does not import; see the messages above" >&2; exit 1; }
 echo "$stamp_value" >"$stamp_file"
-log "ready: $venv"
+log "ready: $venv (ROS 2 $distro)"

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from fpose_ros.ros.bag_io import BagWriter
@@ -49,15 +49,22 @@ def ros_environment() -> dict[str, str]:
 
 
 class NodeProcess:
-    """fpose_node in its own process, its output in a log file; stopped with SIGINT like Ctrl-C."""
+    """fpose_node in its own process, its output in a log file; stopped with SIGINT like Ctrl-C.
+
+    With ``process_group``, the command (e.g. a shell that starts the node) leads a process group of its
+    own, and the signals go to the whole group, as Ctrl-C in a terminal sends SIGINT.
+    """
 
     def __init__(self, arguments: list[str], log_path: Path, env: dict[str, str],
-                 command: tuple[str, ...] = (sys.executable, "-m", "fpose_ros.node")) -> None:
+                 command: tuple[str, ...] = (sys.executable, "-m", "fpose_ros.node"),
+                 process_group: bool = False) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
+        self._process_group = process_group
         # The venv's ROS bootstrapper re-executes Python once; the inherited environment already
         # carries its guard, so the node starts directly (same pid, no second start-up).
-        self.process = subprocess.Popen([*command, *arguments], stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        self.process = subprocess.Popen([*command, *arguments], stdout=self._log, stderr=subprocess.STDOUT, env=env,
+                                        start_new_session=process_group)
 
     def exited(self) -> bool:
         """True once the node process has ended."""
@@ -68,14 +75,21 @@ class NodeProcess:
         self._log.flush()
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
+    def _signal(self, signum: signal.Signals) -> None:
+        if self._process_group:
+            with suppress(ProcessLookupError):  # the group ended meanwhile
+                os.killpg(self.process.pid, signum)
+        else:
+            self.process.send_signal(signum)
+
     def stop(self, timeout_s: float = 10.0) -> int:
         """Stop the node (SIGINT, then harder after ``timeout_s``); returns its exit code."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self._signal(signal.SIGINT)
             try:
                 self.process.wait(timeout_s)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._signal(signal.SIGKILL)
                 self.process.wait()
         self._log.close()
         return self.process.returncode
