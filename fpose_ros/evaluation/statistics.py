@@ -98,6 +98,7 @@ class ReplaySummary:
     latency_p50_ms: float = math.nan
     latency_p90_ms: float = math.nan
     latency_max_ms: float = math.nan
+    latency_p90_outside_catch_up_ms: float = math.nan
     frames_dropped: int = 0
     time_to_first_pose_s: float = math.nan
     reacquire_s: list[float] = field(default_factory=list)
@@ -141,6 +142,7 @@ def evaluate(records: list[FrameRecord], model_points: np.ndarray | None, frames
     if latencies.size:
         summary.latency_p50_ms, summary.latency_p90_ms = (float(v) for v in np.percentile(latencies, [50, 90]))
         summary.latency_max_ms = float(latencies.max())
+        summary.latency_p90_outside_catch_up_ms = latency_outside_catch_up_ms(records)[0]
     if received and published:
         summary.time_to_first_pose_s = received[0] - min(published)
     summary.reacquire_s = reacquisition_delays(records)

@@ -45,6 +45,7 @@ def format_replay_table(summary: ReplaySummary) -> str:
         ("input rate", number(summary.input_rate_hz, ".1f") + " Hz"),
         ("output rate", number(summary.output_rate_hz, ".1f") + " Hz"),
         ("latency p50 / p90 / max", f"{latency} ms"),
+        ("latency p90 outside catch-up", number(summary.latency_p90_outside_catch_up_ms, ".1f") + " ms"),
         ("frames dropped by node", str(summary.frames_dropped)),
         ("first pose after", number(summary.time_to_first_pose_s, ".2f") + " s"),
         ("re-acquired after", ", ".join(number(v, ".2f") + " s" for v in summary.reacquire_s) or "no loss"),

@@ -102,6 +102,14 @@ def test_latency_outside_the_catch_up_leaves_out_the_registration_and_its_backlo
     assert percentile([r.latency_ms for r in records], 90) > 2 * steady_p90
 
 
+def test_a_replay_summary_carries_the_latency_outside_the_catch_up():
+    records = live_records(60, registered=2, registration_s=0.4, track_s=0.005, steady_latency_s=0.008)
+    summary = evaluate(records, None)
+    assert summary.latency_p90_outside_catch_up_ms == pytest.approx(8.0)
+    assert summary.latency_p90_ms > 2 * summary.latency_p90_outside_catch_up_ms
+    assert "latency p90 outside catch-up  8.0 ms" in format_replay_table(summary)
+
+
 def test_catch_up_ends_at_the_budget_when_the_node_never_levels():
     # Tracking takes longer than a frame period: the node never catches up, which must show.
     records = live_records(90, registered=0, registration_s=0.1, track_s=0.05, steady_latency_s=0.0)
