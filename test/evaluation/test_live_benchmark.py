@@ -48,3 +48,7 @@ def test_the_live_benchmark_gives_sane_figures(sequence, tmp_path):
         assert math.isfinite(value) and value > 0, run
     assert run.latency_p50_ms <= run.latency_p90_ms
     assert run.losses == len(run.loss_causes)
+    # The registration is a catch-up pose; the poses after it are the steady ones.
+    assert run.catch_up_poses >= 1 and math.isfinite(run.latency_p90_outside_catch_up_ms)
+    assert 0 <= run.losses_after_registration <= run.losses and len(run.reacquire_s) <= run.losses
+    assert run.offline is None and run.offline_failed == []
