@@ -39,7 +39,7 @@ from fpose_ros.core.synthetic.sequences import SequenceSpec, SyntheticSequence, 
 from fpose_ros.core.tracking_state import Estimator, LossCriteria, ObjectTracker
 from fpose_ros.evaluation import resources
 from fpose_ros.evaluation.detector_masks import MASK_EVERY_VISIBLE_FRAMES, detector_masks
-from fpose_ros.evaluation.statistics import OfflineFigures, Target
+from fpose_ros.evaluation.statistics import FrameRecord, OfflineFigures, Target, reacquisition_delays
 from fpose_ros.evaluation.tables import columns, number
 
 #: The project's targets for the engine (figures named as the JSON's flattened keys).
@@ -137,10 +137,15 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
                                and adds_error(points, result.T_cam_centered, T_gt[i]) < 0.1 * diameter)
 
     tracker = ObjectTracker(make_estimator(), LossCriteria())
-    left = returned = None
+    left = None
     period = 1.0 / seq.spec.fps
+    # Frame i as a live camera would give it: published at i periods, its pose after the processing time.
+    records = []
     for i, frame in enumerate(seq.frames):
         result = tracker.process(frame, masks[i])
+        records.append(FrameRecord(stamp_ns=i, published_s=i * period, in_view=bool(seq.visible[i]),
+                                   pose=result.T_cam_centered if result.has_pose else None,
+                                   pose_received_s=i * period + result.timings.total_ms / 1000.0))
         if result.n_hypotheses == 1 and result.mode is TrackingMode.TRACKING:
             run.track_ms.append(result.timings.total_ms)
         if seq.visible[i]:
@@ -153,10 +158,8 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
                 left = i
             if run.detect_frames is None and result.mode is TrackingMode.LOST:
                 run.detect_frames = i - left + 1
-        if left is not None and seq.visible[i] and returned is None and i > left:
-            returned = i
-        if returned is not None and run.reacquire_s is None and result.has_pose:
-            run.reacquire_s = (i - returned) * period + result.timings.total_ms / 1000.0
+    # The first exit's return (the sequences leave the view once).
+    run.reacquire_s = next(iter(reacquisition_delays(records, clock_from="view")), None)
     return run
 
 

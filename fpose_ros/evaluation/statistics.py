@@ -58,6 +58,7 @@ class FrameRecord:
         add: ADD error in metres (inf without a pose, NaN without ground truth).
         adds: ADD-S error in metres (same conventions).
         masked: a mask with object pixels was published with this frame's stamp.
+        in_view: the object is in view on this frame (ground truth; True where unknown).
         hypotheses: the status' ``num_hypotheses`` (> 1: the frame was registered, 1: tracked).
     """
 
@@ -73,6 +74,7 @@ class FrameRecord:
     add: float = math.nan
     adds: float = math.nan
     masked: bool = False
+    in_view: bool = True
     hypotheses: int = 0
 
     @property
@@ -149,26 +151,42 @@ def evaluate(records: list[FrameRecord], model_points: np.ndarray | None, frames
     return summary
 
 
-def reacquisition_delays(records: list[FrameRecord]) -> list[float]:
+def reacquisition_delays(records: Sequence[FrameRecord], clock_from: str = "mask") -> list[float]:
     """Seconds from each return of a lost object to its next pose, one per loss.
 
-    A loss starts at a frame whose status is "lost"; the clock starts when the first frame after it
-    that carries a mask with object pixels is published (the node cannot register before) and stops
-    when the next pose arrives. Losses that end before any such mask are not counted.
+    ``clock_from="mask"`` (what a node can be held to): a loss starts at a frame whose status is
+    "lost"; the clock starts when the first frame after it that carries a mask with object pixels is
+    published (the node cannot register before) and stops when the next pose arrives. Losses that end
+    before any such mask are not counted.
+
+    ``clock_from="view"`` (the offline benchmark, which knows the ground truth): a loss is the object
+    out of view (``in_view`` False; poses meanwhile do not end it); the clock starts when the first
+    frame back in view is published and stops when the next pose arrives, so the wait for the
+    detector's mask counts.
 
     Args:
         records: in stamp order.
+        clock_from: "mask" or "view", as above.
     """
+    if clock_from not in ("mask", "view"):
+        raise ValueError(f"clock_from must be 'mask' or 'view', got {clock_from!r}")
     delays: list[float] = []
-    lost, mask_published = False, None
+    lost, started = False, None
     for record in records:
-        lost = lost or (record.mode == "lost" and record.pose is None)
-        if lost and record.masked and mask_published is None:
-            mask_published = record.published_s
+        if clock_from == "view":
+            if not record.in_view:
+                lost, started = True, None
+                continue
+            if lost and started is None:
+                started = record.published_s
+        else:
+            lost = lost or (record.mode == "lost" and record.pose is None)
+            if lost and record.masked and started is None:
+                started = record.published_s
         if record.pose is not None:
-            if lost and mask_published is not None and record.pose_received_s is not None:
-                delays.append(record.pose_received_s - mask_published)
-            lost, mask_published = False, None
+            if lost and started is not None and record.pose_received_s is not None:
+                delays.append(record.pose_received_s - started)
+            lost, started = False, None
     return delays
 
 

@@ -51,6 +51,19 @@ def test_no_loss_or_no_mask_gives_no_delay():
     assert reacquisition_delays([record(0), record(1, "lost", pose=False), record(2, "lost", pose=False)]) == []
 
 
+def test_from_view_the_clock_starts_when_the_object_is_back_and_poses_while_away_do_not_count():
+    records = [record(0), record(1), record(2, pose=True), record(3, "lost", pose=False),
+               record(4, "lost", pose=False), record(5, "lost", pose=False), record(6, late_s=0.01)]
+    for i in (2, 3):
+        records[i].in_view = False  # frame 2 still got a (wrong) pose while the object was away
+    delays = reacquisition_delays(records, clock_from="view")
+    assert len(delays) == 1 and np.isclose(delays[0], 6 / 30 + 0.01 - 4 / 30)
+    # No mask after the loss: the node's clock never starts, the ground truth's does.
+    assert reacquisition_delays(records) == []
+    with pytest.raises(ValueError, match="clock_from"):
+        reacquisition_delays(records, clock_from="pose")
+
+
 def test_table_prints_each_delay():
     records = [record(0), record(1, "lost", pose=False), record(2, "lost", pose=False, masked=True), record(3)]
     summary = evaluate(records, None)
