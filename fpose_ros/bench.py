@@ -156,7 +156,8 @@ def _device(name: str) -> str:
 
 def _live_main(parser: argparse.ArgumentParser, args: argparse.Namespace, specs: Sequence[SequenceSpec]) -> int:
     """``--live``: every sequence under every chosen mask timing into a fpose_node process."""
-    from fpose_ros.evaluation.live_benchmark import format_live_table, run_live_benchmark  # imports rclpy
+    from fpose_ros.evaluation.live_benchmark import run_live_benchmark  # imports rclpy
+    from fpose_ros.evaluation.live_figures import format_live_table
 
     timings = list(MASK_TIMINGS)
     if args.timings:

@@ -6,8 +6,9 @@ fresh node is started as the README says (``python -m fpose_ros.node --ros-args 
 (as a live camera), masks on the detector schedule (:mod:`fpose_ros.evaluation.detector_masks`,
 10 Hz) published at an offset from their frame, or at 3 Hz. The node's poses and statuses are
 recorded and scored in this process (:mod:`fpose_ros.evaluation.statistics` defines the
-catch-up, early losses and the acceptance targets), beside the offline engine's figures on the same
-frames and masks where the caller gives them (:class:`OfflineFigures`).
+catch-up and early losses, :mod:`fpose_ros.evaluation.live_figures` the figures, verdicts and
+table), beside the offline engine's figures on the same frames and masks where the caller gives
+them (:class:`~fpose_ros.evaluation.statistics.OfflineFigures`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,110 +27,23 @@ import numpy as np
 from fpose_ros.core.synthetic.assets import asset_mesh
 from fpose_ros.core.synthetic.sequences import SyntheticSequence
 from fpose_ros.evaluation import resources
-from fpose_ros.evaluation.detector_masks import MASK_EVERY_VISIBLE_FRAMES, MaskTiming, detector_mask_frames
+from fpose_ros.evaluation.detector_masks import MaskTiming, detector_mask_frames
+from fpose_ros.evaluation.live_figures import LiveRun
 from fpose_ros.evaluation.node_process import NodeProcess, node_session
 from fpose_ros.evaluation.statistics import (
     FrameRecord,
     OfflineFigures,
-    Target,
     evaluate,
-    failed_targets,
     latency_outside_catch_up_ms,
     losses,
     losses_after_registration,
     mesh_frame_points,
     reacquisition_delays,
 )
-from fpose_ros.evaluation.tables import columns, number
 from fpose_ros.ros.bag_io import BagMessage
 from fpose_ros.ros.node_topics import stream_plan
 from fpose_ros.ros.replay_session import ReplaySession
 from fpose_ros.ros.stream_messages import StreamFrame, StreamTopics, stream_messages
-
-#: Acceptance 1 of issue 13 (masks at 10 Hz): (label in the table, target).
-ACCEPTANCE_10HZ = (
-    ("cov", Target("coverage", ">=", 0.95)),
-    ("adds", Target("adds_auc", ">=", 0.93)),
-    ("loss10", Target("losses_after_registration", "<=", 0)),
-    ("hz", Target("output_rate_hz", ">=", 29.0)),
-    ("lat", Target("latency_p90_outside_catch_up_ms", "<=", 33.0)),
-    ("first", Target("first_pose_after_mask_s", "<=", 0.5)),
-)
-#: Acceptance 2 (masks at 3 Hz): the same, except coverage >= 0.90.
-ACCEPTANCE_3HZ = (("cov", Target("coverage", ">=", 0.90)), *ACCEPTANCE_10HZ[1:])
-#: Acceptance 3: live coverage and ADD-S AUC no more than this below the offline engine's on the same frames.
-OFFLINE_TOLERANCE = 0.03
-ACCEPTANCE_OFFLINE = (
-    ("cov", Target("coverage_minus_offline", ">=", -OFFLINE_TOLERANCE)),
-    ("adds", Target("adds_auc_minus_offline", ">=", -OFFLINE_TOLERANCE)),
-)
-
-
-@dataclass
-class LiveRun:
-    """Figures of one sequence under one mask timing (times in s or ms as named, NaN when undefined).
-
-    Attributes:
-        mask_every: a mask on every this-many-th visible frame (3: 10 Hz, acceptance 1; else acceptance 2).
-        coverage: fraction of visible frames that got a pose carrying their own stamp.
-        add_auc, adds_auc: AUC (0-10 cm) over visible frames, a frame without a pose counting as infinite error.
-        output_rate_hz: poses received per second (first to last pose).
-        latency_p50_ms, latency_p90_ms: pose received minus its colour frame published, milliseconds, all poses.
-        latency_p90_outside_catch_up_ms: the same p90 over the poses outside the catch-up after a registration.
-        catch_up_poses: poses inside a catch-up (registered frames included).
-        first_pose_after_mask_s: first mask published -> first pose received, seconds.
-        reacquire_s: per loss, first mask published after it -> next pose received, seconds.
-        losses: times the status turned "lost" after a pose; loss_causes: their status messages.
-        losses_after_registration: those within 10 frames after a registration, where the object was visible.
-        cpu_s_per_frame: node process user + system CPU (all threads) during play, per published frame.
-        peak_rss_mb: the node's RSS high-water mark (VmHWM), MB.
-        offline: the offline engine's figures on the same frames and masks (None: not run).
-    """
-
-    sequence: str
-    timing: str
-    mask_every: int
-    frames: int
-    visible_frames: int
-    coverage: float
-    add_auc: float
-    adds_auc: float
-    output_rate_hz: float
-    latency_p50_ms: float
-    latency_p90_ms: float
-    latency_p90_outside_catch_up_ms: float
-    catch_up_poses: int
-    first_pose_after_mask_s: float
-    reacquire_s: list[float]
-    losses: int
-    loss_causes: list[str]
-    losses_after_registration: int
-    cpu_s_per_frame: float
-    peak_rss_mb: float
-    offline: OfflineFigures | None = None
-    acceptance_failed: list[str] = field(default_factory=list)
-    offline_failed: list[str] = field(default_factory=list)
-
-    def figures(self) -> dict[str, float | None]:
-        """Every number by name, with the live-minus-offline differences (NaN without offline figures)."""
-        out: dict[str, float | None] = {k: v for k, v in asdict(self).items() if isinstance(v, int | float)}
-        off = self.offline
-        out["coverage_minus_offline"] = self.coverage - off.coverage if off else math.nan
-        out["adds_auc_minus_offline"] = self.adds_auc - off.adds_auc if off else math.nan
-        out["add_auc_minus_offline"] = self.add_auc - off.add_auc if off else math.nan
-        return out
-
-    def check(self) -> None:
-        """Fill ``acceptance_failed`` (acceptance 1 or 2) and ``offline_failed`` (acceptance 3) with labels."""
-        figures = self.figures()
-        targets = ACCEPTANCE_10HZ if self.mask_every == MASK_EVERY_VISIBLE_FRAMES else ACCEPTANCE_3HZ
-        self.acceptance_failed = _failed_labels(figures, targets)
-        self.offline_failed = _failed_labels(figures, ACCEPTANCE_OFFLINE) if self.offline else []
-
-
-def _failed_labels(figures: dict[str, float | None], targets: tuple[tuple[str, Target], ...]) -> list[str]:
-    failed = set(failed_targets(figures, [t for _, t in targets]))
-    return [label for label, t in targets if str(t) in failed]
 
 
 def live_messages(seq: SyntheticSequence, mask_given: np.ndarray, timing: MaskTiming, start_ns: int,
@@ -247,27 +160,3 @@ def run_live_benchmark(sequences: Sequence[SyntheticSequence], timings: Sequence
     return runs
 
 
-def format_live_table(runs: Sequence[LiveRun]) -> str:
-    """One row per sequence and timing, with pass/fail against acceptance 1/2 and 3 (docs/benchmark.md)."""
-    header = ["sequence", "timing", "coverage", "ADD AUC", "ADD-S AUC", "offline cov/ADD/ADD-S", "d cov",
-              "d ADD-S", "out Hz", "lat p50/p90 ms", "p90 steady ms", "catch-up", "mask->pose s", "reacq s",
-              "losses (early)", "CPU s/frame", "peak RSS MB", "acc 1/2", "acc 3"]
-
-    def verdict(failed: list[str], applies: bool = True) -> str:
-        return "n/a" if not applies else ("pass" if not failed else "FAIL " + ",".join(failed))
-
-    rows = []
-    for r in runs:
-        figures = r.figures()
-        off = r.offline
-        rows.append([
-            r.sequence, r.timing, number(r.coverage, ".3f"), number(r.add_auc, ".3f"), number(r.adds_auc, ".3f"),
-            "/".join(number(v, ".3f") for v in (off.coverage, off.add_auc, off.adds_auc)) if off else "n/a",
-            number(figures["coverage_minus_offline"], "+.3f"), number(figures["adds_auc_minus_offline"], "+.3f"),
-            number(r.output_rate_hz, ".1f"), f"{number(r.latency_p50_ms, '.1f')}/{number(r.latency_p90_ms, '.1f')}",
-            number(r.latency_p90_outside_catch_up_ms, ".1f"), str(r.catch_up_poses),
-            number(r.first_pose_after_mask_s, ".2f"), number(max(r.reacquire_s), ".2f") if r.reacquire_s else "-",
-            f"{r.losses} ({r.losses_after_registration})", number(r.cpu_s_per_frame, ".4f"),
-            number(r.peak_rss_mb, ".0f"),
-            verdict(r.acceptance_failed), verdict(r.offline_failed, off is not None)])
-    return columns(header, rows)

@@ -8,7 +8,8 @@ import pytest
 
 from fpose_ros.core.synthetic.sequences import benchmark_specs, render_sequence
 from fpose_ros.evaluation.detector_masks import MASK_TIMINGS, detector_mask_frames
-from fpose_ros.evaluation.live_benchmark import format_live_table, live_messages, run_live
+from fpose_ros.evaluation.live_benchmark import live_messages, run_live
+from fpose_ros.evaluation.live_figures import format_live_table
 from fpose_ros.ros.bag_io import header_stamp_ns
 from fpose_ros.ros.stream_messages import StreamTopics
 

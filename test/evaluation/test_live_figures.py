@@ -3,7 +3,7 @@
 import math
 
 from fpose_ros.evaluation.detector_masks import MASK_TIMINGS
-from fpose_ros.evaluation.live_benchmark import OFFLINE_TOLERANCE, LiveRun, format_live_table
+from fpose_ros.evaluation.live_figures import OFFLINE_TOLERANCE, LiveRun, format_live_table
 from fpose_ros.evaluation.statistics import OfflineFigures
 
 TEN_HZ = next(t for t in MASK_TIMINGS if t.name == "with")
