@@ -20,6 +20,7 @@ demo: setup
 # pytest exits 5 when it collects no test: a test run that tests nothing is a failure.
 test: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	@$(PY) -m pytest; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests" >&2; exit $$rc
 
 # Unit tests only: skips tests marked slow or needing DDS processes.
@@ -32,8 +33,10 @@ DISTRO_TESTS := test/ros/test_dds_smoke.py test/ros/test_node_e2e.py test/worksp
 test-distro: setup
 	$(PY) -m pytest -m ros $(DISTRO_TESTS)
 
+# ruff (with complexity and docstring rules) and mypy on fpose_ros/ (configured in pyproject.toml).
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # Training (docs/training.md): rendering processes, one per core by default.
 WORKERS ?= $(shell nproc)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import trimesh
 
+from fpose_ros.core.camera import CameraIntrinsics
+from fpose_ros.core.object_model import load_trimesh
 from fpose_ros.core.synthetic.sequences import demo_spec, load_or_render
 from fpose_ros.evaluation.replay_run import ReplayOptions, run_replay
 from fpose_ros.evaluation.statistics import FrameRecord
@@ -26,10 +27,10 @@ from fpose_ros.ros.node_topics import ReplayError
 from fpose_ros.ros.overlay import OverlayRenderer
 
 
-def contact_sheet(frames: list[np.ndarray], records: list[FrameRecord], mesh_path: Path, intrinsics: object,
+def contact_sheet(frames: list[np.ndarray], records: list[FrameRecord], mesh_path: Path, intrinsics: CameraIntrinsics,
                   columns: int = 4, rows: int = 2) -> np.ndarray:
     """A grid of frames spread over the sequence, each with the node's pose (or its mode) drawn on it."""
-    mesh = trimesh.load(mesh_path, force="mesh")
+    mesh = load_trimesh(mesh_path)
     overlay = OverlayRenderer(np.asarray(mesh.vertices), np.asarray(mesh.faces), float(mesh.scale) * 0.3)
     picks = np.linspace(0, len(records) - 1, columns * rows).astype(int)
     tiles = []

@@ -285,6 +285,7 @@ class PoseEstimator:
             sub, sub_mask = crop_frame(frame, mask_bool, _mask_roi(mask_bool))
             obs = observation_from_frame(sub, sub_mask, self.device, self.config.min_depth, self.config.max_depth,
                                          self.config.clean_depth)
+            assert obs.mask is not None  # built from the mask above
             t_init = initial_translation(obs.depth, obs.mask, obs.K)
             if t_init is None:
                 return _no_pose(f"the mask holds fewer than 4 pixels with valid depth in "
@@ -336,6 +337,7 @@ class PoseEstimator:
                 T, surface = self.track_refiner.refine_with_surface(
                     self.render_model, obs, T_prev, self.config.track_iterations,
                     self.keyframe.lookup(previous.T_cam_centered))
+                assert surface is not None  # a refinement of track_iterations >= 1 (EstimatorConfig) renders
                 self.keyframe.store(surface)
                 t_refine = time.perf_counter()
                 details = self.trust_scorer.score_surface(surface, obs, T)

@@ -32,7 +32,7 @@ class RGBDFrame:
     @property
     def shape(self) -> tuple[int, int]:
         """(H, W) of both images."""
-        return self.depth.shape  # type: ignore[return-value]
+        return self.depth.shape
 
 
 def validate_frame(rgb: np.ndarray, depth: np.ndarray, intrinsics: CameraIntrinsics) -> None:

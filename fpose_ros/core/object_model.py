@@ -154,17 +154,28 @@ def load_object_model(
         MeshError: the file is missing, unreadable, holds no triangles, or is in the wrong units.
     """
     path = Path(path)
+    return object_model_from_trimesh(
+        load_trimesh(path, process=False), scale=scale, symmetries=symmetries, n_surface_samples=n_surface_samples,
+        name=path.stem,
+    )
+
+
+def load_trimesh(path: str | Path, process: bool = True) -> trimesh.Trimesh:
+    """The single triangle mesh in a mesh file, as trimesh loads it (``process``: let trimesh merge vertices).
+
+    Raises:
+        MeshError: the file is missing, unreadable, or holds no triangle mesh.
+    """
+    path = Path(path)
     if not path.is_file():
         raise MeshError(f"mesh file not found: {path}")
     try:
-        loaded = trimesh.load(path, force="mesh", process=False)
+        loaded = trimesh.load(path, force="mesh", process=process)
     except Exception as exc:  # trimesh raises many types for broken files
         raise MeshError(f"cannot read mesh file {path}: {exc}") from exc
     if not isinstance(loaded, trimesh.Trimesh):
         raise MeshError(f"mesh file {path} holds no triangle mesh")
-    return object_model_from_trimesh(
-        loaded, scale=scale, symmetries=symmetries, n_surface_samples=n_surface_samples, name=path.stem
-    )
+    return loaded
 
 
 def _diameter(vertices: np.ndarray) -> float:

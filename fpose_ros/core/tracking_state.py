@@ -176,9 +176,12 @@ class ObjectTracker:
     def _track(self, frame: RGBDFrame) -> PoseResult:
         assert self._last_good is not None  # TRACKING always has a last good pose
         start = self._last_good
-        if self._before_last is not None and self._failures == 0:
-            predicted = predict_pose(self._before_last.T_cam_centered, self._before_last.stamp_s,
-                                     self._last_good.T_cam_centered, self._last_good.stamp_s, frame.stamp_s)
+        before = self._before_last
+        # Both kept results carry poses (only results with a pose are kept); the checks say so to the type checker.
+        if (before is not None and self._failures == 0 and before.T_cam_centered is not None
+                and start.T_cam_centered is not None):
+            predicted = predict_pose(before.T_cam_centered, before.stamp_s, start.T_cam_centered, start.stamp_s,
+                                     frame.stamp_s)
             start = dataclasses.replace(self._last_good, T_cam_centered=predicted)
         result = self.estimator.track(frame, start)
         failure = self.criteria.failure(result, self._last_good)

@@ -79,7 +79,9 @@ def run_learned_path(seq: SyntheticSequence, config: EstimatorConfig, n_frames: 
     estimator = PoseEstimator(seq.model, config)
     points, diameter = seq.model.surface_points, seq.model.diameter
     first = int(np.flatnonzero(seq.visible)[0])
-    registered = estimator.register(seq.frames[first], seq.masks[first])
+    mask = seq.masks[first]
+    assert mask is not None  # a visible frame has its detector mask
+    registered = estimator.register(seq.frames[first], mask)
     ok = registered.T_cam_centered is not None and bool(
         adds_error(points, registered.T_cam_centered, seq.T_cam_centered_gt[first]) < 0.1 * diameter)
     previous = registered

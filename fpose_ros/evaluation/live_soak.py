@@ -78,16 +78,20 @@ def run_soak(seq: SyntheticSequence, timing: MaskTiming, duration_s: float, work
     records = session.records(truth)
     points, diameter = mesh_frame_points(mesh_path)
     posed = [r for r in records if r.pose is not None]
-    wrong = sum(adds_error(points, r.pose, r.gt) > WRONG_POSE_DIAMETERS * diameter for r in posed)
+    # Every frame of a soak has ground truth; a pose without it could not be judged either way.
+    wrong = sum(adds_error(points, r.pose, r.gt) > WRONG_POSE_DIAMETERS * diameter
+                for r in posed if r.pose is not None and r.gt is not None)
     settled = [mb for t, mb in rss if t >= SETTLE_S] or [mb for _, mb in rss]
-    t0 = min(r.published_s for r in records)
-    t1 = max(r.published_s for r in records)
+    sent = [r.published_s for r in records if r.published_s is not None]  # records are of published frames
+    t0, t1 = min(sent), max(sent)
     log = log_path.read_text(errors="replace").splitlines()
     return SoakResult(
         sequence=seq.spec.name, timing=timing.name, duration_s=t1 - t0, loops=loops, frames=len(records),
         poses=len(posed), rss_samples=rss, rss_growth_mb=settled[-1] - settled[0],
-        latency_p90_first_ms=percentile([r.latency_ms for r in posed if r.published_s < t0 + WINDOW_S], 90),
-        latency_p90_last_ms=percentile([r.latency_ms for r in posed if r.published_s > t1 - WINDOW_S], 90),
+        latency_p90_first_ms=percentile([r.latency_ms for r in posed
+                                         if r.published_s is not None and r.published_s < t0 + WINDOW_S], 90),
+        latency_p90_last_ms=percentile([r.latency_ms for r in posed
+                                        if r.published_s is not None and r.published_s > t1 - WINDOW_S], 90),
         exceptions=sum(("Traceback" in line or "Exception" in line or "Error:" in line) for line in log),
         wrong_poses=int(wrong))
 

@@ -306,7 +306,7 @@ def losses(events: Sequence[StatusEvent]) -> list[StatusEvent]:
 
 
 def losses_after_registration(events: Sequence[StatusEvent], frame_index: Mapping[int, int],
-                              visible: Sequence[bool] | None = None, within: int = EARLY_LOSS_FRAMES
+                              visible: Sequence[bool] | np.ndarray | None = None, within: int = EARLY_LOSS_FRAMES
                               ) -> list[StatusEvent]:
     """The losses at most ``within`` frames after the registration before them (see the module docstring).
 

@@ -12,7 +12,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from rosbags.highlevel import AnyReader
 from rosbags.rosbag2 import StoragePlugin, Writer
@@ -23,7 +23,7 @@ from rosbags.typesys.store import Typestore
 STATUS_MSGTYPE = "fpose_ros/msg/TrackingStatus"
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 #: rosbag2 metadata version 8 (Iron and later); Kilted writes 9, and reads 8.
-BAG_VERSION = 8
+BAG_VERSION: Final = 8
 
 
 def _status_definition() -> str:

@@ -22,6 +22,7 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 M = TypeVar("M")
+X = TypeVar("X")
 
 #: Frame period assumed until the stamps tell (s).
 _DEFAULT_PERIOD_S = 1.0 / 30.0
@@ -236,7 +237,12 @@ class FrameScheduler(Generic[T, M]):
         return None
 
     def _discard_until(self, stamp_ns: int) -> None:
-        for queue in (self._frames, self._masks):
-            kept = [entry for entry in queue if entry[0] > stamp_ns]
-            queue.clear()
-            queue.extend(kept)
+        _keep_after(self._frames, stamp_ns)
+        _keep_after(self._masks, stamp_ns)
+
+
+def _keep_after(queue: deque[tuple[int, X]], stamp_ns: int) -> None:
+    """Drop the entries of a stamp-ordered ``(stamp_ns, item)`` queue stamped at or before ``stamp_ns``."""
+    kept = [entry for entry in queue if entry[0] > stamp_ns]
+    queue.clear()
+    queue.extend(kept)

@@ -78,6 +78,12 @@ class ObjectOutputs:
         self._overlay = OverlayRenderer(vertices, model.faces, axis_length=0.5 * model.diameter)
         self._markers_shown = False
 
+    def _model_outputs(self) -> tuple[MarkerFactory, OverlayRenderer]:
+        """The mesh's marker factory and overlay renderer; a programming error before :meth:`set_model`."""
+        if self._markers is None or self._overlay is None:
+            raise RuntimeError("ObjectOutputs.set_model() must be called before results are published")
+        return self._markers, self._overlay
+
     @property
     def overlay_wanted(self) -> bool:
         """Whether anyone subscribes to ``overlay`` (drawing it costs milliseconds per frame)."""
@@ -85,15 +91,16 @@ class ObjectOutputs:
 
     def publish_result(self, header: Header, result: PoseResult, timing: FrameTiming) -> None:
         """Pose, TF and markers when the result has a pose; always the status."""
-        if result.has_pose:
-            pose = pose_from_matrix(result.T_cam_obj)
-            self._pose_pub.publish(PoseStamped(header=header, pose=pose))
+        markers = self._model_outputs()[0]
+        T_cam_obj = result.T_cam_obj  # not None exactly when the result has a pose
+        if T_cam_obj is not None:
+            self._pose_pub.publish(PoseStamped(header=header, pose=pose_from_matrix(T_cam_obj)))
             if self._tf is not None:
-                self._tf.sendTransform(transform_stamped(result.T_cam_obj, header, self._object_frame))
-            self._markers_pub.publish(self._markers.pose_markers(header, result.T_cam_obj))
+                self._tf.sendTransform(transform_stamped(T_cam_obj, header, self._object_frame))
+            self._markers_pub.publish(markers.pose_markers(header, T_cam_obj))
             self._markers_shown = True
         elif self._markers_shown:
-            self._markers_pub.publish(self._markers.delete_markers(header))
+            self._markers_pub.publish(markers.delete_markers(header))
             self._markers_shown = False
         self.publish_status(header, result.mode, message=result.reason, result=result, timing=timing)
 
@@ -117,5 +124,5 @@ class ObjectOutputs:
     def publish_overlay(self, header: Header, rgb: np.ndarray, intrinsics: CameraIntrinsics,
                         result: PoseResult) -> None:
         """The colour image with the pose's outline and axes."""
-        image = self._overlay.draw(rgb, intrinsics, result.T_cam_obj, result.mode.value, result.score)
+        image = self._model_outputs()[1].draw(rgb, intrinsics, result.T_cam_obj, result.mode.value, result.score)
         self._overlay_pub.publish(rgb_to_image_msg(image, header))

@@ -13,6 +13,7 @@ import rclpy
 from geometry_msgs.msg import PoseStamped
 from rclpy.context import Context
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.publisher import Publisher
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import Image
@@ -50,10 +51,10 @@ class _Received:
     """Outputs of the node, keyed by header stamp (filled by the executor thread)."""
 
     poses: dict[int, tuple[np.ndarray, float, str]] = field(default_factory=dict)
-    statuses: dict[int, object] = field(default_factory=dict)  # the last status of each stamp
+    statuses: dict[int, TrackingStatus] = field(default_factory=dict)  # the last status of each stamp
     events: list[StatusEvent] = field(default_factory=list)  # every status, in arrival order
     tf: list[tuple[int, str, str]] = field(default_factory=list)  # (stamp, parent, child)
-    last_status: object | None = None
+    last_status: TrackingStatus | None = None
 
 
 class ReplaySession:
@@ -78,8 +79,9 @@ class ReplaySession:
                          durability=DurabilityPolicy.VOLATILE)
         types = {"color/image_raw": "sensor_msgs/msg/Image", "depth/image_raw": "sensor_msgs/msg/Image",
                  "color/camera_info": "sensor_msgs/msg/CameraInfo", "mask": "sensor_msgs/msg/Image"}
-        self._publishers = {topic: self._node.create_publisher(rclpy_message_type(types[name]), topic, qos)
-                            for name, topic in plan.inputs.items()}
+        self._publishers: dict[str, Publisher] = {
+            topic: self._node.create_publisher(rclpy_message_type(types[name]), topic, qos)
+            for name, topic in plan.inputs.items()}
         self.received = _Received()
         self.published: dict[int, float] = {}  # colour stamp -> monotonic publish time
         self.masked: set[int] = set()  # stamps of published masks with object pixels
@@ -137,7 +139,8 @@ class ReplaySession:
 
     def play(self, messages: Iterable[BagMessage], rate: float = 1.0) -> None:
         """Publish ``messages`` (timestamp order) at their recorded pace, ``rate`` times faster."""
-        start_wall, first_ns = None, None
+        start_wall: float | None = None  # monotonic time the first message is due
+        first_ns = 0
         for message in messages:
             publisher = self._publishers.get(message.topic)
             if publisher is None:

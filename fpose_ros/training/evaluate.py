@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,9 +94,16 @@ def evaluate_refiner(net: RefineNet, net_config: RefineNetConfig, n_scenes: int,
                 T = refine_step(net, net_config, scene, T)
     rot = [torch.cat([e[0] for e in errs]) for errs in errors]
     trans = [torch.cat([e[1] for e in errs]) for errs in errors]
-    return RefinerEval(rot_deg=tuple(float(r.mean()) for r in rot), trans_mm=tuple(float(t.mean()) for t in trans),
-                       rot_deg_median=tuple(float(r.median()) for r in rot),
-                       trans_mm_median=tuple(float(t.median()) for t in trans), n=n_scenes * config.pairs_per_scene)
+    return RefinerEval(rot_deg=_per_step(rot, torch.mean), trans_mm=_per_step(trans, torch.mean),
+                       rot_deg_median=_per_step(rot, torch.median), trans_mm_median=_per_step(trans, torch.median),
+                       n=n_scenes * config.pairs_per_scene)
+
+
+def _per_step(errors: list[torch.Tensor], statistic: Callable[[torch.Tensor], torch.Tensor]
+              ) -> tuple[float, float, float]:
+    """``statistic`` of the errors at the input and after one and two steps."""
+    before, one, two = (float(statistic(e)) for e in errors)
+    return before, one, two
 
 
 def evaluate_scorer(net: ScoreNet, net_config: ScoreNetConfig, n_scenes: int, config: SampleConfig,

@@ -33,7 +33,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from fpose_ros.core.errors import ConfigError
+from fpose_ros.core.errors import ConfigError, InputError
 from fpose_ros.core.nets.checkpoint import build_net, save_checkpoint
 from fpose_ros.core.nets.config import RefineNetConfig, ScoreNetConfig
 from fpose_ros.core.nets.refine_net import RefineNet
@@ -161,10 +161,14 @@ def train_net(kind: str, data: Path, out: Path, config: TrainConfig, resume: boo
               device: torch.device, precision: str = "auto") -> list[dict[str, float]]:
     """Train one network ("refiner" or "scorer"); returns the log rows (step, loss, smoothed, pairs_per_s)."""
     pairs, groups = read_dataset(data)
-    sample_config = read_manifest(data).config
+    manifest = read_manifest(data)
+    if manifest is None:
+        raise InputError(f"{data}: no data-set manifest (make one with fpose_ros.training.generate)")
+    sample_config = manifest.config
     size = (sample_config.crop_size, sample_config.crop_size)
     torch.manual_seed(config.seed)  # identical initial weights on every rank
     net_config: RefineNetConfig | ScoreNetConfig
+    tensors: tuple[torch.Tensor, ...]
     if kind == "refiner":
         net_config = RefineNetConfig(input_resize=size, width=config.width,
                                      crop_ratio=sample_config.refine_crop_ratio,

@@ -81,6 +81,8 @@ class PositionalEmbedding(nn.Module):
     store it (``pos_embed.pe``); strict loading needs the key.
     """
 
+    pe: torch.Tensor  # the buffer registered below (nn.Module's attribute typing cannot know it)
+
     def __init__(self, d_model: int = EMBED_DIM, max_len: int = NUM_TOKENS) -> None:
         super().__init__()
         self.register_buffer("pe", sinusoidal_table(max_len, d_model))

@@ -88,7 +88,8 @@ def export_onnx(net: RefineNet | ScoreNet, path: str | Path, batch: int = 2, ops
 def net_channels(net: RefineNet | ScoreNet) -> int:
     """Input channels of ``net`` (its first convolution's)."""
     encoder = net.encodeA if isinstance(net, RefineNet) else net.encoderA
-    return int(encoder[0].net[0].in_channels)
+    first_conv = next(m for m in encoder.modules() if isinstance(m, nn.Conv2d))
+    return int(first_conv.in_channels)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,13 +77,16 @@ class Renderer(Protocol):
 
     Implementations: :mod:`fpose_ros.core.rendering.torch_rasterizer` (CPU/CUDA, pure torch),
     and optional backends imported lazily when their library is installed.
-
-    Attributes:
-        face_budget: default triangle count the engine simplifies the mesh to for this renderer
-            (:data:`RAY_CAST_FACE_BUDGET` or :data:`RASTER_FACE_BUDGET`).
     """
 
-    face_budget: int
+    # A read-only member, so that a class constant (as the backends declare it) satisfies the protocol.
+    @property
+    def face_budget(self) -> int:
+        """Default triangle count the engine simplifies the mesh to for this renderer.
+
+        :data:`RAY_CAST_FACE_BUDGET` or :data:`RASTER_FACE_BUDGET`.
+        """
+        ...
 
     def with_backface_culling(self) -> Renderer:
         """This renderer skipping triangles seen from behind, or itself when it cannot.

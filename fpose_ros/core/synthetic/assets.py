@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import trimesh
@@ -16,7 +17,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from fpose_ros.core.errors import MeshError
-from fpose_ros.core.object_model import ObjectModel, object_model_from_trimesh
+from fpose_ros.core.object_model import ObjectModel, load_trimesh, object_model_from_trimesh
 from fpose_ros.core.synthetic.textures import FAMILIES, solid_texture
 
 #: Object names by split; "heldout" objects never appear in training data.
@@ -93,9 +94,10 @@ def _draw_procedural(rng: np.random.Generator, seed: int) -> trimesh.Trimesh:
         offset[axis] = sign * base.extents[axis] * 0.5
         part.apply_translation(offset)
         parts.append(part)
-    mesh = trimesh.util.concatenate(parts)
-    mesh = trimesh.Trimesh(*trimesh.remesh.subdivide_to_size(mesh.vertices, mesh.faces, max_edge=size / 12),
-                           process=False)
+    # concatenate() of meshes is a mesh; its annotation says only "geometry".
+    joined = cast(trimesh.Trimesh, trimesh.util.concatenate(parts))
+    vertices, faces = trimesh.remesh.subdivide_to_size(joined.vertices, joined.faces, max_edge=size / 12)[:2]
+    mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False)
     family = FAMILIES[seed % len(FAMILIES)]
     colours = solid_texture(mesh.vertices, family, rng, scale_m=size / 5)
     mesh.visual = trimesh.visual.ColorVisuals(mesh, vertex_colors=(colours * 255).astype(np.uint8))
@@ -117,7 +119,7 @@ def ycb_mesh(name: str) -> trimesh.Trimesh:
     if not path.is_file():
         known = sorted(p.stem for p in _ycb_dir().glob("*.stl"))
         raise MeshError(f"no YCB scan named {name!r}; known: {', '.join(known[:12])}, ...")
-    mesh = trimesh.load(path, force="mesh")
+    mesh = load_trimesh(path)
     rng = np.random.default_rng(sum(map(ord, name)))  # stable across runs, unlike hash()
     colours = solid_texture(mesh.vertices, "noise", rng, scale_m=0.02)
     mesh.visual = trimesh.visual.ColorVisuals(mesh, vertex_colors=(colours * 255).astype(np.uint8))

@@ -43,7 +43,7 @@ def imperfect_mask(mask: np.ndarray, rng: np.random.Generator, max_px: int = 3) 
     Returns:
         (H, W) bool.
     """
-    m = mask.astype(np.uint8)
+    m: np.ndarray = mask.astype(np.uint8)
     k = int(rng.integers(0, max_px + 1))
     if k:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import trimesh
@@ -115,7 +116,7 @@ def render_sequence(spec: SequenceSpec, renderer: Renderer | None = None) -> Syn
     """Render ``spec``: per frame, the object (and occluder) over its image box only, composited in chunks."""
     if spec.motion not in PRESETS:
         raise ValueError(f"unknown motion {spec.motion!r}; choose one of {sorted(PRESETS)}")
-    renderer = renderer or TorchRasterizer()
+    draw: Renderer = renderer or TorchRasterizer()
     rng = np.random.default_rng(spec.seed)
     camera = d435_camera(spec.width, spec.height)
     model = load_asset(spec.asset)
@@ -135,8 +136,8 @@ def render_sequence(spec: SequenceSpec, renderer: Renderer | None = None) -> Syn
         T[:3, :3] = Rotation.random(random_state=int(rng.integers(2**31))).as_matrix()
         side = 1 if i % 2 == 0 else -1
         T[:3, 3] = [side * rng.uniform(0.2, 0.3), rng.uniform(-0.12, 0.12), spec.depth_m + rng.uniform(0.0, 0.2)]
-        static.append(render_layers(renderer, other, T[None], camera))
-    occluder, T_occluder = _occluder(T_centered, model.diameter) if spec.occluder else (None, None)
+        static.append(render_layers(draw, other, T[None], camera))
+    occluder = _occluder(T_centered, model.diameter) if spec.occluder else None  # (model, poses)
     gains = 1.0 + 0.25 * np.sin(np.arange(spec.n_frames) / spec.fps * rng.uniform(0.5, 2.0) + rng.uniform(0, 6))
     tint = rng.uniform(0.9, 1.1, 3)
 
@@ -144,9 +145,9 @@ def render_sequence(spec: SequenceSpec, renderer: Renderer | None = None) -> Syn
     # Chunks bound memory: a few full-size float layers of CHUNK_FRAMES frames at a time.
     for lo in range(0, spec.n_frames, CHUNK_FRAMES):
         hi = min(spec.n_frames, lo + CHUNK_FRAMES)
-        layers = [*static, render_layers(renderer, model, T_centered[lo:hi], camera)]
+        layers = [*static, render_layers(draw, model, T_centered[lo:hi], camera)]
         if occluder is not None:
-            layers.append(render_layers(renderer, occluder, T_occluder[lo:hi], camera))
+            layers.append(render_layers(draw, occluder[0], occluder[1][lo:hi], camera))
         rgb, depth, front = composite(layers)
         for j, i in enumerate(range(lo, hi)):
             light = (gains[i] * tint).astype(np.float32)
@@ -239,7 +240,7 @@ def demo_spec() -> SequenceSpec:
     return SequenceSpec("demo", "proc:5", "handheld", n_frames=150, seed=5, occluder=True)
 
 
-def small_spec(**overrides: object) -> SequenceSpec:
+def small_spec(**overrides: Any) -> SequenceSpec:
     """A short, quick sequence for tests (10 frames, slow motion); fields can be overridden."""
     return dataclasses.replace(SequenceSpec("small", "proc:6", "slow", n_frames=10, seed=6, distractors=1),
                                **overrides)
