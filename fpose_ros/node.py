@@ -34,7 +34,7 @@ from std_srvs.srv import Trigger
 
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError, InputError, MeshError
-from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator
+from fpose_ros.core.estimator import EstimatorConfig, build_estimator
 from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.object_model import ObjectModel, load_object_model
 from fpose_ros.core.pose_result import TrackingMode
@@ -126,7 +126,7 @@ class FposeNode(Node):
     # ---------------------------------------------------------------- engine construction
 
     def _make_tracker(self, model: ObjectModel) -> ObjectTracker:
-        estimator = PoseEstimator(model, EstimatorConfig(**self._config.engine))
+        estimator = build_estimator(model, EstimatorConfig(**self._config.engine))
         estimator.warm_up()
         return ObjectTracker(estimator, LossCriteria(**self._config.loss))
 

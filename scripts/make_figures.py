@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import torch
 
-from fpose_ros.core.estimator import PoseEstimator
+from fpose_ros.core.estimator import build_estimator
 from fpose_ros.core.hypotheses import IcosphereHypotheses, hypothesis_poses, initial_translation
 from fpose_ros.core.metrics import adds_error
 from fpose_ros.core.observation import observation_from_frame
@@ -82,7 +82,7 @@ def main() -> None:
         cv2.imwrite(str(args.out / "refinement.png"), cv2.cvtColor(np.concatenate(tiles, axis=1), cv2.COLOR_RGB2BGR))
 
     # 3. The engine's answer on the full frame.
-    result = PoseEstimator(model).register(frame, mask)
+    result = build_estimator(model).register(frame, mask)
     image = frame.rgb.copy()
     if result.has_pose:
         with torch.inference_mode():

@@ -23,7 +23,7 @@ import trimesh
 from scipy.spatial.transform import Rotation
 
 from fpose_ros.core.camera import CameraIntrinsics
-from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator
+from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator, build_estimator
 from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.metrics import add_error, adds_error, auc
 from fpose_ros.core.object_model import ObjectModel, object_model_from_trimesh
@@ -143,7 +143,7 @@ def main() -> None:
     model = glued_boxes()
     scene = Scene(model)
     start = time.perf_counter()
-    estimator = PoseEstimator(model, EstimatorConfig(device=args.device, keyframe_view_change_deg=args.keyframe_deg))
+    estimator = build_estimator(model, EstimatorConfig(device=args.device, keyframe_view_change_deg=args.keyframe_deg))
     print(f"object {model.name}: {len(model.faces)} faces, {model.diameter * 100:.1f} cm; "
           f"estimator built in {(time.perf_counter() - start) * 1e3:.0f} ms; torch threads {torch.get_num_threads()}")
     warm_frame, warm_mask = scene.frame(pose(np.eye(3), (0.0, 0.0, 0.5)), seed=999)

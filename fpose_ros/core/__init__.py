@@ -10,7 +10,7 @@ The names below are the public API; submodules and the subpackages (``rendering`
 
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError, FposeError, InputError, MeshError
-from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator
+from fpose_ros.core.estimator import EngineParts, EstimatorConfig, PoseEstimator, build_estimator
 from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.metrics import PoseErrors, add_error, adds_error, auc, pose_errors
 from fpose_ros.core.object_model import ObjectModel, load_object_model, object_model_from_trimesh
@@ -29,6 +29,7 @@ from fpose_ros.core.transforms import (
 __all__ = [
     "CameraIntrinsics",
     "ConfigError",
+    "EngineParts",
     "EstimatorConfig",
     "FposeError",
     "InputError",
@@ -46,6 +47,7 @@ __all__ = [
     "add_error",
     "adds_error",
     "auc",
+    "build_estimator",
     "invert_transform",
     "load_object_model",
     "make_transform",

@@ -179,17 +179,117 @@ class EstimatorConfig:
         return len(hyp.viewpoints()) * len(hyp.inplane_angles_rad)
 
 
-class PoseEstimator:
-    """Registers and tracks one object (:class:`ObjectModel`) in RGB-D frames.
+@dataclass(frozen=True)
+class EngineParts:
+    """The collaborators of one :class:`PoseEstimator`, as :func:`build_estimator` chose them.
+
+    Attributes:
+        renderer: draws every stage's crops (back faces culled when both meshes are closed).
+        render_model: the object as drawn by the fine pass and tracking (simplified to the face budget).
+        coarse_model: the object as drawn by the coarse pass over all hypotheses.
+        coarse_refiner, fine_refiner, track_refiner: refine each stage's poses.
+        coarse_scorer: ranks the coarse pass's hypotheses.
+        scorer: ranks the refined hypotheses.
+        trust_scorer: decides whether the chosen pose is trusted, whatever ranked the hypotheses.
+    """
+
+    renderer: Renderer
+    render_model: ObjectModel
+    coarse_model: ObjectModel
+    coarse_refiner: Refiner
+    fine_refiner: Refiner
+    track_refiner: Refiner
+    coarse_scorer: Scorer
+    scorer: Scorer
+    trust_scorer: GeometricScorer
+
+
+def build_estimator(
+    model: ObjectModel, config: EstimatorConfig | None = None, renderer: Renderer | None = None
+) -> PoseEstimator:
+    """The engine for ``model`` as ``config`` describes it: the one place its collaborators are chosen.
+
+    ``config.renderer`` names the rendering backend, ``config.refiner`` / ``config.scorer`` choose
+    geometric or learned stages (the latter loaded from ``config.refiner_weights_dir`` /
+    ``config.scorer_weights_dir``), the crop sizes and step counts configure each stage.
 
     Args:
         model: the object, as loaded (full resolution; metrics and the returned poses use it).
-        config: settings.
-        renderer: drawing backend; default ``create_renderer(config.renderer, config.device)``.
-        refiner: refines every stage (coarse, fine, tracking); default geometric refiners with the
-            configured crop sizes.
-        scorer: scores every stage; default geometric scorers. Its ``details`` (visible fraction) is
-            used when it has one, as :class:`GeometricScorer` does.
+        config: settings; default :class:`EstimatorConfig()`.
+        renderer: a renderer instance in place of ``config.renderer``'s backend (a wrapped or new
+            backend: see docs/architecture.md, "where a backend plugs in").
+
+    Raises:
+        ConfigError: a renderer that cannot run on ``config.device``, or a missing, unreadable or
+            mismatching learned checkpoint (the message names the path or the keys).
+    """
+    cfg = config or EstimatorConfig()
+    renderer = renderer or create_renderer(cfg.renderer, cfg.device)
+    render_model = simplify_for_rendering(model, cfg.max_render_faces or renderer.face_budget)
+    coarse_model = simplify_for_rendering(model, cfg.coarse_render_faces or renderer.face_budget)
+    if is_closed_and_oriented(render_model) and is_closed_and_oriented(coarse_model):
+        # Closed, outward-wound meshes never show back faces: skipping them halves rasterisation.
+        renderer = renderer.with_backface_culling()
+    learned_refiner = _learned_refiner(cfg, renderer)
+    learned_scorer = _learned_scorer(cfg, renderer)
+    trust_scorer = GeometricScorer(renderer, GeometricScorerConfig(crop_size=cfg.score_crop_size))
+    parts = EngineParts(
+        renderer=renderer, render_model=render_model, coarse_model=coarse_model,
+        coarse_refiner=learned_refiner or GeometricRefiner(
+            renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.coarse_crop_size,
+                                             steps_per_render=cfg.coarse_steps)),
+        fine_refiner=learned_refiner or GeometricRefiner(
+            renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size,
+                                             steps_per_render=cfg.register_steps)),
+        # Tracking starts near the answer: a smaller initial inlier distance rejects more clutter.
+        track_refiner=learned_refiner or GeometricRefiner(
+            renderer, GeometricRefinerConfig(
+                crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size, inlier_start=0.15,
+                translation_only_steps=0, steps_per_render=cfg.track_steps, converged_step_m=cfg.track_converged_m)),
+        coarse_scorer=learned_scorer or GeometricScorer(
+            renderer, GeometricScorerConfig(crop_size=max(cfg.coarse_crop_size, 8))),
+        scorer=learned_scorer or trust_scorer,
+        trust_scorer=trust_scorer,
+    )
+    return PoseEstimator(model, cfg, parts)
+
+
+def _learned_refiner(config: EstimatorConfig, renderer: Renderer) -> Refiner | None:
+    """FoundationPose's RefineNet from ``config.refiner_weights_dir`` when ``config.refiner`` is "learned"."""
+    if config.refiner != "learned":
+        return None
+    from fpose_ros.core.nets.checkpoint import load_refine_net
+    from fpose_ros.core.refinement.learned import LearnedRefiner, LearnedRunConfig
+
+    net, net_config = load_refine_net(config.refiner_weights_dir, config.device)
+    return LearnedRefiner(renderer, net, net_config, LearnedRunConfig(batch_size=config.batch_size))
+
+
+def _learned_scorer(config: EstimatorConfig, renderer: Renderer) -> Scorer | None:
+    """FoundationPose's ScoreNet from ``config.scorer_weights_dir`` when ``config.scorer`` is "learned"."""
+    if config.scorer != "learned":
+        return None
+    from fpose_ros.core.nets.checkpoint import load_score_net
+    from fpose_ros.core.refinement.learned import LearnedRunConfig
+    from fpose_ros.core.scoring.learned import LearnedScorer
+
+    net, net_config = load_score_net(config.scorer_weights_dir, config.device)
+    return LearnedScorer(renderer, net, net_config, LearnedRunConfig(batch_size=config.batch_size))
+
+
+class PoseEstimator:
+    """Registers and tracks one object (:class:`ObjectModel`) in RGB-D frames.
+
+    Build it with :func:`build_estimator`, which chooses its parts from an :class:`EstimatorConfig`;
+    the constructor composes parts already made.
+
+    Args:
+        model: the object, as loaded (full resolution; metrics and the returned poses use it).
+        config: settings (crop sizes, iterations, thresholds; the parts were chosen from it).
+        parts: renderer, meshes as drawn, and each stage's refiner and scorer. A scorer that is a
+            :class:`~fpose_ros.core.scoring.base.DetailedScorer` ranks on the trust scale and is trusted as
+            is; a :class:`~fpose_ros.core.refinement.base.SurfaceSharingRefiner` for tracking lets the
+            engine keep its rendering between frames.
 
     Attributes:
         keyframe: the geometric tracking's kept rendering; its ``lookups`` / ``hits`` count the
@@ -197,45 +297,21 @@ class PoseEstimator:
             :meth:`register` clears it, so a track after a reset, a loss or a re-registration renders afresh.
     """
 
-    def __init__(
-        self,
-        model: ObjectModel,
-        config: EstimatorConfig | None = None,
-        renderer: Renderer | None = None,
-        refiner: Refiner | None = None,
-        scorer: Scorer | None = None,
-    ) -> None:
+    def __init__(self, model: ObjectModel, config: EstimatorConfig, parts: EngineParts) -> None:
         self.model = model
-        self.config = config or EstimatorConfig()
-        cfg = self.config
-        self.device = torch.device(cfg.device)
-        self.renderer = renderer or create_renderer(cfg.renderer, cfg.device)
-        default_faces = self.renderer.face_budget
-        self.render_model = simplify_for_rendering(model, cfg.max_render_faces or default_faces)
-        self.coarse_model = simplify_for_rendering(model, cfg.coarse_render_faces or default_faces)
-        if is_closed_and_oriented(self.render_model) and is_closed_and_oriented(self.coarse_model):
-            # Closed, outward-wound meshes never show back faces: skipping them halves rasterisation.
-            self.renderer = self.renderer.with_backface_culling()
-        refiner = refiner or self._learned_refiner()
-        scorer = scorer or self._learned_scorer()
-        self.coarse_refiner = refiner or GeometricRefiner(
-            self.renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.coarse_crop_size,
-                                                  steps_per_render=cfg.coarse_steps))
-        self.fine_refiner = refiner or GeometricRefiner(
-            self.renderer, GeometricRefinerConfig(crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size,
-                                                  steps_per_render=cfg.register_steps))
-        # Tracking starts near the answer: a smaller initial inlier distance rejects more clutter.
-        self.track_refiner = refiner or GeometricRefiner(
-            self.renderer, GeometricRefinerConfig(
-                crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size, inlier_start=0.15,
-                translation_only_steps=0, steps_per_render=cfg.track_steps, converged_step_m=cfg.track_converged_m))
-        self.coarse_scorer = scorer or GeometricScorer(
-            self.renderer, GeometricScorerConfig(crop_size=max(cfg.coarse_crop_size, 8)))
-        # Decides whether the chosen pose is trusted, whatever ranked the hypotheses.
-        self.trust_scorer = GeometricScorer(self.renderer, GeometricScorerConfig(crop_size=cfg.score_crop_size))
-        self.scorer = scorer or self.trust_scorer
-        self._rotations = IcosphereHypotheses(cfg.min_views, cfg.inplane_step_deg).rotations(self.device)
-        self.keyframe = SurfaceKeyframe(KeyframeConfig(max_view_change_deg=cfg.keyframe_view_change_deg))
+        self.config = config
+        self.device = torch.device(config.device)
+        self.renderer = parts.renderer
+        self.render_model = parts.render_model
+        self.coarse_model = parts.coarse_model
+        self.coarse_refiner = parts.coarse_refiner
+        self.fine_refiner = parts.fine_refiner
+        self.track_refiner = parts.track_refiner
+        self.coarse_scorer = parts.coarse_scorer
+        self.scorer = parts.scorer
+        self.trust_scorer = parts.trust_scorer
+        self._rotations = IcosphereHypotheses(config.min_views, config.inplane_step_deg).rotations(self.device)
+        self.keyframe = SurfaceKeyframe(KeyframeConfig(max_view_change_deg=config.keyframe_view_change_deg))
 
     # ------------------------------------------------------------------ API
 
@@ -364,25 +440,6 @@ class PoseEstimator:
         best = int(torch.argmax(self.scorer.score(self.render_model, obs, T)))
         details = self.trust_scorer.details(self.render_model, obs, T[best:best + 1])
         return best, float(details.score[0]), float(details.visible_fraction[0])
-
-    def _learned_refiner(self) -> Refiner | None:
-        if self.config.refiner != "learned":
-            return None
-        from fpose_ros.core.nets.checkpoint import load_refine_net
-        from fpose_ros.core.refinement.learned import LearnedRefiner, LearnedRunConfig
-
-        net, net_config = load_refine_net(self.config.refiner_weights_dir, self.device)
-        return LearnedRefiner(self.renderer, net, net_config, LearnedRunConfig(batch_size=self.config.batch_size))
-
-    def _learned_scorer(self) -> Scorer | None:
-        if self.config.scorer != "learned":
-            return None
-        from fpose_ros.core.nets.checkpoint import load_score_net
-        from fpose_ros.core.refinement.learned import LearnedRunConfig
-        from fpose_ros.core.scoring.learned import LearnedScorer
-
-        net, net_config = load_score_net(self.config.scorer_weights_dir, self.device)
-        return LearnedScorer(self.renderer, net, net_config, LearnedRunConfig(batch_size=self.config.batch_size))
 
     def _result(self, T_centered: torch.Tensor, score: float, visible: float, stamp: float, n_hypotheses: int,
                 timings: StageTimings) -> PoseResult:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator
+from fpose_ros.core.estimator import EstimatorConfig, build_estimator
 from fpose_ros.core.metrics import adds_error
 from fpose_ros.core.synthetic.sequences import SyntheticSequence
 
@@ -76,7 +76,7 @@ def run_learned_path(seq: SyntheticSequence, config: EstimatorConfig, n_frames: 
 
     No warm-up: it would cost a registration, and first-call overheads are small against the networks'.
     """
-    estimator = PoseEstimator(seq.model, config)
+    estimator = build_estimator(seq.model, config)
     points, diameter = seq.model.surface_points, seq.model.diameter
     first = int(np.flatnonzero(seq.visible)[0])
     mask = seq.masks[first]

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator
+from fpose_ros.core.estimator import EstimatorConfig, build_estimator
 from fpose_ros.core.metrics import add_error, adds_error, auc
 from fpose_ros.core.pose_result import TrackingMode
 from fpose_ros.core.synthetic.sequences import SequenceSpec, SyntheticSequence, benchmark_specs, load_or_render
@@ -273,7 +273,7 @@ def run_method(specs: Sequence[SequenceSpec], cache: Path | None,
 def engine_factory(seq: SyntheticSequence, config: EstimatorConfig) -> Callable[[], Estimator]:
     """The engine for ``seq``'s object, set up and warmed up once; every call returns that one."""
     # One set-up per object: its only state between calls, the tracking keyframe, holds for any pose of it.
-    shared = PoseEstimator(seq.model, config)
+    shared = build_estimator(seq.model, config)
     # As the node does at start-up: torch's first calls (allocation, kernel choice) are not the object's cost.
     shared.warm_up(seq.camera)
     return lambda: shared

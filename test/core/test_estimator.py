@@ -10,7 +10,7 @@ from geometry_helpers import pose_matrix as pose
 
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError
-from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator
+from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator, build_estimator
 from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.metrics import add_error, adds_error
 from fpose_ros.core.object_model import ObjectModel, object_model_from_trimesh
@@ -68,7 +68,7 @@ POINTS = MODEL.surface_points
 
 @pytest.fixture(scope="module")
 def estimator() -> PoseEstimator:
-    return PoseEstimator(MODEL)
+    return build_estimator(MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def test_learned_path_is_validated_before_loading_anything():
 def test_missing_learned_weights_are_refused_with_the_path(tmp_path):
     config = EstimatorConfig(refiner="learned", refiner_weights_dir=str(tmp_path / "nowhere"))
     with pytest.raises(ConfigError, match="nowhere"):
-        PoseEstimator(MODEL, config)
+        build_estimator(MODEL, config)
 
 
 class CountingRenderer:
@@ -183,7 +183,7 @@ def test_a_wrapped_renderer_gives_the_same_poses_as_the_plain_one():
     moved, _ = render_frame(pose((0.0, 0.0, 0.05), (0.0, 0.0, 0.0)) @ T_TRUE, seed=1)
     poses = []
     for renderer in (TorchRasterizer(), CountingRenderer(TorchRasterizer())):
-        est = PoseEstimator(MODEL, renderer=renderer)
+        est = build_estimator(MODEL, renderer=renderer)
         registered = est.register(frame, mask)
         poses.append((registered.T_cam_centered, est.track(moved, registered).T_cam_centered))
     assert isinstance(est.renderer, CountingRenderer) and est.renderer.calls > 0
@@ -196,8 +196,8 @@ def test_tracking_reuses_a_keyframe_rendering_as_accurately_as_rendering_every_f
     frames = [render_frame(T, seed=10 + k)[0] for k, T in enumerate(truth)]
     results = {}
     for deg in (0.0, 4.0):
-        est = PoseEstimator(MODEL, EstimatorConfig(keyframe_view_change_deg=deg),
-                            renderer=CountingRenderer(TorchRasterizer()))
+        est = build_estimator(MODEL, EstimatorConfig(keyframe_view_change_deg=deg),
+                              renderer=CountingRenderer(TorchRasterizer()))
         current = est.register(*render_frame(truth[0]))
         est.renderer.calls = 0
         poses = []
@@ -214,7 +214,7 @@ def test_tracking_reuses_a_keyframe_rendering_as_accurately_as_rendering_every_f
 
 
 def test_re_registration_after_a_loss_never_reuses_a_rendering_from_before_it():
-    est = PoseEstimator(MODEL)
+    est = build_estimator(MODEL)
     tracker = ObjectTracker(est, LossCriteria())
     frame, mask = render_frame(T_TRUE)
     assert tracker.process(frame, mask).has_pose

@@ -41,8 +41,8 @@ def test_star_import_gives_exactly_the_public_api() -> None:
 
 
 def test_the_engine_entry_points_are_public() -> None:
-    for item in ("PoseEstimator", "EstimatorConfig", "ObjectTracker", "LossCriteria", "load_object_model",
-                 "RGBDFrame", "PoseResult", "InputError", "ConfigError"):
+    for item in ("build_estimator", "PoseEstimator", "EstimatorConfig", "ObjectTracker", "LossCriteria",
+                 "load_object_model", "RGBDFrame", "PoseResult", "InputError", "ConfigError"):
         assert item in fpose_ros.core.__all__
 
 

@@ -1,4 +1,4 @@
-"""The learned path through the engine: checkpoints -> make_learned_components -> PoseEstimator register/track."""
+"""The learned path through the engine: checkpoints named in EstimatorConfig -> build_estimator -> register/track."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import torch
 
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError
-from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator
+from fpose_ros.core.estimator import EstimatorConfig, build_estimator
 from fpose_ros.core.frame import RGBDFrame
-from fpose_ros.core.learned_components import make_learned_components
 from fpose_ros.core.nets import RefineNet, RefineNetConfig, ScoreNet, ScoreNetConfig, save_checkpoint
 from fpose_ros.core.refinement.learned import LearnedRefiner
 from fpose_ros.core.rendering.base import MeshTensors
@@ -42,12 +41,14 @@ def test_register_and_track_with_random_weights(checkpoints: tuple[Path, Path]) 
     out = TorchRasterizer().render(MeshTensors.from_object_model(model), T_true, K, 120, 160)
     frame = RGBDFrame(rgb=(out.rgb[0].numpy() * 255).astype(np.uint8), depth=out.depth[0].numpy(),
                       intrinsics=camera)
-    renderer = TorchRasterizer()
-    refiner, scorer = make_learned_components(renderer, *checkpoints, device="cpu", batch_size=8)
-    assert isinstance(refiner, LearnedRefiner) and isinstance(scorer, LearnedScorer)
     config = EstimatorConfig(min_views=1, inplane_step_deg=180.0, top_k=1, coarse_iterations=1,
-                             register_iterations=1, track_iterations=1, min_register_score=0.0)
-    estimator = PoseEstimator(model, config, renderer=renderer, refiner=refiner, scorer=scorer)
+                             register_iterations=1, track_iterations=1, min_register_score=0.0, renderer="torch",
+                             refiner="learned", refiner_weights_dir=str(checkpoints[0]),
+                             scorer="learned", scorer_weights_dir=str(checkpoints[1]), batch_size=8)
+    estimator = build_estimator(model, config)
+    for refiner in (estimator.coarse_refiner, estimator.fine_refiner, estimator.track_refiner):
+        assert isinstance(refiner, LearnedRefiner)
+    assert isinstance(estimator.coarse_scorer, LearnedScorer) and isinstance(estimator.scorer, LearnedScorer)
     registered = estimator.register(frame, out.mask[0].numpy())
     assert registered.T_cam_obj is not None and np.isfinite(registered.T_cam_obj).all()
     tracked = estimator.track(frame, registered)
@@ -55,7 +56,13 @@ def test_register_and_track_with_random_weights(checkpoints: tuple[Path, Path]) 
 
 
 def test_missing_checkpoint_is_a_config_error(tmp_path: Path, checkpoints: tuple[Path, Path]) -> None:
+    model = procedural_object(3)
+
+    def learned(scorer_dir: Path) -> EstimatorConfig:
+        return EstimatorConfig(renderer="torch", refiner="learned", refiner_weights_dir=str(checkpoints[0]),
+                               scorer="learned", scorer_weights_dir=str(scorer_dir))
+
     with pytest.raises(ConfigError, match="not found"):
-        make_learned_components(TorchRasterizer(), checkpoints[0], tmp_path / "absent")
+        build_estimator(model, learned(tmp_path / "absent"))
     with pytest.raises(ConfigError, match="missing keys: encoderA"):
-        make_learned_components(TorchRasterizer(), checkpoints[0], checkpoints[0])
+        build_estimator(model, learned(checkpoints[0]))
