@@ -8,13 +8,18 @@ Every registration is bridged to the live stream: a registration runs on an olde
 arrives late, or the engine needs longer than a frame period), and tracking then continues with
 the frame right after the registered one, through every frame that arrived meanwhile, so tracking
 never has to follow more than a frame of motion at once. Frames are skipped evenly only when the
-backlog cannot be processed within ``catch_up_budget_s``.
+backlog cannot be processed within ``catch_up_budget_s``, and then by at most ``max_catch_up_stride``
+frames at a time: a longer step is more motion than tracking follows on a fast object (180 deg/s
+turns 30 deg in 5 frames), and a loss costs far more coverage than a slower catch-up. Only an engine
+that cannot keep up with the stream at all (its median cost per tracked frame above that many frame
+periods) steps further.
 """
 
 from __future__ import annotations
 
 import enum
 import math
+import statistics
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -45,12 +50,19 @@ class FrameSchedulerConfig:
         mask_slop_ns: largest stamp difference between a mask and its frame, ns (inclusive).
         catch_up_budget_s: longest the catch-up after a registration may take, s; beyond it
             frames are skipped evenly.
+        max_catch_up_stride: most frames one tracking step may advance to meet the budget (2: every
+            other frame).
+        cost_samples: tracked frames whose median cost (s) estimates the next ones'; a single frame
+            (the first after a registration renders afresh, a busy machine preempts one) does not
+            decide how far to step, and steps beyond ``max_catch_up_stride`` wait for this many.
     """
 
     history_size: int = 90
     mask_history_size: int = 10
     mask_slop_ns: int = 20_000_000
     catch_up_budget_s: float = 1.0
+    max_catch_up_stride: int = 2
+    cost_samples: int = 9
 
     def __post_init__(self) -> None:
         if self.history_size < 1 or self.mask_history_size < 1:
@@ -58,6 +70,9 @@ class FrameSchedulerConfig:
         if self.mask_slop_ns < 0 or self.catch_up_budget_s <= 0:
             raise ValueError(f"mask_slop_ns must be >= 0 and catch_up_budget_s > 0, got {self.mask_slop_ns}, "
                              f"{self.catch_up_budget_s}")
+        if self.max_catch_up_stride < 1 or self.cost_samples < 1:
+            raise ValueError(f"max_catch_up_stride and cost_samples must be >= 1, got {self.max_catch_up_stride}, "
+                             f"{self.cost_samples}")
 
 
 @dataclass(frozen=True)
@@ -80,7 +95,7 @@ class FrameScheduler(Generic[T, M]):
         self._tracking = False
         self._cursor_ns = -1  # stamp of the last frame processed; the next job is newer
         self._last_mask_used_ns = -1  # a frame registers with its mask once
-        self._processing_s = 0.0  # running mean of the engine's time per tracked frame
+        self._costs: deque[float] = deque(maxlen=config.cost_samples)  # engine s per tracked frame, newest last
         self._skipped = 0
         self._woken = False
         self._closed = False
@@ -150,8 +165,7 @@ class FrameScheduler(Generic[T, M]):
             if job.kind is JobKind.REGISTER:
                 self._last_mask_used_ns = job.stamp_ns
             elif tracking:
-                self._processing_s = processing_s if self._processing_s == 0 else \
-                    0.8 * self._processing_s + 0.2 * processing_s
+                self._costs.append(processing_s)
             if self._tracking and not tracking:
                 # Lost: frames and masks up to here show the object where it no longer is.
                 self._discard_until(job.stamp_ns)
@@ -211,14 +225,19 @@ class FrameScheduler(Generic[T, M]):
         return Job(JobKind.TRACK, *backlog[stride - 1])
 
     def _stride(self, backlog: int) -> int:
-        """1 (every frame) when the backlog is processed within the budget while new frames keep coming, else more."""
+        """1 (every frame) when the backlog is processed within the budget while new frames keep coming, else
+        more, up to ``max_catch_up_stride`` (or what keeping up with the stream needs, if that is more)."""
         period = self._period_s()
-        per_frame = self._processing_s
-        stride = max(1, math.ceil(per_frame / period)) if per_frame >= period else 1
-        while stride < backlog and (backlog / stride) * per_frame / max(1.0 - per_frame / (stride * period), 0.05) \
+        per_frame = statistics.median(self._costs) if self._costs else 0.0
+        # Until ``cost_samples`` frames tell, a slow first frame or two is no proof that the engine cannot keep up.
+        known = len(self._costs) == self._config.cost_samples
+        keep_up = max(1, math.ceil(per_frame / period)) if known and per_frame >= period else 1
+        stride = 1
+        while stride < min(backlog, self._config.max_catch_up_stride) and \
+                (backlog / stride) * per_frame / max(1.0 - per_frame / (stride * period), 0.05) \
                 > self._config.catch_up_budget_s:
             stride += 1
-        return min(stride, backlog)
+        return min(max(stride, keep_up), backlog)
 
     def _period_s(self) -> float:
         if len(self._frames) < 2:

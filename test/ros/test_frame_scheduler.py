@@ -135,3 +135,33 @@ def test_next_job_returns_none_when_woken_or_closed() -> None:
     sched.close()
     sched.push_frame(0, 0)
     assert sched.next_job(timeout=5) is None and sched.closed
+
+
+def test_one_slow_frame_after_registration_does_not_make_tracking_jump() -> None:
+    """Live, loaded machine: the registration took 2 s and the first tracked frame 0.2 s (it renders afresh).
+
+    Stepping by that one frame's cost (7 frames = 42 deg at 180 deg/s) lost the object; the catch-up
+    steps at most ``max_catch_up_stride`` frames until the median of ``cost_samples`` frames says the
+    engine cannot keep up with the stream.
+    """
+    sched = make(catch_up_budget_s=1.0)
+    sched.push_frame(0, 0)
+    sched.push_mask(0, "m0")
+    assert run(sched, cost_s=2.0).kind is JobKind.REGISTER
+    for k in range(1, 61):  # arrived while registering
+        sched.push_frame(k * PERIOD, k)
+    assert run(sched, cost_s=0.200).frame == 1
+    tracked = [run(sched, cost_s=0.010).frame for _ in range(8)]
+    steps = [b - a for a, b in zip([1, *tracked], tracked, strict=False)]
+    assert max(steps) <= 2  # the default max_catch_up_stride: every other frame at most
+
+
+def test_an_engine_slower_than_the_stream_steps_as_far_as_keeping_up_needs() -> None:
+    sched = make(cost_samples=3)
+    sched.push_frame(0, 0)
+    sched.push_mask(0, "m0")
+    run(sched)
+    for k in range(1, 61):
+        sched.push_frame(k * PERIOD, k)
+    frames = [run(sched, cost_s=0.150).frame for _ in range(4)]
+    assert frames[-1] - frames[-2] >= 5  # 150 ms per frame at 33 ms frames: every 5th frame at least
