@@ -225,8 +225,11 @@ class FrameScheduler(Generic[T, M]):
         return Job(JobKind.TRACK, *backlog[stride - 1])
 
     def _stride(self, backlog: int) -> int:
-        """1 (every frame) when the backlog is processed within the budget while new frames keep coming, else
-        more, up to ``max_catch_up_stride`` (or what keeping up with the stream needs, if that is more)."""
+        """How many frames the next tracking step advances.
+
+        1 (every frame) when the backlog is processed within the budget while new frames keep coming,
+        else more, up to ``max_catch_up_stride`` (or what keeping up with the stream needs, if that is more).
+        """
         period = self._period_s()
         per_frame = statistics.median(self._costs) if self._costs else 0.0
         # Until ``cost_samples`` frames tell, a slow first frame or two is no proof that the engine cannot keep up.
