@@ -20,6 +20,7 @@ rendering, the renderer's cost for B crops of ``crop_size ** 2`` pixels.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ from fpose_ros.core.observation import Observation
 from fpose_ros.core.projective_lookup import gather_pixels, pixel_rays, project_to_pixels
 from fpose_ros.core.rendering.base import MeshTensors, Renderer
 from fpose_ros.core.rendering.visible_surface import VisibleSurface, render_visible_surface
-from fpose_ros.core.transforms import rotate_vectors, so3_exp
+from fpose_ros.core.transforms import rotate_vectors, so3_exp, transform_points
 
 
 @dataclass(frozen=True)
@@ -143,20 +144,20 @@ class GeometricRefiner:
         targets = icp_targets(observation, cfg.use_mask)
         schedule = inlier_schedule(cfg.inlier_start * model.diameter, cfg.inlier_end_m,
                                    iterations * cfg.steps_per_render)
-        max_translation = cfg.max_translation_step * model.diameter
+        settings = StepSettings(inlier_dist=schedule[0], scale=model.radius, damping=cfg.damping,
+                                min_inliers=cfg.min_inliers, max_rotation=cfg.max_rotation_step_rad,
+                                max_translation=cfg.max_translation_step * model.diameter,
+                                silhouette_weight=cfg.silhouette_weight, occlusion_margin_m=cfg.occlusion_margin_m)
         finishing = False
         for it in range(iterations):
             if it > 0 or surface is None:
                 surface = self.render_surface(model, observation.K, T)
             for step in range(cfg.steps_per_render):
                 k = it * cfg.steps_per_render + step
-                T_next = point_to_plane_step(
-                    surface.points, surface.normals, surface.valid, T, targets,
-                    inlier_dist=schedule[-1] if finishing else schedule[k], scale=model.radius, damping=cfg.damping,
-                    min_inliers=cfg.min_inliers, max_rotation=cfg.max_rotation_step_rad,
-                    max_translation=max_translation, translation_only=k < cfg.translation_only_steps,
-                    silhouette_weight=cfg.silhouette_weight, occlusion_margin_m=cfg.occlusion_margin_m,
-                )
+                this_step = dataclasses.replace(settings, inlier_dist=schedule[-1] if finishing else schedule[k],
+                                                translation_only=k < cfg.translation_only_steps)
+                T_next = point_to_plane_step(surface.points, surface.normals, surface.valid, T, targets,
+                                             settings=this_step)
                 if finishing:
                     return T_next, surface
                 # Converged early: one last step at the final (tightest) inlier distance, then stop.
@@ -416,21 +417,40 @@ def silhouette_system(
     return A, g, contradicting.sum(-1)
 
 
+@dataclass(frozen=True)
+class StepSettings:
+    """How one :func:`point_to_plane_step` weighs, limits and solves (the refiner varies two per step).
+
+    Attributes:
+        inlier_dist: robust scale and gate, metres.
+        scale: rotation scale, metres (object radius).
+        damping: Levenberg-Marquardt factor.
+        min_inliers: minimum correspondences with non-zero weight to move a pose.
+        max_rotation: step limit, radians.
+        max_translation: step limit, metres.
+        translation_only: keep the rotations fixed this step.
+        silhouette_weight: weight of :func:`silhouette_system` (used only when the targets have a mask).
+        occlusion_margin_m: see :func:`silhouette_system`.
+    """
+
+    inlier_dist: float
+    scale: float
+    damping: float = 1e-3
+    min_inliers: int = 12
+    max_rotation: float = math.pi
+    max_translation: float = math.inf
+    translation_only: bool = False
+    silhouette_weight: float = 0.0
+    occlusion_margin_m: float = 0.01
+
+
 def point_to_plane_step(
     points_obj: torch.Tensor,
     normals_obj: torch.Tensor,
     valid: torch.Tensor,
     T_cam_obj: torch.Tensor,
     targets: IcpTargets,
-    inlier_dist: float,
-    scale: float,
-    damping: float = 1e-3,
-    min_inliers: int = 12,
-    max_rotation: float = math.pi,
-    max_translation: float = math.inf,
-    translation_only: bool = False,
-    silhouette_weight: float = 0.0,
-    occlusion_margin_m: float = 0.01,
+    settings: StepSettings,
 ) -> torch.Tensor:
     """One robust projective point-to-plane Gauss-Newton step for B poses at once.
 
@@ -443,21 +463,14 @@ def point_to_plane_step(
         valid: (B, N) bool, which points exist (rendered pixels).
         T_cam_obj: (B, 4, 4) float32 current poses.
         targets: the observation's :class:`IcpTargets`.
-        inlier_dist: robust scale and gate, metres.
-        scale: rotation scale, metres (object radius).
-        damping: Levenberg-Marquardt factor.
-        min_inliers: minimum correspondences with non-zero weight to move a pose.
-        max_rotation, max_translation: step limits, radians and metres.
-        translation_only: keep the rotations fixed this step.
-        silhouette_weight: weight of :func:`silhouette_system` (used only when the targets have a mask).
-        occlusion_margin_m: see :func:`silhouette_system`.
+        settings: the step's :class:`StepSettings`.
 
     Returns:
         (B, 4, 4) float32 poses after the step. O(B * N), whatever the image size.
     """
     R = T_cam_obj[:, :3, :3]
     t = T_cam_obj[:, :3, 3]
-    points = rotate_vectors(R, points_obj) + t[:, None, :]
+    points = transform_points(T_cam_obj, points_obj)
     normals = rotate_vectors(R, normals_obj)
     H, W = targets.depth.shape
     hits = project_to_pixels(points, targets.K, H, W)
@@ -470,13 +483,14 @@ def point_to_plane_step(
         found = found & in_mask
     diff = observed - points
     residual = (diff * normals).sum(-1)
-    weights = tukey_weights(residual, torch.linalg.vector_norm(diff, dim=-1), inlier_dist) * found
-    A, g = point_to_plane_system(points, normals, observed, weights, t, scale)
+    s = settings
+    weights = tukey_weights(residual, torch.linalg.vector_norm(diff, dim=-1), s.inlier_dist) * found
+    A, g = point_to_plane_system(points, normals, observed, weights, t, s.scale)
     count = (weights > 0).sum(-1)
-    if in_mask is not None and targets.mask_rays is not None and silhouette_weight > 0:
+    if in_mask is not None and targets.mask_rays is not None and s.silhouette_weight > 0:
         outside = valid & hits.inside & ~in_mask
         A_s, g_s, n_s = silhouette_system(points, outside, observed_z, gather_pixels(targets.mask_rays, hits), t,
-                                          scale, inlier_dist, occlusion_margin_m, float(targets.K[0, 0]))
-        A, g, count = A + silhouette_weight * A_s, g + silhouette_weight * g_s, count + n_s
-    step = solve_damped(A, g, damping, count >= min_inliers, translation_only)
-    return apply_twist(T_cam_obj, step, scale, max_rotation, max_translation)
+                                          s.scale, s.inlier_dist, s.occlusion_margin_m, float(targets.K[0, 0]))
+        A, g, count = A + s.silhouette_weight * A_s, g + s.silhouette_weight * g_s, count + n_s
+    step = solve_damped(A, g, s.damping, count >= s.min_inliers, s.translation_only)
+    return apply_twist(T_cam_obj, step, s.scale, s.max_rotation, s.max_translation)

@@ -16,6 +16,7 @@ import torch
 from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.rendering.base import RASTER_FACE_BUDGET, MeshTensors, RenderOutput
 from fpose_ros.core.rendering.shading import HeadlightShading
+from fpose_ros.core.transforms import transform_points
 
 #: Clip planes of the projection, metres; depth is read from interpolated camera points, not from z-buffer
 #: values, so they only bound what is drawn.
@@ -85,7 +86,7 @@ class NvdiffrastRenderer:
         K = K.to(T).expand(B, 3, 3) if K.dim() == 2 else K.to(T)
         vertices = mesh.vertices.to(T)
         faces = mesh.faces.to(device=self.device, dtype=torch.int32).contiguous()
-        points = vertices[None] @ T[:, :3, :3].transpose(1, 2) + T[:, None, :3, 3]  # (B, V, 3)
+        points = transform_points(T, vertices[None])  # (B, V, 3)
         rast, _ = dr.rasterize(self._context, projection_clip(points, K, height, width).contiguous(), faces,
                                resolution=[height, width])
         mask = rast[..., 3] > 0

@@ -17,6 +17,7 @@ from fpose_ros.core.rendering.base import RASTER_FACE_BUDGET, MeshTensors, Rende
 from fpose_ros.core.rendering.fragment_shading import shade_fragments
 from fpose_ros.core.rendering.rasterize import rasterize
 from fpose_ros.core.rendering.shading import HeadlightShading
+from fpose_ros.core.transforms import transform_points
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class TorchRasterizer:
         T = T_cam_obj.to(mesh.vertices.dtype)
         B = T.shape[0]
         K = K.to(T).expand(B, 3, 3) if K.dim() == 2 else K.to(T)
-        vertices_cam = mesh.vertices[None] @ T[:, :3, :3].transpose(1, 2) + T[:, None, :3, 3]  # (B, V, 3)
+        vertices_cam = transform_points(T, mesh.vertices[None])  # (B, V, 3)
         fragments = rasterize(vertices_cam, mesh.faces, K, height, width, self.cull_backfaces, self.max_candidates)
 
         return shade_fragments(mesh, T, K, fragments, self.shading)

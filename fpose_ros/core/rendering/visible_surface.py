@@ -14,7 +14,7 @@ import torch
 
 from fpose_ros.core.pose_conditioned_crop import crop_affine, crop_intrinsics
 from fpose_ros.core.rendering.base import MeshTensors, Renderer, RenderOutput
-from fpose_ros.core.transforms import invert_transform, rotate_vectors
+from fpose_ros.core.transforms import invert_transform, rotate_vectors, transform_points
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class VisibleSurface:
 
     def points_in_camera(self, T_cam_obj: torch.Tensor) -> torch.Tensor:
         """The points moved to (B, 4, 4) poses: (B, N, 3) camera-frame metres."""
-        return rotate_vectors(T_cam_obj[:, :3, :3], self.points) + T_cam_obj[:, None, :3, 3]
+        return transform_points(T_cam_obj, self.points)
 
     def crop_affine(self, T_cam_obj: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
         """(B, 3, 3) image-to-crop affines of this surface's crop windows at (B, 4, 4) poses."""
@@ -111,7 +111,7 @@ def visible_surface_from_rendering(
         return torch.gather(flat, 1, order[..., None].expand(-1, -1, flat.shape[-1]))
 
     return VisibleSurface(
-        points=rotate_vectors(R, drawn(out.xyz)) + T_obj_cam[:, None, :3, 3],
+        points=transform_points(T_obj_cam, drawn(out.xyz)),
         normals=rotate_vectors(R, drawn(out.normals)),
         rgb=drawn(out.rgb),
         valid=drawn(out.mask)[..., 0],

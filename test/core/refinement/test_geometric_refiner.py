@@ -19,6 +19,7 @@ from fpose_ros.core.observation import Observation
 from fpose_ros.core.refinement.geometric import (
     GeometricRefiner,
     GeometricRefinerConfig,
+    StepSettings,
     apply_twist,
     icp_targets,
     inlier_schedule,
@@ -135,10 +136,11 @@ def test_batch_equals_one_by_one():
     points = (surface.xyz.reshape(B, -1, 3) - T[:, None, :3, 3]) @ R_inv
     normals = surface.normals.reshape(B, -1, 3) @ R_inv
     valid = surface.mask.reshape(B, -1)
-    kwargs = {"targets": targets, "inlier_dist": 0.03, "scale": DIAMETER / 2}
-    batched = point_to_plane_step(points, normals, valid, T, **kwargs)
+    settings = StepSettings(inlier_dist=0.03, scale=DIAMETER / 2)
+    batched = point_to_plane_step(points, normals, valid, T, targets, settings)
     for i in range(B):
-        single = point_to_plane_step(points[i : i + 1], normals[i : i + 1], valid[i : i + 1], T[i : i + 1], **kwargs)
+        single = point_to_plane_step(points[i : i + 1], normals[i : i + 1], valid[i : i + 1], T[i : i + 1], targets,
+                                     settings)
         torch.testing.assert_close(batched[i : i + 1], single, atol=1e-5, rtol=1e-5)
     # ...and the step actually moved every pose closer.
     before, _ = errors(T, T_TRUE.expand(B, 4, 4))
@@ -208,7 +210,7 @@ def test_a_converged_refinement_ends_with_one_step_at_the_final_inlier_distance(
     step = geometric.point_to_plane_step
 
     def recording_step(*args, **kwargs):
-        distances.append(kwargs["inlier_dist"])
+        distances.append(kwargs["settings"].inlier_dist)
         return step(*args, **kwargs)
 
     monkeypatch.setattr(geometric, "point_to_plane_step", recording_step)
