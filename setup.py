@@ -1,6 +1,7 @@
 """Editable install of the hand-written Python package (the venv workflow, `make setup`).
 
-In a colcon workspace, CMakeLists.txt installs the package instead (ament_cmake_python).
+In a colcon workspace, CMakeLists.txt installs the package instead, into the same directory as the
+generated fpose_ros.msg.
 """
 
 from setuptools import find_packages, setup
