@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ def plot_auc(records: list[FrameRecord], path: Path) -> None:
     plt.close(fig)
 
 
-def _pyplot():  # noqa: ANN202 - matplotlib.pyplot module
+def _pyplot() -> Any:  # the matplotlib.pyplot module
     """Matplotlib with the file-only backend (replays run on headless machines)."""
     import matplotlib
 

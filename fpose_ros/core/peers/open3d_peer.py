@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.pose_result import PoseResult, StageTimings, TrackingMode
 
 
-def _open3d():  # noqa: ANN202 - the module
+def _open3d() -> Any:  # the open3d module (untyped)
     try:
         import open3d as o3d
     except ImportError as exc:
@@ -136,7 +137,7 @@ class Open3DPeer:
             return self._no_pose("no depth around the previous pose", TrackingMode.TRACKING, frame, start)
         return self._icp(frame, target, T_prev, n_hypotheses=1, start=start)
 
-    def _icp(self, frame: RGBDFrame, target, T_init: np.ndarray, n_hypotheses: int, start: float  # noqa: ANN001
+    def _icp(self, frame: RGBDFrame, target: Any, T_init: np.ndarray, n_hypotheses: int, start: float
              ) -> PoseResult:
         reg = self.o3d.pipelines.registration
         result = reg.registration_icp(self.source, target, 1.5 * self.voxel, T_init,
@@ -148,7 +149,7 @@ class Open3DPeer:
                           mode=TrackingMode.TRACKING, stamp_s=frame.stamp_s, n_hypotheses=n_hypotheses,
                           visible_fraction=float(result.fitness), timings=StageTimings(total_ms=total))
 
-    def _cloud(self, frame: RGBDFrame, mask: np.ndarray | None, center: np.ndarray | None = None):  # noqa: ANN202
+    def _cloud(self, frame: RGBDFrame, mask: np.ndarray | None, center: np.ndarray | None = None) -> Any:
         """Back-projected valid depth (inside ``mask``, or within the window around ``center``), downsampled."""
         depth = np.nan_to_num(frame.depth, nan=0.0)
         cam = frame.intrinsics
@@ -176,7 +177,7 @@ class Open3DPeer:
             cloud.orient_normals_towards_camera_location(np.zeros(3))
         return cloud
 
-    def _features(self, cloud):  # noqa: ANN001, ANN202
+    def _features(self, cloud: Any) -> Any:
         o3d = self.o3d
         if not cloud.has_normals():
             cloud.estimate_normals(o3d.geometry.KDTreeSearchParamHybrid(radius=2.5 * self.voxel, max_nn=30))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
 import torch
 
 from fpose_ros.core.object_model import ObjectModel
@@ -36,10 +37,11 @@ class MeshTensors:
     @classmethod
     def from_object_model(cls, model: ObjectModel, device: torch.device | str = "cpu") -> MeshTensors:
         """The model's arrays as tensors on ``device`` (shared memory where already on the CPU)."""
-        def t(a):  # noqa: ANN001, ANN202 - tiny local converter
-            return None if a is None else torch.as_tensor(a, device=device)
+        def t(a: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(a, device=device)
 
-        return cls(t(model.vertices), t(model.faces), t(model.vertex_colors), t(model.uv), t(model.texture))
+        return cls(t(model.vertices), t(model.faces), t(model.vertex_colors),
+                   None if model.uv is None else t(model.uv), None if model.texture is None else t(model.texture))
 
     @property
     def device(self) -> torch.device:

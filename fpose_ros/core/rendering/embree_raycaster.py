@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -85,7 +85,7 @@ class EmbreeRaycaster:
                               bary=bary.view(B, height, width, 3))
         return shade_fragments(mesh, T, K, fragments, self.shading)
 
-    def _scene(self, mesh: MeshTensors):  # noqa: ANN202 - embreex has no type stubs
+    def _scene(self, mesh: MeshTensors) -> Any:  # an embreex scene (no type stubs)
         """The Embree scene of ``mesh``, built once per mesh (the cache holds the mesh so ids stay unique)."""
         entry = self._scenes.get(id(mesh))
         if entry is None or entry[0] is not mesh:
@@ -100,7 +100,7 @@ class EmbreeRaycaster:
             entry = self._scenes[id(mesh)] = (mesh, scene)
         return entry[1]
 
-    def _cast(self, scene, origins: np.ndarray, directions: np.ndarray  # noqa: ANN001 - embreex scene
+    def _cast(self, scene: Any, origins: np.ndarray, directions: np.ndarray
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(N,) hit distance, triangle (-1 = miss), Embree's u and v of N float32 rays."""
         n = len(origins)
