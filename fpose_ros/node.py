@@ -32,6 +32,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
 
+from fpose_ros import _node_env  # noqa: F401 - before torch: OpenMP threads must not spin (see the module)
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError, InputError, MeshError
 from fpose_ros.core.estimator import EstimatorConfig, build_estimator
