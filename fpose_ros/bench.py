@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from fpose_ros.core.estimator import EstimatorConfig
-from fpose_ros.core.synthetic.sequences import SequenceSpec, SyntheticSequence, benchmark_specs, load_or_render
+from fpose_ros.core.synthetic.sequences import SyntheticSequence
 from fpose_ros.evaluation.detector_masks import MASK_TIMINGS, MaskTiming
 from fpose_ros.evaluation.learned_path import (
     format_learned,
@@ -45,6 +45,7 @@ from fpose_ros.evaluation.offline import (
     summarize,
 )
 from fpose_ros.evaluation.resources import machine
+from fpose_ros.evaluation.sequence_registry import BenchmarkSpec, all_benchmark_specs, load_sequence
 from fpose_ros.evaluation.statistics import OfflineFigures
 
 
@@ -103,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "learned" in (args.refiner, args.scorer):
         with tempfile.TemporaryDirectory() as scratch:
             learned_config = learned_path_config(args, Path(scratch), config)
-            seq = load_or_render(specs[0], args.cache)
+            seq = load_sequence(specs[0], args.cache)
             learned = run_learned_path(seq, learned_config, args.learned_frames, learned_weights_label(args))
         print(format_learned(learned))
     if args.json:
@@ -138,9 +139,9 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error("--soak needs --live")
 
 
-def _selected_specs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[SequenceSpec]:
+def _selected_specs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[BenchmarkSpec]:
     """The sequences to run: all (or the quick ones), or those named by ``--sequences``."""
-    specs = quick_specs() if args.quick else benchmark_specs()
+    specs = quick_specs() if args.quick else all_benchmark_specs()
     if args.sequences:
         unknown = set(args.sequences) - {s.name for s in specs}
         if unknown:
@@ -154,7 +155,7 @@ def _device(name: str) -> str:
     return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
 
 
-def _live_main(parser: argparse.ArgumentParser, args: argparse.Namespace, specs: Sequence[SequenceSpec]) -> int:
+def _live_main(parser: argparse.ArgumentParser, args: argparse.Namespace, specs: Sequence[BenchmarkSpec]) -> int:
     """``--live``: every sequence under every chosen mask timing into a fpose_node process."""
     from fpose_ros.evaluation.live_benchmark import run_live_benchmark  # imports rclpy
     from fpose_ros.evaluation.live_figures import format_live_table
@@ -175,7 +176,7 @@ def _live_main(parser: argparse.ArgumentParser, args: argparse.Namespace, specs:
             return offline_figures(seq, engine_factory(seq, config), every)
     runs = []
     for spec in specs:
-        seq = load_or_render(spec, args.cache)
+        seq = load_sequence(spec, args.cache)
         print(f"[bench --live] {spec.name}: {len(seq.frames)} frames, timings {[t.name for t in timings]}",
               file=sys.stderr)
         runs += run_live_benchmark([seq], timings, offline=offline)
@@ -193,13 +194,13 @@ def _live_main(parser: argparse.ArgumentParser, args: argparse.Namespace, specs:
     return 0
 
 
-def _soak_main(args: argparse.Namespace, specs: Sequence[SequenceSpec], timing: MaskTiming) -> int:
+def _soak_main(args: argparse.Namespace, specs: Sequence[BenchmarkSpec], timing: MaskTiming) -> int:
     """``--live --soak SECONDS``: one sequence looped into one node."""
     from fpose_ros.evaluation.live_soak import format_soak_table, run_soak  # imports rclpy
 
     if not args.sequences:
         specs = [s for s in specs if s.exit_and_return] or list(specs)
-    seq = load_or_render(specs[0], args.cache)
+    seq = load_sequence(specs[0], args.cache)
     print(f"[bench --live --soak] {specs[0].name} looped for {args.soak:.0f} s, masks {timing.name}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="fpose_soak_") as scratch:
         result = run_soak(seq, timing, args.soak, Path(scratch))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpose_ros.core.synthetic.assets import asset_mesh
+from fpose_ros.core.synthetic.assets import export_asset
 from fpose_ros.core.synthetic.sequences import SyntheticSequence
 from fpose_ros.evaluation import resources
 from fpose_ros.evaluation.detector_masks import MaskTiming, detector_mask_frames
@@ -80,8 +80,7 @@ def live_node(seq: SyntheticSequence, work_dir: Path, startup_timeout_s: float =
     Yields the node, the session and the mesh file; both are stopped on exit.
     """
     work_dir.mkdir(parents=True, exist_ok=True)
-    mesh_path = work_dir / "object.ply"
-    asset_mesh(seq.spec.asset).export(mesh_path)
+    mesh_path = export_asset(seq.spec.asset, work_dir)
     with node_session(mesh_path, stream_plan(), work_dir / "node.log", startup_timeout_s=startup_timeout_s
                       ) as (node, session):
         yield node, session, mesh_path

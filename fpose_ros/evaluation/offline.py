@@ -35,10 +35,11 @@ import numpy as np
 from fpose_ros.core.estimator import EstimatorConfig, build_estimator
 from fpose_ros.core.metrics import add_error, adds_error, auc
 from fpose_ros.core.pose_result import TrackingMode
-from fpose_ros.core.synthetic.sequences import SequenceSpec, SyntheticSequence, benchmark_specs, load_or_render
+from fpose_ros.core.synthetic.sequences import SequenceSpec, SyntheticSequence, benchmark_specs
 from fpose_ros.core.tracking_state import Estimator, LossCriteria, ObjectTracker
 from fpose_ros.evaluation import resources
 from fpose_ros.evaluation.detector_masks import MASK_EVERY_VISIBLE_FRAMES, detector_masks
+from fpose_ros.evaluation.sequence_registry import BenchmarkSpec, load_sequence
 from fpose_ros.evaluation.statistics import FrameRecord, OfflineFigures, Target, reacquisition_delays
 from fpose_ros.evaluation.tables import columns, number
 
@@ -254,7 +255,7 @@ def quick_specs() -> list[SequenceSpec]:
     return [dataclasses.replace(moving, n_frames=20), dataclasses.replace(exit_spec, n_frames=75)]
 
 
-def run_method(specs: Sequence[SequenceSpec], cache: Path | None,
+def run_method(specs: Sequence[BenchmarkSpec], cache: Path | None,
                factory: Callable[[SyntheticSequence], Callable[[], Estimator]], label: str
                ) -> tuple[list[SequenceRun], float]:
     """Run one method over every sequence, one in memory at a time; returns the runs and the peak RSS (MB)."""
@@ -262,7 +263,7 @@ def run_method(specs: Sequence[SequenceSpec], cache: Path | None,
     runs = []
     for spec in specs:
         t0 = time.perf_counter()
-        seq = load_or_render(spec, cache)
+        seq = load_sequence(spec, cache)
         print(f"[bench] {label} / {spec.name}: {len(seq.frames)} frames "
               f"({time.perf_counter() - t0:.1f} s to load/render)", file=sys.stderr)
         runs.append(run_sequence(seq, factory(seq)))

