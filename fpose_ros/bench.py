@@ -141,7 +141,7 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
 
 def _selected_specs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[BenchmarkSpec]:
     """The sequences to run: all (or the quick ones), or those named by ``--sequences``."""
-    specs = quick_specs() if args.quick else all_benchmark_specs()
+    specs: list[BenchmarkSpec] = list(quick_specs()) if args.quick else all_benchmark_specs()
     if args.sequences:
         unknown = set(args.sequences) - {s.name for s in specs}
         if unknown:

@@ -77,6 +77,30 @@ class SequenceSpec:
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
+class SpecLike(Protocol):
+    """What a sequence's users read of its spec: :class:`SequenceSpec` and other renderers' specs have it."""
+
+    @property
+    def name(self) -> str:
+        """Label, the cache file's stem."""
+
+    @property
+    def asset(self) -> str:
+        """Object name (see :mod:`.assets`)."""
+
+    @property
+    def width(self) -> int:
+        """Image width, pixels."""
+
+    @property
+    def height(self) -> int:
+        """Image height, pixels."""
+
+    @property
+    def fps(self) -> float:
+        """Frame rate, Hz."""
+
+
 @dataclass
 class SyntheticSequence:
     """A rendered sequence.
@@ -91,7 +115,7 @@ class SyntheticSequence:
         visible: (N,) bool, the object shows at least :data:`MIN_VISIBLE_PIXELS` pixels.
     """
 
-    spec: SequenceSpec
+    spec: SpecLike
     model: ObjectModel
     camera: CameraIntrinsics
     frames: list[RGBDFrame]
@@ -194,30 +218,6 @@ def load_or_render(spec: SequenceSpec, cache_dir: Path | str | None = None) -> S
     return seq
 
 
-class CachedSpec(Protocol):
-    """What reading a cached sequence needs of its spec (:class:`SequenceSpec` and other renderers' specs)."""
-
-    @property
-    def name(self) -> str:
-        """Label, the cache file's stem."""
-
-    @property
-    def asset(self) -> str:
-        """Object name (see :mod:`.assets`)."""
-
-    @property
-    def width(self) -> int:
-        """Image width, pixels."""
-
-    @property
-    def height(self) -> int:
-        """Image height, pixels."""
-
-    @property
-    def fps(self) -> float:
-        """Frame rate, Hz."""
-
-
 def write_cached(path: Path, seq: SyntheticSequence, **extra: np.ndarray) -> None:
     """Store ``seq`` (and ``extra`` arrays) as a compressed ``.npz`` at ``path``; written aside, then renamed.
 
@@ -226,16 +226,16 @@ def write_cached(path: Path, seq: SyntheticSequence, **extra: np.ndarray) -> Non
     path.parent.mkdir(parents=True, exist_ok=True)
     blank = np.zeros(seq.frames[0].depth.shape, bool)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(
-        tmp,
-        rgb=np.stack([f.rgb for f in seq.frames]),
-        depth_mm=np.stack([np.round(f.depth * 1000.0).astype(np.uint16) for f in seq.frames]),
-        masks=np.stack([np.packbits(blank if m is None else m) for m in seq.masks]),
-        has_mask=np.array([m is not None for m in seq.masks]),
-        T_cam_obj_gt=seq.T_cam_obj_gt,
-        visible=seq.visible,
+    arrays: dict[str, Any] = {
+        "rgb": np.stack([f.rgb for f in seq.frames]),
+        "depth_mm": np.stack([np.round(f.depth * 1000.0).astype(np.uint16) for f in seq.frames]),
+        "masks": np.stack([np.packbits(blank if m is None else m) for m in seq.masks]),
+        "has_mask": np.array([m is not None for m in seq.masks]),
+        "T_cam_obj_gt": seq.T_cam_obj_gt,
+        "visible": seq.visible,
         **extra,
-    )
+    }
+    np.savez_compressed(tmp, **arrays)
     tmp.replace(path)
 
 
@@ -244,7 +244,7 @@ def unpack_mask(bits: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.unpackbits(bits)[: height * width].reshape(height, width).astype(bool)
 
 
-def read_cached(path: Path, spec: CachedSpec) -> tuple[SyntheticSequence, dict[str, np.ndarray]]:
+def read_cached(path: Path, spec: SpecLike) -> tuple[SyntheticSequence, dict[str, np.ndarray]]:
     """The sequence :func:`write_cached` stored at ``path``, and all arrays of the file by name."""
     data = dict(np.load(path))
     camera = d435_camera(spec.width, spec.height)
@@ -252,8 +252,7 @@ def read_cached(path: Path, spec: CachedSpec) -> tuple[SyntheticSequence, dict[s
              for m, ok in zip(data["masks"], data["has_mask"], strict=True)]
     frames = [RGBDFrame(rgb, d.astype(np.float32) / 1000.0, camera, stamp_s=i / spec.fps)
               for i, (rgb, d) in enumerate(zip(data["rgb"], data["depth_mm"], strict=True))]
-    seq = SyntheticSequence(spec, load_asset(spec.asset), camera, frames, masks, data["T_cam_obj_gt"],  # type: ignore[arg-type]
-                            data["visible"])
+    seq = SyntheticSequence(spec, load_asset(spec.asset), camera, frames, masks, data["T_cam_obj_gt"], data["visible"])
     return seq, data
 
 

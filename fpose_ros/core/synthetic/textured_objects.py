@@ -115,11 +115,22 @@ def _box(extents: tuple[float, float, float], cells: int = 6) -> _Patches:
     ]
     patches = _Patches([], [], [])
     for k, (origin, ds, dt) in enumerate(faces):
-        col, row = k % 3, k // 3
-        box = (col / 3 + 0.01, 1 - (row + 1) / 2 + 0.01, (col + 1) / 3 - 0.01, 1 - row / 2 - 0.01)
-        o, a, b = np.array(origin), np.array(ds), np.array(dt)
-        patches.grid(lambda s, t, o=o, a=a, b=b: o + s[:, None] * a + t[:, None] * b, cells, cells, box)
+        patches.grid(_parallelogram(np.array(origin), np.array(ds), np.array(dt)), cells, cells, _box_cell(k))
     return patches
+
+
+def _parallelogram(origin: np.ndarray, ds: np.ndarray, dt: np.ndarray
+                   ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The flat patch ``origin + s ds + t dt`` as a surface function of :meth:`_Patches.grid`."""
+    def surface(s: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return origin + s[:, None] * ds + t[:, None] * dt
+    return surface
+
+
+def _box_cell(k: int) -> tuple[float, float, float, float]:
+    """UV box of face ``k`` of a box: cell k of a 3 x 2 grid over the atlas (row 0 at the top), 1 % margins."""
+    col, row = k % 3, k // 3
+    return col / 3 + 0.01, 1 - (row + 1) / 2 + 0.01, (col + 1) / 3 - 0.01, 1 - row / 2 - 0.01
 
 
 def _uv_rect(atlas: np.ndarray, box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
@@ -214,9 +225,7 @@ def _printed_box(extents: tuple[float, float, float], title: str, palette: tuple
     rng = np.random.default_rng(seed)
     atlas = np.full((ATLAS_PX, ATLAS_PX, 3), 0, np.uint8)
     for k in range(6):
-        col, row = k % 3, k // 3
-        box = (col / 3 + 0.01, 1 - (row + 1) / 2 + 0.01, (col + 1) / 3 - 0.01, 1 - row / 2 - 0.01)
-        x0, y0, x1, y1 = _uv_rect(atlas, box)
+        x0, y0, x1, y1 = _uv_rect(atlas, _box_cell(k))
         w, h = x1 - x0, y1 - y0
         atlas[y0:y1, x0:x1] = palette[k % len(palette)]
         if k == 0:  # front: title over a photograph, a banner in the corner
