@@ -13,6 +13,7 @@ import pytest
 DOCTEST_MODULES = (
     "fpose_ros.core.transforms",
     "fpose_ros.core.backprojection",
+    "fpose_ros.core.validated_config",
     "fpose_ros.ros.launch_environment",
 )
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from fpose_ros.core.camera import CameraIntrinsics
-from fpose_ros.core.errors import ConfigError, InputError
+from fpose_ros.core.errors import InputError
 from fpose_ros.core.frame import RGBDFrame, validate_mask
 from fpose_ros.core.hypotheses import IcosphereHypotheses, hypothesis_poses, initial_translation
 from fpose_ros.core.mesh_simplification import is_closed_and_oriented, simplify_for_rendering
@@ -38,139 +38,97 @@ from fpose_ros.core.rendering.factory import BACKENDS, create_renderer
 from fpose_ros.core.scoring.base import DetailedScorer, Scorer
 from fpose_ros.core.scoring.geometric import GeometricScorer, GeometricScorerConfig, ScoreDetails
 from fpose_ros.core.surface_keyframe import KeyframeConfig, SurfaceKeyframe
+from fpose_ros.core.validated_config import param, validate
+
+
+def _torch_device(value: str) -> str | None:
+    try:
+        torch.device(value)
+    except (RuntimeError, TypeError) as exc:
+        return f"is not a torch device ({exc})"
+    return None
 
 
 @dataclass(frozen=True)
 class EstimatorConfig:
-    """Settings of :class:`PoseEstimator`.
+    """Settings of :class:`PoseEstimator` (each field's meaning and range: its ``param``).
 
-    Attributes:
-        device: torch device of the engine ("cpu", "cuda", "cuda:1", ...).
-        min_depth: depth readings nearer than this are invalid, metres.
-        max_depth: depth readings farther than this are invalid, metres.
-        clean_depth: run FoundationPose's depth erosion and hole filling on the object's region. Off by
-            default for the geometric pipeline: the erosion (1 mm over a 5x5 window) deletes surfaces
-            inclined more than ~30 deg to the camera, whose points constrain ICP, and the filter blurs
-            creases (measured: ~1 deg / 2 mm bias on boxes); it also costs 10-25 ms per frame. The
-            refiner's robust weights and the scorer's outline handling already ignore flying pixels.
-        min_views: icosphere viewpoints for registration hypotheses (at least this many: 40 gives 42).
-        inplane_step_deg: step of the in-plane rotations of the hypotheses, degrees (60 gives 6).
-        crop_ratio: refinement crop window radius / object radius.
-        coarse_crop_size: crop side of the first registration pass over all hypotheses, pixels.
-        coarse_iterations: render-and-compare iterations of the first registration pass.
-        coarse_steps: Gauss-Newton steps on each rendering of that pass.
-        top_k: hypotheses kept after the first pass for full refinement.
-        fine_crop_size: crop side of full refinement (registration and tracking), pixels.
-        register_iterations: render-and-compare iterations of full refinement at registration.
-        register_steps: Gauss-Newton steps on each rendering of full refinement.
-        track_iterations: render-and-compare iterations per tracked frame.
-        track_steps: Gauss-Newton steps on each tracking render (the rendered surface is reused while
-            the pose moves a little, so a step costs a fraction of a render).
-        track_converged_m: a tracking step that moves the object less than this (any point within its
-            radius), metres, ends the frame's refinement with one step at the final inlier distance; 0
-            runs all ``track_steps``.
-        keyframe_view_change_deg: tracking with the geometric refiner reuses the last rendering while
-            the camera, seen from the object, has turned less than this (and its distance changed less
-            than 5 %), degrees; 0 renders every tracked frame (:mod:`~fpose_ros.core.surface_keyframe`).
-        score_crop_size: crop side of scoring, pixels.
-        max_render_faces: the mesh is simplified to at most this many triangles for rendering; 0 = by
-            renderer (its ``face_budget``: :data:`~fpose_ros.core.rendering.base.RAY_CAST_FACE_BUDGET`
-            for the Embree ray caster, whose cost hardly grows with the triangle count,
-            :data:`~fpose_ros.core.rendering.base.RASTER_FACE_BUDGET` for rasterisers, whose cost grows
-            as B x F). Decimation moves the surface by millimetres (up to ~1 cm on a 22 cm procedural
-            object at 3000 faces), which biases tracking; keep the full mesh where rendering allows.
-        coarse_render_faces: triangle budget of the coarse pass over all hypotheses; 0 = as
-            ``max_render_faces``'s default.
-        min_register_score: a registration whose best score is below this reports no pose.
-        track_margin: tracking reads the image inside the previous pose's crop window scaled by this
-            (room for the motion since the previous frame).
-        renderer: rendering backend: "auto" (Embree on the CPU when embreex is installed, else torch),
-            "torch" (CPU/CUDA), "embree" (CPU), "nvdiffrast" (CUDA, user-installed).
-        refiner: "geometric" (no weights) or "learned" (FoundationPose's RefineNet from ``refiner_weights_dir``).
-        scorer: "geometric" or "learned" (ScoreNet from ``scorer_weights_dir``). The learned scorer ranks
-            hypotheses; whether a pose is trusted (``min_register_score``, loss criteria) is always decided
-            by the geometric agreement of the chosen pose, as network logits have no absolute scale.
-        refiner_weights_dir: refiner checkpoint directory (``model_best.pth`` + ``config.yml``).
-        scorer_weights_dir: scorer checkpoint directory (``model_best.pth`` + ``config.yml``).
-        batch_size: largest number of crop pairs per network call (the learned path).
+    The node declares them as ``engine.*`` parameters from the same metadata.
     """
 
-    device: str = "cpu"
-    min_depth: float = 0.1
-    max_depth: float = 4.0
-    clean_depth: bool = False
-    min_views: int = 40
-    inplane_step_deg: float = 60.0
-    crop_ratio: float = 1.2
-    coarse_crop_size: int = 32
-    coarse_iterations: int = 1
-    coarse_steps: int = 4
-    top_k: int = 8
-    fine_crop_size: int = 64
-    register_iterations: int = 3
-    register_steps: int = 3
-    track_iterations: int = 1
-    track_steps: int = 5
-    keyframe_view_change_deg: float = 4.0
-    track_converged_m: float = 0.0005
-    score_crop_size: int = 48
-    max_render_faces: int = 0
-    coarse_render_faces: int = 0
-    min_register_score: float = 0.3
-    track_margin: float = 1.5
-    renderer: str = "auto"
-    refiner: str = "geometric"
-    scorer: str = "geometric"
-    refiner_weights_dir: str = ""
-    scorer_weights_dir: str = ""
-    batch_size: int = 32
+    device: str = param("cpu", "Torch device of the engine (cpu, cuda, cuda:1, ...).", check=_torch_device)
+    min_depth: float = param(0.1, "Depth readings nearer than this are invalid, metres.", range=(0, None),
+                             unit="metres")
+    max_depth: float = param(4.0, "Depth readings farther than this are invalid, metres (above min_depth).",
+                             range=(0, None), low_open=True, unit="metres")
+    # Off for the geometric pipeline: the erosion (1 mm over a 5x5 window) deletes surfaces inclined more
+    # than ~30 deg to the camera, whose points constrain ICP, and the filter blurs creases (about 1 deg /
+    # 2 mm of bias on boxes) and costs 10-25 ms per frame; the refiner's robust weights and the scorer's
+    # outline handling already ignore flying pixels.
+    clean_depth: bool = param(False, "Run FoundationPose's depth erosion and hole filling on the object's region "
+                                     "(off by default: it biases ICP on inclined faces).")
+    min_views: int = param(40, "Icosphere viewpoints of the registration hypotheses (at least this many: 40 "
+                               "gives 42).", range=(1, 642))
+    inplane_step_deg: float = param(60.0, "Step of the hypotheses' in-plane rotations, degrees (60 gives 6).",
+                                    range=(0, 360), low_open=True, unit="degrees")
+    crop_ratio: float = param(1.2, "Refinement crop window radius / object radius.", range=(0.5, 4))
+    coarse_crop_size: int = param(32, "Crop side of the first registration pass over all hypotheses, pixels.",
+                                  range=(8, 512), unit="pixels")
+    coarse_iterations: int = param(1, "Render-and-compare iterations of the first registration pass.",
+                                   range=(0, 50))
+    coarse_steps: int = param(4, "Gauss-Newton steps on each rendering of the first pass.", range=(1, 50))
+    top_k: int = param(8, "Hypotheses kept after the first pass for full refinement.", range=(1, 10_000))
+    fine_crop_size: int = param(64, "Crop side of full refinement (registration and tracking), pixels.",
+                                range=(8, 512), unit="pixels")
+    register_iterations: int = param(3, "Render-and-compare iterations of full refinement at registration.",
+                                     range=(1, 50))
+    register_steps: int = param(3, "Gauss-Newton steps on each rendering of full refinement.", range=(1, 50))
+    track_iterations: int = param(1, "Render-and-compare iterations per tracked frame.", range=(1, 50))
+    # The rendered surface is reused while the pose moves a little, so a step costs a fraction of a render.
+    track_steps: int = param(5, "Gauss-Newton steps on each tracking render (at most).", range=(1, 50))
+    keyframe_view_change_deg: float = param(
+        4.0, "Tracking with a surface-sharing refiner reuses the last rendering while the camera, seen from the "
+             "object, has turned less than this (and its distance changed less than 5 %), degrees; 0 renders "
+             "every tracked frame.", range=(0, 30), unit="degrees")
+    track_converged_m: float = param(
+        0.0005, "A tracking step that moves the object less than this (any point within its radius), metres, ends "
+                "the frame's refinement with one step at the final inlier distance; 0 runs all track_steps.",
+        range=(0, 0.01), unit="metres")
+    score_crop_size: int = param(48, "Crop side of scoring, pixels.", range=(8, 512), unit="pixels")
+    # The renderer's face_budget: RAY_CAST_FACE_BUDGET for the Embree ray caster, whose cost hardly grows with
+    # the triangle count, RASTER_FACE_BUDGET for rasterisers, whose cost grows as B x F. Decimation moves the
+    # surface by millimetres (up to ~1 cm on a 22 cm object at 3000 faces), which biases tracking.
+    max_render_faces: int = param(0, "The mesh is simplified to at most this many triangles for rendering; 0 = the "
+                                     "renderer's face budget.", range=(100, 10_000_000), also=(0,))
+    coarse_render_faces: int = param(0, "Triangle budget of the first pass over all hypotheses; 0 = the "
+                                        "renderer's face budget.", range=(100, 10_000_000), also=(0,))
+    min_register_score: float = param(0.3, "A registration whose best score is below this reports no pose.",
+                                      range=(0, 1))
+    track_margin: float = param(1.5, "Tracking reads the image inside the previous pose's crop window scaled by "
+                                     "this (room for the motion since the previous frame).", range=(1, 10))
+    renderer: str = param("auto", "Rendering backend: auto (Embree on the CPU when embreex is installed, else "
+                                  "torch), torch (CPU/CUDA), embree (CPU), nvdiffrast (CUDA, user-installed).",
+                          choices=BACKENDS)
+    refiner: str = param("geometric", "geometric (no weights) or learned (FoundationPose's RefineNet from "
+                                      "refiner_weights_dir).", choices=("geometric", "learned"))
+    # Network logits have no absolute scale: whether a pose is trusted is always decided geometrically.
+    scorer: str = param("geometric", "geometric or learned (ScoreNet from scorer_weights_dir; it ranks "
+                                     "hypotheses, trust stays geometric).", choices=("geometric", "learned"))
+    refiner_weights_dir: str = param("", "Refiner checkpoint directory (model_best.pth + config.yml) when "
+                                         "refiner is learned.")
+    scorer_weights_dir: str = param("", "Scorer checkpoint directory (model_best.pth + config.yml) when scorer is "
+                                        "learned.")
+    batch_size: int = param(32, "Largest number of crop pairs per network call (the learned path).",
+                            range=(1, 4096))
 
     def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise :class:`ConfigError` naming every absurd value and what a valid one is."""
-        checks = {
-            "min_depth": (math.isfinite(self.min_depth) and self.min_depth >= 0, "must be >= 0 metres"),
-            "max_depth": (math.isfinite(self.max_depth) and self.max_depth > self.min_depth,
-                          "must be finite and larger than min_depth (metres)"),
-            "min_views": (isinstance(self.min_views, int) and 1 <= self.min_views <= 642, "must be in [1, 642]"),
-            "inplane_step_deg": (0 < self.inplane_step_deg <= 360, "must be in (0, 360] degrees"),
-            "crop_ratio": (0.5 <= self.crop_ratio <= 4, "must be in [0.5, 4] (window radius / object radius)"),
-            "coarse_crop_size": (_int_in(self.coarse_crop_size, 8, 512), "must be an integer in [8, 512] pixels"),
-            "coarse_iterations": (_int_in(self.coarse_iterations, 0, 50), "must be an integer in [0, 50]"),
-            "coarse_steps": (_int_in(self.coarse_steps, 1, 50), "must be an integer in [1, 50]"),
-            "top_k": (_int_in(self.top_k, 1, 10_000), "must be an integer >= 1"),
-            "fine_crop_size": (_int_in(self.fine_crop_size, 8, 512), "must be an integer in [8, 512] pixels"),
-            "register_iterations": (_int_in(self.register_iterations, 1, 50), "must be an integer in [1, 50]"),
-            "register_steps": (_int_in(self.register_steps, 1, 50), "must be an integer in [1, 50]"),
-            "track_iterations": (_int_in(self.track_iterations, 1, 50), "must be an integer in [1, 50]"),
-            "track_steps": (_int_in(self.track_steps, 1, 50), "must be an integer in [1, 50]"),
-            "track_converged_m": (0 <= self.track_converged_m <= 0.01, "must be in [0, 0.01] metres"),
-            "keyframe_view_change_deg": (0 <= self.keyframe_view_change_deg <= 30, "must be in [0, 30] degrees"),
-            "score_crop_size": (_int_in(self.score_crop_size, 8, 512), "must be an integer in [8, 512] pixels"),
-            "max_render_faces": (self.max_render_faces == 0 or _int_in(self.max_render_faces, 100, 10_000_000),
-                                 "must be 0 (by renderer) or an integer >= 100"),
-            "coarse_render_faces": (self.coarse_render_faces == 0 or _int_in(self.coarse_render_faces, 100, 10_000_000),
-                                    "must be 0 (by renderer) or an integer >= 100"),
-            "min_register_score": (0 <= self.min_register_score <= 1, "must be in [0, 1]"),
-            "track_margin": (1 <= self.track_margin <= 10, "must be in [1, 10]"),
-            "renderer": (self.renderer in BACKENDS, f"must be one of {', '.join(BACKENDS)}"),
-            "refiner": (self.refiner in ("geometric", "learned"), "must be 'geometric' or 'learned'"),
-            "scorer": (self.scorer in ("geometric", "learned"), "must be 'geometric' or 'learned'"),
-            "refiner_weights_dir": (self.refiner != "learned" or bool(self.refiner_weights_dir),
-                                    "must name a checkpoint directory when refiner is 'learned'"),
-            "scorer_weights_dir": (self.scorer != "learned" or bool(self.scorer_weights_dir),
-                                   "must name a checkpoint directory when scorer is 'learned'"),
-            "batch_size": (_int_in(self.batch_size, 1, 4096), "must be an integer in [1, 4096]"),
-        }
-        problems = [f"{name}={getattr(self, name)!r} {why}" for name, (ok, why) in checks.items() if not ok]
-        try:
-            torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
-            problems.append(f"device={self.device!r} is not a torch device ({exc})")
-        if problems:
-            raise ConfigError("EstimatorConfig: " + "; ".join(problems))
+        validate(self, lambda c: [
+            ("max_depth", c.max_depth > c.min_depth, "must be larger than min_depth (metres)"),
+            ("refiner_weights_dir", c.refiner != "learned" or bool(c.refiner_weights_dir),
+             "must name a checkpoint directory when refiner is 'learned'"),
+            ("scorer_weights_dir", c.scorer != "learned" or bool(c.scorer_weights_dir),
+             "must name a checkpoint directory when scorer is 'learned'"),
+        ])
 
     @property
     def n_hypotheses(self) -> int:
@@ -459,10 +417,6 @@ def _no_pose(reason: str, mode: TrackingMode, stamp: float, start: float, timing
 
 def _ms(t0: float, t1: float) -> float:
     return (t1 - t0) * 1e3
-
-
-def _int_in(value: object, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def crop_frame(

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from fpose_ros.core.errors import ConfigError, InputError
+from fpose_ros.core.validated_config import param, validate
 
 #: Translations closer than this to the camera plane (metres) are clamped to it, so a diverged
 #: hypothesis at or behind the camera gets a huge, finite window instead of NaNs.
@@ -32,18 +33,15 @@ _GRID_POINTS_PER_CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class CropConfig:
-    """Size of pose-conditioned crops.
+    """Size of pose-conditioned crops (each field's meaning and range: its ``param``)."""
 
-    Attributes:
-        crop_ratio: window radius as a multiple of the object's radius (refiner 1.2, scorer 1.1).
-        out_size: side of the square crop in pixels (160 for FoundationPose's networks).
-    """
-
-    crop_ratio: float = 1.2
-    out_size: int = 160
+    crop_ratio: float = param(1.2, "Window radius as a multiple of the object's radius (refiner 1.2, scorer 1.1).",
+                              range=(0, None), low_open=True)
+    out_size: int = param(160, "Side of the square crop, pixels (160 for FoundationPose's networks).",
+                          range=(1, None), unit="pixels")
 
     def __post_init__(self) -> None:
-        _check_config(self.crop_ratio, self.out_size)
+        validate(self)
 
 
 def crop_affine(
@@ -62,7 +60,7 @@ def crop_affine(
         (B, 3, 3) float32 ``M`` (last row ``0 0 1``): ``M @ [u, v, 1]`` is the crop pixel of image pixel
         ``(u, v)``. Uniform scale ``s = out / (2 h)``, no rotation. O(B).
     """
-    _check_config(crop_ratio, out_size)
+    CropConfig(crop_ratio, out_size)  # validates both
     if not diameter > 0:
         raise ConfigError(f"diameter must be positive (metres), got {diameter}")
     if T_cam_obj.dim() != 3 or T_cam_obj.shape[-2:] != (4, 4):
@@ -176,10 +174,3 @@ def _normalized_inverse(M: torch.Tensor, H: int, W: int, out_size: int) -> torch
         [[2 / W, 0, 1 / W - 1], [0, 2 / H, 1 / H - 1], [0, 0, 1]], dtype=dtype, device=device
     )
     return (normalized_from_image @ torch.linalg.inv(M) @ crop_from_normalized)[:, :2]
-
-
-def _check_config(crop_ratio: float, out_size: int) -> None:
-    if not crop_ratio > 0:
-        raise ConfigError(f"crop_ratio must be positive, got {crop_ratio}")
-    if not isinstance(out_size, int) or out_size < 1:
-        raise ConfigError(f"out_size must be a positive integer, got {out_size!r}")

@@ -15,27 +15,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.rendering.visible_surface import VisibleSurface
+from fpose_ros.core.validated_config import param, validate
 
 
 @dataclass(frozen=True)
 class KeyframeConfig:
-    """When a kept rendering no longer stands for the current view.
+    """When a kept rendering no longer stands for the current view (each field's meaning and range: its ``param``)."""
 
-    Attributes:
-        max_view_change_deg: largest angle between the camera's directions seen from the object (now and
-            at the keyframe), degrees; 0 renders every frame.
-        max_distance_change: largest relative change of the camera's distance from the object centre.
-    """
-
-    max_view_change_deg: float = 2.0
-    max_distance_change: float = 0.05
+    max_view_change_deg: float = param(
+        2.0, "Largest angle between the camera's directions seen from the object (now and at the keyframe), "
+             "degrees; 0 renders every frame.", range=(0, 30), unit="degrees")
+    max_distance_change: float = param(
+        0.05, "Largest relative change of the camera's distance from the object centre.", range=(0, 0.5))
 
     def __post_init__(self) -> None:
-        if not (0 <= self.max_view_change_deg <= 30 and 0 <= self.max_distance_change <= 0.5):
-            raise ConfigError(f"KeyframeConfig: max_view_change_deg={self.max_view_change_deg!r} must be in "
-                              f"[0, 30] degrees and max_distance_change={self.max_distance_change!r} in [0, 0.5]")
+        validate(self)
 
 
 def camera_in_object(T_cam_obj: np.ndarray) -> np.ndarray:

@@ -24,42 +24,30 @@ from typing import Protocol
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.pose_result import PoseResult, TrackingMode
+from fpose_ros.core.validated_config import param, validate
 
 
 @dataclass(frozen=True)
 class LossCriteria:
-    """When a tracked (or freshly registered) pose is not trusted.
+    """When a tracked (or freshly registered) pose is not trusted (each field's meaning and range: its ``param``)."""
 
-    Attributes:
-        min_score: poses scoring below this fail (geometric score in [0, 1]).
-        min_visible_fraction: poses whose rendered pixels are confirmed by observed depth less than
-            this fraction fail (the object left the view or is almost fully hidden).
-        max_translation_jump_m: a tracked pose moving more than this from the previous frame fails, metres.
-        max_rotation_jump_deg: a tracked pose turning more than this from the previous frame fails, degrees.
-        max_failed_frames: consecutive failed frames after which the object is LOST (1 = at the first).
-    """
-
-    min_score: float = 0.35
-    min_visible_fraction: float = 0.15
-    max_translation_jump_m: float = 0.15
-    max_rotation_jump_deg: float = 60.0
-    max_failed_frames: int = 2
+    min_score: float = param(0.35, "A pose scoring below this is not trusted (geometric score).", range=(0, 1))
+    min_visible_fraction: float = param(
+        0.15, "A pose whose rendered pixels are confirmed by observed depth less than this fraction is not trusted "
+              "(the object left the view or is almost fully hidden).", range=(0, 1))
+    max_translation_jump_m: float = param(
+        0.15, "A tracked pose moving more than this from the previous frame is not trusted, metres.",
+        range=(0, None), low_open=True, unit="metres")
+    max_rotation_jump_deg: float = param(
+        60.0, "A tracked pose turning more than this from the previous frame is not trusted, degrees.",
+        range=(0, 180), low_open=True, unit="degrees")
+    max_failed_frames: int = param(
+        2, "Consecutive untrusted frames after which the object is LOST (1 = at the first).", range=(1, 100))
 
     def __post_init__(self) -> None:
-        checks = {
-            "min_score": (0 <= self.min_score <= 1, "must be in [0, 1]"),
-            "min_visible_fraction": (0 <= self.min_visible_fraction <= 1, "must be in [0, 1]"),
-            "max_translation_jump_m": (self.max_translation_jump_m > 0, "must be positive (metres)"),
-            "max_rotation_jump_deg": (0 < self.max_rotation_jump_deg <= 180, "must be in (0, 180] degrees"),
-            "max_failed_frames": (isinstance(self.max_failed_frames, int) and 1 <= self.max_failed_frames <= 100,
-                                  "must be an integer in [1, 100]"),
-        }
-        problems = [f"{name}={getattr(self, name)!r} {why}" for name, (ok, why) in checks.items() if not ok]
-        if problems:
-            raise ConfigError("LossCriteria: " + "; ".join(problems))
+        validate(self)
 
     def failure(self, result: PoseResult, previous: PoseResult | None) -> str | None:
         """Why ``result`` is not trusted, or None when it passes.

@@ -25,6 +25,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from fpose_ros.core.validated_config import param, validate
+
 T = TypeVar("T")
 M = TypeVar("M")
 X = TypeVar("X")
@@ -41,38 +43,23 @@ class JobKind(enum.Enum):
 
 @dataclass(frozen=True)
 class FrameSchedulerConfig:
-    """Sizes and tolerances of the scheduler.
+    """Sizes and tolerances of the scheduler (each field's meaning and range: its ``param``)."""
 
-    Attributes:
-        history_size: frames kept (about 3 s at 30 Hz), so a late mask finds its frame and a
-            registration can be bridged.
-        mask_history_size: masks kept for pairing.
-        mask_slop_ns: largest stamp difference between a mask and its frame, ns (inclusive).
-        catch_up_budget_s: longest the catch-up after a registration may take, s; beyond it
-            frames are skipped evenly.
-        max_catch_up_stride: most frames one tracking step may advance to meet the budget (2: every
-            other frame).
-        cost_samples: tracked frames whose median cost (s) estimates the next ones'; a single frame
-            (the first after a registration renders afresh, a busy machine preempts one) does not
-            decide how far to step, and steps beyond ``max_catch_up_stride`` wait for this many.
-    """
-
-    history_size: int = 90
-    mask_history_size: int = 10
-    mask_slop_ns: int = 20_000_000
-    catch_up_budget_s: float = 1.0
-    max_catch_up_stride: int = 2
-    cost_samples: int = 9
+    history_size: int = param(90, "Frames kept (about 3 s at 30 Hz), so a late mask finds its frame and a "
+                                  "registration can be bridged.", range=(1, None))
+    mask_history_size: int = param(10, "Masks kept for pairing.", range=(1, None))
+    mask_slop_ns: int = param(20_000_000, "Largest stamp difference between a mask and its frame, ns (inclusive).",
+                              range=(0, None), unit="ns")
+    catch_up_budget_s: float = param(1.0, "Longest the catch-up after a registration may take, s; beyond it frames "
+                                          "are skipped evenly.", range=(0, None), low_open=True, unit="s")
+    max_catch_up_stride: int = param(2, "Most frames one tracking step may advance to meet the budget (2: every "
+                                        "other frame).", range=(1, None))
+    # A single frame (the first after a registration renders afresh, a busy machine preempts one) does not
+    # decide how far to step, and steps beyond max_catch_up_stride wait for this many.
+    cost_samples: int = param(9, "Tracked frames whose median cost (s) estimates the next ones'.", range=(1, None))
 
     def __post_init__(self) -> None:
-        if self.history_size < 1 or self.mask_history_size < 1:
-            raise ValueError(f"history sizes must be >= 1, got {self.history_size}, {self.mask_history_size}")
-        if self.mask_slop_ns < 0 or self.catch_up_budget_s <= 0:
-            raise ValueError(f"mask_slop_ns must be >= 0 and catch_up_budget_s > 0, got {self.mask_slop_ns}, "
-                             f"{self.catch_up_budget_s}")
-        if self.max_catch_up_stride < 1 or self.cost_samples < 1:
-            raise ValueError(f"max_catch_up_stride and cost_samples must be >= 1, got {self.max_catch_up_stride}, "
-                             f"{self.cost_samples}")
+        validate(self)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Parameter declaration and validation of the node (in-process rclpy node, no traffic)."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import pytest
 import rclpy
@@ -10,30 +10,23 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from fpose_ros.core.errors import ConfigError
-from fpose_ros.ros.node_config import EngineSection, declare_and_read, field_descriptions, section_fields
+from fpose_ros.core.validated_config import param, param_spec, validate
+from fpose_ros.ros.node_config import EngineSection, NodeConfig, declare_and_read, section_fields
 
 
 @dataclass(frozen=True)
 class FakeEngineConfig:
-    """Settings of a fake engine.
+    """Settings of a fake engine: every parameter's description and range come from its field's metadata."""
 
-    Attributes:
-        iterations: refinement iterations per
-            frame (wrapped line).
-        device (str): torch device.
-        weights: per-stage weights (not a scalar: no parameter).
-
-    Raises:
-        ConfigError: never mind.
-    """
-
-    iterations: int = 4
-    device: str = "cpu"
-    weights: tuple[float, ...] = (1.0, 2.0)
+    iterations: int = param(4, "Refinement iterations per frame.", range=(1, 50))
+    step_m: float = param(0.01, "Step length, metres.", range=(0.0, 0.1), unit="metres")
+    near_m: float = param(0.1, "Nearest depth, metres.", range=(0.0, None), unit="metres")
+    device: str = param("cpu", "Torch device.")
+    weights: tuple[float, ...] = (1.0, 2.0)  # not a scalar: no parameter
 
     def __post_init__(self) -> None:
-        if self.iterations < 1:
-            raise ConfigError(f"iterations must be >= 1, got {self.iterations}")
+        validate(self, lambda c: [("near_m", c.near_m < 10 * c.step_m * c.iterations,
+                                   "must be < 10 * step_m * iterations")])
 
 
 SECTIONS = (EngineSection("engine", FakeEngineConfig),)
@@ -63,9 +56,9 @@ def test_defaults_and_engine_section(make_node) -> None:
     assert config.mesh_file == "/tmp/x.ply" and config.mesh_scale == 1.0 and config.object_frame == "object"
     assert config.input_qos == "sensor_data" and config.sync_slop_s == pytest.approx(0.02)
     assert config.depth_scale == pytest.approx(0.001)  # millimetres unless told otherwise
-    assert config.engine == {"iterations": 7, "device": "cpu"}
+    assert config.engine == {"iterations": 7, "step_m": 0.01, "near_m": 0.1, "device": "cpu"}
     described = node.describe_parameter("engine.iterations")
-    assert described.read_only and "refinement iterations per frame (wrapped line)" in described.description
+    assert described.read_only and described.description == "Refinement iterations per frame."
     assert not node.describe_parameter("mesh_file").read_only
     assert node.describe_parameter("sync_slop_s").read_only
 
@@ -80,7 +73,7 @@ def test_every_problem_is_named_with_the_reason(make_node) -> None:
                      "'mesh_scale' = -1.0 must be a positive", "'input_qos' = 'fast' must be one of sensor_data",
                      "'object_frame' = '/obj' must be a TF frame name",
                      "'depth_scale' = 1000.0 must be in [1e-06, 0.01] m per depth unit",
-                     "'engine.*' rejected by the engine: iterations must be >= 1"):
+                     "'engine.iterations' = 0 must be an integer in [1, 50]"):
         assert expected in message
 
 
@@ -101,11 +94,35 @@ def test_wrong_type_is_named(make_node) -> None:
         declare_and_read(node)
 
 
-def test_field_descriptions_and_scalar_fields() -> None:
-    descriptions = field_descriptions(FakeEngineConfig)
-    assert descriptions["device"] == "torch device."
-    assert "Raises" not in " ".join(descriptions.values())
-    assert [f.name for f in section_fields(SECTIONS[0])] == ["iterations", "device"]
+def test_scalar_param_fields_are_the_parameters() -> None:
+    assert [f.name for f in section_fields(SECTIONS[0])] == ["iterations", "step_m", "near_m", "device"]
+
+
+def test_descriptions_and_ranges_are_declared_from_field_metadata(make_node) -> None:
+    node = make_node(mesh_file="/tmp/x.ply")
+    declare_and_read(node, SECTIONS)
+    iterations = node.describe_parameter("engine.iterations")
+    assert (iterations.integer_range[0].from_value, iterations.integer_range[0].to_value) == (1, 50)
+    assert iterations.additional_constraints == "an integer in [1, 50]"
+    step = node.describe_parameter("engine.step_m")
+    assert (step.floating_point_range[0].from_value, step.floating_point_range[0].to_value) == (0.0, 0.1)
+    near = node.describe_parameter("engine.near_m")  # unbounded above: no ROS range, the text says it
+    assert not near.floating_point_range and near.additional_constraints == ">= 0 metres"
+    slop = node.describe_parameter("sync_slop_s")
+    assert slop.description == param_spec(next(f for f in fields(NodeConfig) if f.name == "sync_slop_s")).description
+    assert slop.floating_point_range[0].to_value == 0.5
+    assert node.describe_parameter("input_qos").additional_constraints == "one of sensor_data, reliable"
+
+
+def test_out_of_ros_range_and_cross_field_problems_are_named(make_node) -> None:
+    node = make_node(mesh_file="/tmp/x.ply", engine__step_m=0.5, mask_queue_size=5000)
+    with pytest.raises(ConfigError) as info:
+        declare_and_read(node, SECTIONS)
+    assert "'engine.step_m' = 0.5 must be in [0, 0.1] metres" in str(info.value)
+    assert "'mask_queue_size' = 5000 must be an integer in [1, 1000]" in str(info.value)
+    node = make_node(mesh_file="/tmp/x.ply", engine__near_m=5.0)
+    with pytest.raises(ConfigError, match=r"'engine\.\*' rejected by the engine: FakeEngineConfig: near_m=5.0 must"):
+        declare_and_read(node, SECTIONS)
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict:
@@ -132,6 +149,6 @@ def test_config_yaml_lists_every_parameter_with_its_default() -> None:
     expected = {f.name: f.default for f in ros_fields()}
     for section in ENGINE_SECTIONS:
         expected.update({f"{section.prefix}.{f.name}": f.default for f in section_fields(section)})
-        descriptions = field_descriptions(section.config_type)
-        assert all(descriptions.get(f.name) for f in section_fields(section)), "engine field without a description"
+        scalar = [f.name for f in fields(section.config_type) if isinstance(f.default, bool | int | float | str)]
+        assert [f.name for f in section_fields(section)] == scalar, "an engine setting not declared with param()"
     assert documented == expected

@@ -20,6 +20,7 @@ from fpose_ros.core.errors import ConfigError, InputError
 from fpose_ros.core.frame import RGBDFrame, validate_mask
 from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.pose_result import PoseResult, StageTimings, TrackingMode
+from fpose_ros.core.validated_config import param, validate
 
 
 def _open3d() -> Any:  # the open3d module (untyped)
@@ -33,37 +34,22 @@ def _open3d() -> Any:  # the open3d module (untyped)
 
 @dataclass(frozen=True)
 class Open3DPeerConfig:
-    """Settings, relative to the object's diameter where they are lengths.
+    """Settings, relative to the object's diameter where they are lengths (meaning and range: each ``param``)."""
 
-    Attributes:
-        voxel_ratio: voxel size for features and ICP / diameter.
-        ransac_iterations: RANSAC trials of global registration.
-        ransac_confidence: RANSAC stopping confidence.
-        icp_iterations: ICP iterations per call.
-        track_window: tracking reads depth within this many diameters of the previous position.
-        min_depth, max_depth: valid depth range, metres.
-    """
-
-    voxel_ratio: float = 0.05
-    ransac_iterations: int = 100_000
-    ransac_confidence: float = 0.999
-    icp_iterations: int = 30
-    track_window: float = 0.75
-    min_depth: float = 0.1
-    max_depth: float = 4.0
+    voxel_ratio: float = param(0.05, "Voxel size for features and ICP / diameter.", range=(0, None), low_open=True)
+    ransac_iterations: int = param(100_000, "RANSAC trials of global registration.", range=(1, None))
+    ransac_confidence: float = param(0.999, "RANSAC stopping confidence.", range=(0, 1), low_open=True,
+                                     high_open=True)
+    icp_iterations: int = param(30, "ICP iterations per call.", range=(1, None))
+    track_window: float = param(0.75, "Tracking reads depth within this many diameters of the previous position.",
+                                range=(0, None), low_open=True)
+    min_depth: float = param(0.1, "Depth nearer than this is invalid, metres.", range=(0, None), low_open=True,
+                             unit="metres")
+    max_depth: float = param(4.0, "Depth farther than this is invalid, metres.", range=(0, None), low_open=True,
+                             unit="metres")
 
     def __post_init__(self) -> None:
-        positive = {"voxel_ratio": self.voxel_ratio, "ransac_iterations": self.ransac_iterations,
-                    "icp_iterations": self.icp_iterations, "track_window": self.track_window,
-                    "min_depth": self.min_depth}
-        bad = [name for name, value in positive.items() if not value > 0]
-        if bad:
-            raise ConfigError(f"Open3DPeerConfig: {', '.join(bad)} must be > 0")
-        if not 0.0 < self.ransac_confidence < 1.0:
-            raise ConfigError(f"Open3DPeerConfig: ransac_confidence must be in (0, 1), got {self.ransac_confidence}")
-        if not self.max_depth > self.min_depth:
-            raise ConfigError(f"Open3DPeerConfig: max_depth ({self.max_depth}) must exceed "
-                              f"min_depth ({self.min_depth})")
+        validate(self, lambda c: [("max_depth", c.max_depth > c.min_depth, "must be larger than min_depth")])
 
 
 class Open3DPeer:

@@ -28,78 +28,53 @@ import cv2
 import numpy as np
 import torch
 
-from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.observation import Observation
 from fpose_ros.core.projective_lookup import gather_pixels, pixel_rays, project_to_pixels
 from fpose_ros.core.rendering.base import MeshTensors, Renderer
 from fpose_ros.core.rendering.visible_surface import VisibleSurface, render_visible_surface
 from fpose_ros.core.transforms import rotate_vectors, so3_exp, transform_points
+from fpose_ros.core.validated_config import param, validate
 
 
 @dataclass(frozen=True)
 class GeometricRefinerConfig:
-    """Settings of :class:`GeometricRefiner`.
+    """Settings of :class:`GeometricRefiner` (each field's meaning and range: its ``param``)."""
 
-    Attributes:
-        crop_ratio: crop window radius / object radius (FoundationPose's refiner: 1.2).
-        crop_size: side of the rendered crop, pixels; sets how many surface points each hypothesis
-            gets (about ``0.4 * crop_size ** 2``).
-        steps_per_render: Gauss-Newton steps on one rendering before re-rendering at the new pose.
-        inlier_start: inlier distance of the first step, as a fraction of the object diameter.
-        inlier_end_m: inlier distance of the last step, metres (a few times the sensor noise).
-        damping: Levenberg-Marquardt factor on the normal equations' diagonal.
-        max_rotation_step_rad: largest rotation one step may apply (keeps early steps from overshooting).
-        max_translation_step: largest translation one step may apply, fraction of the diameter.
-        translation_only_steps: the first steps solve the translation alone: a translation error
-            otherwise gets partly "explained" by rotating towards a wrong local minimum.
-        use_mask: when the observation has a detector mask, associate only observed pixels inside it and
-            add the silhouette term.
-        silhouette_weight: weight of the term pulling model points seen outside the mask onto it
-            (:func:`silhouette_system`); it constrains sliding along flat faces and lateral offsets.
-        occlusion_margin_m: an observed surface this far in front of a model point hides it, metres.
-        min_inliers: fewer weighted correspondences than this leave a hypothesis unchanged for that step.
-        converged_step_m: when a step moves every pose less than this (:func:`largest_move`, metres), the
-            refinement ends with one step at the final inlier distance instead of the remaining ones;
-            0 runs every step (tracking sets it: most frames converge in one or two steps).
-    """
-
-    crop_ratio: float = 1.2
-    crop_size: int = 64
-    steps_per_render: int = 2
-    inlier_start: float = 0.3
-    inlier_end_m: float = 0.005
-    damping: float = 1e-3
-    max_rotation_step_rad: float = 0.35
-    max_translation_step: float = 0.25
-    translation_only_steps: int = 1
-    use_mask: bool = True
-    silhouette_weight: float = 1.0
-    occlusion_margin_m: float = 0.01
-    min_inliers: int = 12
-    converged_step_m: float = 0.0
+    crop_ratio: float = param(1.2, "Crop window radius / object radius (FoundationPose's refiner: 1.2).",
+                              range=(0, None), low_open=True)
+    crop_size: int = param(64, "Side of the rendered crop, pixels; each hypothesis gets about 0.4 * crop_size ** 2 "
+                               "surface points.", range=(4, None), unit="pixels")
+    steps_per_render: int = param(2, "Gauss-Newton steps on one rendering before re-rendering at the new pose.",
+                                  range=(1, None))
+    inlier_start: float = param(0.3, "Inlier distance of the first step, fraction of the object diameter.",
+                                range=(0, None), low_open=True)
+    inlier_end_m: float = param(0.005, "Inlier distance of the last step, metres (a few times the sensor noise).",
+                                range=(0, None), low_open=True, unit="metres")
+    damping: float = param(1e-3, "Levenberg-Marquardt factor on the normal equations' diagonal.", range=(0, None))
+    max_rotation_step_rad: float = param(0.35, "Largest rotation one step may apply (keeps early steps from "
+                                               "overshooting), radians.", range=(0, math.pi), low_open=True,
+                                         unit="radians")
+    max_translation_step: float = param(0.25, "Largest translation one step may apply, fraction of the diameter.",
+                                        range=(0, None), low_open=True)
+    # A translation error otherwise gets partly "explained" by rotating towards a wrong local minimum.
+    translation_only_steps: int = param(1, "The first steps solve the translation alone.", range=(0, None))
+    use_mask: bool = param(True, "With a detector mask, associate only observed pixels inside it and add the "
+                                 "silhouette term.")
+    # The silhouette term (silhouette_system) constrains sliding along flat faces and lateral offsets.
+    silhouette_weight: float = param(1.0, "Weight of the term pulling model points seen outside the mask onto it.",
+                                     range=(0, None))
+    occlusion_margin_m: float = param(0.01, "An observed surface this far in front of a model point hides it, "
+                                            "metres.", range=(0, None), unit="metres")
+    min_inliers: int = param(12, "Fewer weighted correspondences than this leave a hypothesis unchanged for that "
+                                 "step.", range=(6, None))
+    # Tracking sets it: most frames converge in one or two steps.
+    converged_step_m: float = param(0.0, "When a step moves every pose less than this (largest_move), metres, the "
+                                         "refinement ends with one step at the final inlier distance; 0 runs every "
+                                         "step.", range=(0, None), unit="metres")
 
     def __post_init__(self) -> None:
-        checks = {
-            "crop_ratio": self.crop_ratio > 0,
-            "crop_size": isinstance(self.crop_size, int) and self.crop_size >= 4,
-            "steps_per_render": isinstance(self.steps_per_render, int) and self.steps_per_render >= 1,
-            "inlier_start": self.inlier_start > 0,
-            "inlier_end_m": self.inlier_end_m > 0,
-            "damping": self.damping >= 0,
-            "max_rotation_step_rad": 0 < self.max_rotation_step_rad <= math.pi,
-            "max_translation_step": self.max_translation_step > 0,
-            "translation_only_steps": isinstance(self.translation_only_steps, int) and self.translation_only_steps >= 0,
-            "silhouette_weight": self.silhouette_weight >= 0,
-            "occlusion_margin_m": self.occlusion_margin_m >= 0,
-            "min_inliers": isinstance(self.min_inliers, int) and self.min_inliers >= 6,
-            "converged_step_m": self.converged_step_m >= 0,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise ConfigError(f"GeometricRefinerConfig: invalid {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)} "
-                              "(sizes and step counts are positive integers, crop_size >= 4, min_inliers >= 6, "
-                              "distances and ratios positive, rotation step in (0, pi])")
+        validate(self)
 
 
 class GeometricRefiner:

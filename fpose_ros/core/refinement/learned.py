@@ -22,25 +22,21 @@ from fpose_ros.core.nets.refine_net import RefineNet
 from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.observation import Observation
 from fpose_ros.core.rendering.base import MeshTensors, Renderer
+from fpose_ros.core.validated_config import param, validate
 
 
 @dataclass(frozen=True)
 class LearnedRunConfig:
-    """How the learned refiner and scorer run their network.
+    """How the learned refiner and scorer run their network (each field's meaning and range: its ``param``)."""
 
-    Attributes:
-        batch_size: largest number of pairs per network call; halved automatically after an out-of-memory
-            error (the crops of one call, ~30 MB per pair in float32 on a CPU, dominate the memory).
-        amp: on CUDA, run the network under float16 autocast (FoundationPose's setting); ignored on CPU,
-            which always runs float32.
-    """
-
-    batch_size: int = 32
-    amp: bool = True
+    # The crops of one call, ~30 MB per pair in float32 on a CPU, dominate the memory.
+    batch_size: int = param(32, "Largest number of crop pairs per network call; halved automatically after an "
+                                "out-of-memory error.", range=(1, None))
+    amp: bool = param(True, "On CUDA, run the network under float16 autocast (FoundationPose's setting); the CPU "
+                            "always runs float32.")
 
     def __post_init__(self) -> None:
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ConfigError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        validate(self)
 
 
 class MeshCache:

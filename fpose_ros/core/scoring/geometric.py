@@ -26,65 +26,40 @@ from dataclasses import dataclass
 
 import torch
 
-from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.observation import Observation
 from fpose_ros.core.projective_lookup import gather_pixels, project_to_pixels
 from fpose_ros.core.rendering.base import MeshTensors, Renderer
 from fpose_ros.core.rendering.visible_surface import VisibleSurface, render_visible_surface
+from fpose_ros.core.validated_config import param, validate
 
 
 @dataclass(frozen=True)
 class GeometricScorerConfig:
-    """Settings of :class:`GeometricScorer`.
+    """Settings of :class:`GeometricScorer` (each field's meaning and range: its ``param``)."""
 
-    Attributes:
-        crop_ratio: crop window radius / object radius (FoundationPose's scorer: 1.1).
-        crop_size: side of the rendered crop, pixels.
-        depth_tolerance_m: rendered and observed depth agree within this, metres.
-        free_space_margin_m: observed surface this far behind the rendered one is a violation, metres.
-        free_space_penalty: each violating pixel cancels this many perfectly agreeing pixels.
-        silhouette_weight: in [0, 1]; the silhouette term is ``1 - w * (1 - IoU)`` (mask only).
-        colour_weight: in [0, 1]; the colour term is ``1 - w * (1 - max(NCC, 0))``.
-        min_colour_std: rendered colour standard deviation below which the object counts as untextured
-            and the colour term is 1.
-        min_judged_fraction: the depth fit is scaled down when the observation can judge (neither
-            occluded nor missing) less than this fraction of the rendered pixels: a pose hidden behind
-            the scene must not score well on a handful of pixels.
-        min_pixels: poses rendering fewer pixels score 0.
-        use_mask: use the observation's detector mask for the silhouette term.
-    """
-
-    crop_ratio: float = 1.1
-    crop_size: int = 48
-    depth_tolerance_m: float = 0.01
-    free_space_margin_m: float = 0.015
-    free_space_penalty: float = 1.0
-    silhouette_weight: float = 0.5
-    colour_weight: float = 0.3
-    min_colour_std: float = 0.03
-    min_judged_fraction: float = 0.25
-    min_pixels: int = 16
-    use_mask: bool = True
+    crop_ratio: float = param(1.1, "Crop window radius / object radius (FoundationPose's scorer: 1.1).",
+                              range=(0, None), low_open=True)
+    crop_size: int = param(48, "Side of the rendered crop, pixels.", range=(4, None), unit="pixels")
+    depth_tolerance_m: float = param(0.01, "Rendered and observed depth agree within this, metres.",
+                                     range=(0, None), low_open=True, unit="metres")
+    free_space_margin_m: float = param(0.015, "Observed surface this far behind the rendered one is a violation, "
+                                              "metres.", range=(0, None), low_open=True, unit="metres")
+    free_space_penalty: float = param(1.0, "Each violating pixel cancels this many perfectly agreeing pixels.",
+                                      range=(0, None))
+    silhouette_weight: float = param(0.5, "The silhouette term is 1 - w * (1 - IoU) (mask only).", range=(0, 1))
+    colour_weight: float = param(0.3, "The colour term is 1 - w * (1 - max(NCC, 0)).", range=(0, 1))
+    min_colour_std: float = param(0.03, "Rendered colour standard deviation below which the object counts as "
+                                        "untextured and the colour term is 1.", range=(0, None))
+    # A pose hidden behind the scene must not score well on a handful of pixels.
+    min_judged_fraction: float = param(0.25, "The depth fit is scaled down when the observation can judge (neither "
+                                             "occluded nor missing) less than this fraction of the rendered pixels.",
+                                       range=(0, 1))
+    min_pixels: int = param(16, "Poses rendering fewer pixels score 0.", range=(1, None))
+    use_mask: bool = param(True, "Use the observation's detector mask for the silhouette term.")
 
     def __post_init__(self) -> None:
-        checks = {
-            "crop_ratio": self.crop_ratio > 0,
-            "crop_size": isinstance(self.crop_size, int) and self.crop_size >= 4,
-            "depth_tolerance_m": self.depth_tolerance_m > 0,
-            "free_space_margin_m": self.free_space_margin_m > 0,
-            "free_space_penalty": self.free_space_penalty >= 0,
-            "silhouette_weight": 0 <= self.silhouette_weight <= 1,
-            "colour_weight": 0 <= self.colour_weight <= 1,
-            "min_colour_std": self.min_colour_std >= 0,
-            "min_judged_fraction": 0 <= self.min_judged_fraction <= 1,
-            "min_pixels": isinstance(self.min_pixels, int) and self.min_pixels >= 1,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise ConfigError(f"GeometricScorerConfig: invalid {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)} "
-                              "(distances positive, weights and fractions in [0, 1], crop_size >= 4, "
-                              "min_pixels >= 1)")
+        validate(self)
 
 
 @dataclass(frozen=True)
