@@ -55,7 +55,7 @@ class FrameSchedulerConfig:
     max_catch_up_stride: int = param(2, "Most frames one tracking step may advance to meet the budget (2: every "
                                         "other frame).", range=(1, None))
     # A single frame (the first after a registration renders afresh, a busy machine preempts one) does not
-    # decide how far to step, and steps beyond max_catch_up_stride wait for this many.
+    # decide how far to step: every frame is tracked until this many frames tell the cost.
     cost_samples: int = param(9, "Tracked frames whose median cost (s) estimates the next ones'.", range=(1, None))
 
     def __post_init__(self) -> None:
@@ -217,11 +217,12 @@ class FrameScheduler(Generic[T, M]):
         1 (every frame) when the backlog is processed within the budget while new frames keep coming,
         else more, up to ``max_catch_up_stride`` (or what keeping up with the stream needs, if that is more).
         """
-        period = self._period_s()
-        per_frame = statistics.median(self._costs) if self._costs else 0.0
         # Until ``cost_samples`` frames tell, a slow first frame or two is no proof that the engine cannot keep up.
-        known = len(self._costs) == self._config.cost_samples
-        keep_up = max(1, math.ceil(per_frame / period)) if known and per_frame >= period else 1
+        if len(self._costs) < self._config.cost_samples:
+            return 1
+        period = self._period_s()
+        per_frame = statistics.median(self._costs)
+        keep_up = max(1, math.ceil(per_frame / period)) if per_frame >= period else 1
         stride = 1
         while stride < min(backlog, self._config.max_catch_up_stride) and \
                 (backlog / stride) * per_frame / max(1.0 - per_frame / (stride * period), 0.05) \

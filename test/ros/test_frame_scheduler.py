@@ -66,7 +66,7 @@ def test_masks_at_3hz_register_once_then_track_in_order() -> None:
 
 
 def test_backlog_beyond_the_budget_is_skipped_evenly() -> None:
-    sched = make(catch_up_budget_s=0.5)
+    sched = make(catch_up_budget_s=0.5, cost_samples=1)
     sched.push_frame(0, 0)
     sched.push_mask(0, "m0")
     run(sched, cost_s=0.030)
@@ -140,9 +140,9 @@ def test_next_job_returns_none_when_woken_or_closed() -> None:
 def test_one_slow_frame_after_registration_does_not_make_tracking_jump() -> None:
     """Live, loaded machine: the registration took 2 s and the first tracked frame 0.2 s (it renders afresh).
 
-    Stepping by that one frame's cost (7 frames = 42 deg at 180 deg/s) lost the object; the catch-up
-    steps at most ``max_catch_up_stride`` frames until the median of ``cost_samples`` frames says the
-    engine cannot keep up with the stream.
+    Stepping by that one frame's cost (7 frames = 42 deg at 180 deg/s) lost the object. The catch-up
+    tracks every frame until ``cost_samples`` frames tell the cost, then steps at most
+    ``max_catch_up_stride`` frames unless their median says the engine cannot keep up with the stream.
     """
     sched = make(catch_up_budget_s=1.0)
     sched.push_frame(0, 0)
@@ -152,7 +152,9 @@ def test_one_slow_frame_after_registration_does_not_make_tracking_jump() -> None
         sched.push_frame(k * PERIOD, k)
     assert run(sched, cost_s=0.200).frame == 1
     tracked = [run(sched, cost_s=0.010).frame for _ in range(8)]
-    steps = [b - a for a, b in zip([1, *tracked], tracked, strict=False)]
+    assert tracked == list(range(2, 10))  # every frame until 9 tracked frames tell the cost
+    tracked = [run(sched, cost_s=0.030).frame for _ in range(10)]
+    steps = [b - a for a, b in zip([9, *tracked], tracked, strict=False)]
     assert max(steps) <= 2  # the default max_catch_up_stride: every other frame at most
 
 
