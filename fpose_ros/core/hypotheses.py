@@ -22,7 +22,7 @@ _MAX_SUBDIVISIONS = 6
 
 @dataclass(frozen=True)
 class IcosphereHypotheses:
-    """Rotation hypotheses ``R_cam_obj`` of the centred object frame.
+    """Rotation hypotheses ``R_cam_centered`` of the centred object frame.
 
     Attributes:
         min_views: the icosphere is subdivided until it has at least this many vertices
@@ -63,7 +63,7 @@ class IcosphereHypotheses:
         """All hypotheses, viewpoint-major: index ``v * I + i`` is viewpoint ``v``, in-plane angle ``i``.
 
         Returns:
-            (V * I, 3, 3) float32 ``R_cam_obj`` on ``device`` (252 with the defaults).
+            (V * I, 3, 3) float32 ``R_cam_centered`` on ``device`` (252 with the defaults).
         """
         R_view = view_rotations(self.viewpoints())  # (V, 3, 3)
         R_inplane = _rotations_about_z(self.inplane_angles_rad)  # (I, 3, 3)
@@ -73,7 +73,7 @@ class IcosphereHypotheses:
 
 
 def view_rotations(viewpoints: np.ndarray) -> np.ndarray:
-    """``R_cam_obj`` of cameras looking at the object centre from each viewpoint.
+    """``R_cam_centered`` of cameras looking at the object centre from each viewpoint.
 
     The camera z axis points from the camera to the centre (``-v`` in the object frame);
     ``x = (0, 0, 1) x z`` normalised (``(0, 1, 0)`` replaces the up vector when ``z`` is parallel
@@ -92,7 +92,7 @@ def view_rotations(viewpoints: np.ndarray) -> np.ndarray:
     x = np.cross(up, z)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     y = np.cross(z, x)
-    # Rows are the camera axes in object coordinates, i.e. R_cam_obj = (R_obj_cam)^T.
+    # Rows are the camera axes in object coordinates, i.e. R_cam_centered = (R_obj_cam)^T.
     return np.stack([x, y, z], axis=1)
 
 
@@ -133,7 +133,7 @@ def initial_translation(
 
 
 def hypothesis_poses(rotations: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:
-    """(N, 3, 3) rotations ``R_cam_obj`` and one (3,) translation -> (N, 4, 4) ``T_cam_obj``.
+    """(N, 3, 3) rotations ``R_cam_centered`` and one (3,) translation -> (N, 4, 4) ``T_cam_centered``.
 
     The result has the rotations' dtype and device.
     """

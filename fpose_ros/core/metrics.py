@@ -1,7 +1,8 @@
 """Pose accuracy metrics for evaluation (numpy, float64): ADD, ADD-S, rotation / translation error, AUC.
 
-Poses are (4, 4) ``T_cam_obj`` in metres; model points are (N, 3) in the same object frame the poses
-refer to. A missing prediction has infinite error, so it counts as a failure at every threshold.
+Poses are (4, 4) ``T_cam_<frame>`` in metres (the engine's ``T_cam_centered`` with the model's centred
+points, or ``T_cam_obj`` with points in the mesh file's frame); model points are (N, 3) in the frame the
+poses refer to. A missing prediction has infinite error, so it counts as a failure at every threshold.
 """
 
 from __future__ import annotations
@@ -122,8 +123,8 @@ def pose_errors(
 
     Args:
         points: (N, 3) model points, object frame, metres.
-        T_pred: (4, 4) predicted ``T_cam_obj`` or None.
-        T_gt: (4, 4) ground-truth ``T_cam_obj``.
+        T_pred: (4, 4) predicted pose of the points' frame in the camera frame, or None.
+        T_gt: (4, 4) ground-truth pose of the same frame.
         symmetries: (S, 4, 4) symmetry transforms for ``add_symmetric``; None = identity only.
     """
     T_gt = _check_pose(T_gt, "T_gt")

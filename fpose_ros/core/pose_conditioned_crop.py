@@ -45,12 +45,12 @@ class CropConfig:
 
 
 def crop_affine(
-    T_cam_obj: torch.Tensor, K: torch.Tensor, diameter: float, crop_ratio: float = 1.2, out_size: int = 160
+    T_cam_centered: torch.Tensor, K: torch.Tensor, diameter: float, crop_ratio: float = 1.2, out_size: int = 160
 ) -> torch.Tensor:
     """Affine maps from image pixels to crop pixels, one per pose.
 
     Args:
-        T_cam_obj: (B, 4, 4) float32 poses of the centred object frame (only the translation is used).
+        T_cam_centered: (B, 4, 4) float32 poses of the centred object frame (only the translation is used).
         K: (3, 3) or (B, 3, 3) float32 intrinsics of the image.
         diameter: object diameter in metres.
         crop_ratio: window radius / object radius.
@@ -63,11 +63,11 @@ def crop_affine(
     CropConfig(crop_ratio, out_size)  # validates both
     if not diameter > 0:
         raise ConfigError(f"diameter must be positive (metres), got {diameter}")
-    if T_cam_obj.dim() != 3 or T_cam_obj.shape[-2:] != (4, 4):
-        raise InputError(f"T_cam_obj must be (B, 4, 4), got {tuple(T_cam_obj.shape)}")
-    K = K.to(dtype=T_cam_obj.dtype, device=T_cam_obj.device)
+    if T_cam_centered.dim() != 3 or T_cam_centered.shape[-2:] != (4, 4):
+        raise InputError(f"T_cam_centered must be (B, 4, 4), got {tuple(T_cam_centered.shape)}")
+    K = K.to(dtype=T_cam_centered.dtype, device=T_cam_centered.device)
     radius = 0.5 * diameter * crop_ratio
-    t = T_cam_obj[:, :3, 3]
+    t = T_cam_centered[:, :3, 3]
     z = t[:, 2:].clamp_min(_MIN_Z_M)  # (B, 1)
     centre = (t[:, :2] @ K[:2, :2].T) / z + K[:2, 2]  # (B, 2) projected origin
     # The four offsets t +/- r x, t +/- r y share t's depth, so (K upper-triangular) they project

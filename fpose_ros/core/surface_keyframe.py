@@ -33,9 +33,9 @@ class KeyframeConfig:
         validate(self)
 
 
-def camera_in_object(T_cam_obj: np.ndarray) -> np.ndarray:
-    """(3,) position of the camera in the centred object frame, metres, from a (4, 4) ``T_cam_obj``."""
-    return -T_cam_obj[:3, :3].T @ T_cam_obj[:3, 3]
+def camera_in_object(T_cam_centered: np.ndarray) -> np.ndarray:
+    """(3,) position of the camera in the centred object frame, metres, from a (4, 4) ``T_cam_centered``."""
+    return -T_cam_centered[:3, :3].T @ T_cam_centered[:3, 3]
 
 
 class SurfaceKeyframe:
@@ -53,17 +53,17 @@ class SurfaceKeyframe:
         self.lookups = 0
         self.hits = 0
 
-    def lookup(self, T_cam_obj: np.ndarray) -> VisibleSurface | None:
-        """The kept surface if its view is within the limits of pose ``T_cam_obj`` (4, 4), else None."""
+    def lookup(self, T_cam_centered: np.ndarray) -> VisibleSurface | None:
+        """The kept surface if its view is within the limits of pose ``T_cam_centered`` (4, 4), else None."""
         self.lookups += 1
-        surface = self._still_valid(np.asarray(T_cam_obj, dtype=np.float64))
+        surface = self._still_valid(np.asarray(T_cam_centered, dtype=np.float64))
         self.hits += surface is not None
         return surface
 
-    def _still_valid(self, T_cam_obj: np.ndarray) -> VisibleSurface | None:
+    def _still_valid(self, T_cam_centered: np.ndarray) -> VisibleSurface | None:
         if self._surface is None or self._camera is None or self.config.max_view_change_deg == 0:
             return None
-        now = camera_in_object(T_cam_obj)
+        now = camera_in_object(T_cam_centered)
         then = self._camera
         d_now, d_then = float(np.linalg.norm(now)), float(np.linalg.norm(then))
         if d_now <= 0 or d_then <= 0 or abs(d_now / d_then - 1.0) > self.config.max_distance_change:
@@ -79,7 +79,7 @@ class SurfaceKeyframe:
             return
         if surface.points.shape[0] != 1:
             raise ValueError(f"a keyframe holds one pose's surface, got {surface.points.shape[0]}")
-        camera = camera_in_object(surface.T_cam_obj[0].detach().cpu().numpy().astype(np.float64))
+        camera = camera_in_object(surface.T_cam_centered[0].detach().cpu().numpy().astype(np.float64))
         if not np.isfinite(camera).all():
             self.clear()
             return

@@ -86,7 +86,7 @@ def evaluate_refiner(net: RefineNet, net_config: RefineNetConfig, n_scenes: int,
     net.eval()
     for _ in range(n_scenes):
         scene = random_scene("heldout", rng, config)
-        T_gt = scene.T_cam_obj[None].repeat(config.pairs_per_scene, 1, 1)
+        T_gt = scene.T_cam_centered[None].repeat(config.pairs_per_scene, 1, 1)
         T = perturb_poses(T_gt, rng, config)[0]
         for k in range(3):
             errors[k].append(pose_errors(T, T_gt))

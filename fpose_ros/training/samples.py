@@ -14,7 +14,7 @@ RealSense-like depth noise and a random colour gain (lighting). From one scene w
 Every input is a pose-conditioned crop (rendering at the hypothesis vs. the observed image, same window) in
 the networks' 6-channel layout, cut by the same code as at inference (:func:`fpose_ros.core.nets.pair_inputs.
 make_pairs`) from an observation preprocessed as at inference (depth clean-up included).
-Frames: OpenCV optical camera frame, ``T_cam_obj`` of the centred object frame; metres, radians.
+Frames: OpenCV optical camera frame, ``T_cam_centered`` of the centred object frame; metres, radians.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class Scene:
         name: asset name of the object.
         model: the object (centred frame).
         observation: the noisy frame, preprocessed as the engine does (no mask).
-        T_cam_obj: (4, 4) float32 true pose.
+        T_cam_centered: (4, 4) float32 true pose.
         visible_fraction: fraction of the object's pixels that no occluder hides, in
             [:data:`MIN_VISIBLE_FRACTION`, 1].
     """
@@ -130,7 +130,7 @@ class Scene:
     name: str
     model: ObjectModel
     observation: Observation
-    T_cam_obj: torch.Tensor
+    T_cam_centered: torch.Tensor
     visible_fraction: float
 
 
@@ -228,7 +228,7 @@ def random_scene(split: str, rng: np.random.Generator, config: SampleConfig,
     frame = RGBDFrame(rgb=np.round(rgb * 255.0).astype(np.uint8), depth=realsense_depth(depth[0], rng),
                       intrinsics=camera)
     return Scene(name=name, model=model, observation=observation_from_frame(frame, None),
-                 T_cam_obj=torch.as_tensor(T[0], dtype=torch.float32), visible_fraction=visible)
+                 T_cam_centered=torch.as_tensor(T[0], dtype=torch.float32), visible_fraction=visible)
 
 
 def crop_inputs(scene: Scene, T_hyp: torch.Tensor, crop_ratio: float, crop_size: int, min_z: float,
@@ -272,7 +272,7 @@ def perturb_poses(T_gt: torch.Tensor, rng: np.random.Generator, config: SampleCo
 def refiner_pairs(scene: Scene, rng: np.random.Generator, config: SampleConfig,
                   renderer: Renderer | None = None) -> RefinerPairs:
     """``config.pairs_per_scene`` refiner pairs from one scene (see module docstring for the targets)."""
-    T_gt = scene.T_cam_obj[None].repeat(config.pairs_per_scene, 1, 1)
+    T_gt = scene.T_cam_centered[None].repeat(config.pairs_per_scene, 1, 1)
     T_in, dt, rot_target = perturb_poses(T_gt, rng, config)
     A, B = crop_inputs(scene, T_in, config.refine_crop_ratio, config.crop_size, REFINER_MIN_Z_M, renderer)
     return RefinerPairs(A=A, B=B, trans_target=dt / scene.model.radius, rot_target=rot_target, T_in=T_in, T_gt=T_gt)
@@ -287,7 +287,7 @@ def scorer_group(scene: Scene, rng: np.random.Generator, config: SampleConfig,
     w[positive] = random_rotations(1, rng, 0.0, math.radians(config.positive_max_deg))[0]
     # Translations jitter within a quarter of the refiner's range: the scorer sees refined hypotheses.
     dt = torch.as_tensor(rng.uniform(-0.25, 0.25, (L, 3)) * np.asarray(config.trans_normalizer), dtype=torch.float32)
-    T_gt = scene.T_cam_obj[None].expand(L, 4, 4)
+    T_gt = scene.T_cam_centered[None].expand(L, 4, 4)
     T_hyp = make_transform(so3_exp(w) @ T_gt[:, :3, :3], T_gt[:, :3, 3] + dt)
     A, B = crop_inputs(scene, T_hyp, config.score_crop_ratio, config.crop_size, SCORER_MIN_Z_M, renderer)
     return ScorerGroups(A=A[None], B=B[None], positive=torch.tensor([positive]))

@@ -84,7 +84,7 @@ def test_occluders_leave_at_least_half_of_the_object_visible():
     assert min(fractions) < 0.95  # occluders that hide less are kept
     for scene in scenes:
         # Independent check at the true pose: rendered and observed points agree on the visible part.
-        A, B = crop_inputs(scene, scene.T_cam_obj[None], 1.2, 64, REFINER_MIN_Z_M)
+        A, B = crop_inputs(scene, scene.T_cam_centered[None], 1.2, 64, REFINER_MIN_Z_M)
         on_object = A[0, 3:].abs().sum(0) > 0
         agree = ((A[0, 3:] - B[0, 3:]).norm(dim=0) < 0.1) & on_object
         assert float(agree.sum() / on_object.sum()) > MIN_VISIBLE_FRACTION - 0.15

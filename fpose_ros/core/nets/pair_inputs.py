@@ -20,7 +20,7 @@ def make_pairs(
     renderer: Renderer,
     mesh: MeshTensors,
     observation: Observation,
-    T_cam_obj: torch.Tensor,
+    T_cam_centered: torch.Tensor,
     diameter: float,
     crop_ratio: float,
     min_z: float,
@@ -32,7 +32,7 @@ def make_pairs(
         renderer: draws the crops.
         mesh: the object (centred frame) on the observation's device.
         observation: the preprocessed frame.
-        T_cam_obj: (N, 4, 4) float32 poses of the centred object frame, camera frame.
+        T_cam_centered: (N, 4, 4) float32 poses of the centred object frame, camera frame.
         diameter: object diameter, metres.
         crop_ratio: window radius / object radius (refiner 1.2, scorer 1.1).
         min_z: xyz pixels with camera z below this (metres) are empty.
@@ -42,7 +42,7 @@ def make_pairs(
         A, B: (N, 6, size, size) float32 NCHW inputs on the observation's device. O(N * size^2) plus the
         renderer's cost for N crops.
     """
-    T = T_cam_obj.to(torch.float32)
+    T = T_cam_centered.to(torch.float32)
     M = crop_affine(T, observation.K, diameter, crop_ratio, size)
     rendered = renderer.render(mesh, T, crop_intrinsics(observation.K, M), size, size)
     t = T[:, :3, 3]

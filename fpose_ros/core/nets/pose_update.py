@@ -1,6 +1,6 @@
 """Network inputs and output decoding of FoundationPose's refiner, as pure batched torch.
 
-Frames: every pose is ``T_cam_obj`` of the centred object frame, camera frame OpenCV optical; metres, radians.
+Frames: every pose is ``T_cam_centered`` of the centred object frame, camera frame OpenCV optical; metres, radians.
 
 Decoding one refiner step (FoundationPose's rule): ``dt = trans_out * diameter / 2``;
 ``dR = Rodrigues(tanh(rot_out) * rot_normalizer)^T``; ``t_new = t + dt``; ``R_new = dR @ R`` — a rotation
@@ -35,7 +35,7 @@ def make_network_input(
     Args:
         rgb: (N, H, W, 3) float in [0, 1] (no mean/std normalisation).
         xyz: (N, H, W, 3) float camera-frame points, metres; 0 where there is no point.
-        t: (N, 3) float hypothesis translations (``T_cam_obj[:, :3, 3]``), camera frame, metres.
+        t: (N, 3) float hypothesis translations (``T_cam_centered[:, :3, 3]``), camera frame, metres.
         diameter: object diameter, metres.
         min_z: pixels whose camera-frame z is below this (metres) are empty: :data:`REFINER_MIN_Z_M` or
             :data:`SCORER_MIN_Z_M`.
@@ -71,11 +71,11 @@ def decode_refiner_output(
     return dt, dR
 
 
-def apply_pose_update(T_cam_obj: torch.Tensor, dt: torch.Tensor, dR: torch.Tensor) -> torch.Tensor:
+def apply_pose_update(T_cam_centered: torch.Tensor, dt: torch.Tensor, dR: torch.Tensor) -> torch.Tensor:
     """``t_new = t + dt``, ``R_new = dR @ R`` for (N, 4, 4) poses, (N, 3) steps, (N, 3, 3) rotations.
 
-    Returns (N, 4, 4) poses in the dtype of ``T_cam_obj``.
+    Returns (N, 4, 4) poses in the dtype of ``T_cam_centered``.
     """
-    R = T_cam_obj[:, :3, :3]
-    t = T_cam_obj[:, :3, 3]
+    R = T_cam_centered[:, :3, :3]
+    t = T_cam_centered[:, :3, 3]
     return make_transform(dR.to(R.dtype) @ R, t + dt.to(t.dtype))

@@ -15,7 +15,7 @@ class Refiner(Protocol):
     """Refines poses of the centred object frame against one observation."""
 
     def refine(
-        self, model: ObjectModel, observation: Observation, T_cam_obj: torch.Tensor, iterations: int
+        self, model: ObjectModel, observation: Observation, T_cam_centered: torch.Tensor, iterations: int
     ) -> torch.Tensor:
         """Return (B, 4, 4) float32 refined poses for (B, 4, 4) input poses.
 
@@ -33,7 +33,7 @@ class SurfaceSharingRefiner(Refiner, Protocol):
     """
 
     def refine_with_surface(
-        self, model: ObjectModel, observation: Observation, T_cam_obj: torch.Tensor, iterations: int,
+        self, model: ObjectModel, observation: Observation, T_cam_centered: torch.Tensor, iterations: int,
         surface: VisibleSurface | None = None,
     ) -> tuple[torch.Tensor, VisibleSurface | None]:
         """Like :meth:`Refiner.refine` for one pose, starting on ``surface`` when given.

@@ -86,20 +86,20 @@ class GeometricRefiner:
         self._mesh_cache: tuple[int, torch.device, MeshTensors] | None = None
 
     def refine(
-        self, model: ObjectModel, observation: Observation, T_cam_obj: torch.Tensor, iterations: int
+        self, model: ObjectModel, observation: Observation, T_cam_centered: torch.Tensor, iterations: int
     ) -> torch.Tensor:
         """Refine (B, 4, 4) float32 poses of the centred object frame; returns (B, 4, 4) float32.
 
         ``iterations`` renderings, each followed by ``steps_per_render`` Gauss-Newton steps; the inlier
         distance shrinks over all of them. Zero iterations return a copy of the input.
         """
-        return self.refine_with_surface(model, observation, T_cam_obj, iterations)[0]
+        return self.refine_with_surface(model, observation, T_cam_centered, iterations)[0]
 
     def refine_with_surface(
         self,
         model: ObjectModel,
         observation: Observation,
-        T_cam_obj: torch.Tensor,
+        T_cam_centered: torch.Tensor,
         iterations: int,
         surface: VisibleSurface | None = None,
     ) -> tuple[torch.Tensor, VisibleSurface | None]:
@@ -107,13 +107,13 @@ class GeometricRefiner:
 
         Args:
             surface: the first iteration's rendering (e.g. a tracking keyframe whose view is close to
-                ``T_cam_obj``'s), or None to render it.
+                ``T_cam_centered``'s), or None to render it.
 
         Returns:
             The refined (B, 4, 4) poses and the surface the last iteration used (None without iterations).
         """
         cfg = self.config
-        T = T_cam_obj.to(dtype=torch.float32, device=observation.depth.device).clone()
+        T = T_cam_centered.to(dtype=torch.float32, device=observation.depth.device).clone()
         if iterations <= 0 or T.shape[0] == 0:
             return T, None
         targets = icp_targets(observation, cfg.use_mask)
@@ -141,9 +141,9 @@ class GeometricRefiner:
                 T = T_next
         return T, surface
 
-    def render_surface(self, model: ObjectModel, K: torch.Tensor, T_cam_obj: torch.Tensor) -> VisibleSurface:
+    def render_surface(self, model: ObjectModel, K: torch.Tensor, T_cam_centered: torch.Tensor) -> VisibleSurface:
         """Render (B, 4, 4) poses on this refiner's crops (``crop_ratio``, ``crop_size``) in the image of ``K``."""
-        return render_visible_surface(self.renderer, self._mesh(model, T_cam_obj.device), T_cam_obj, K,
+        return render_visible_surface(self.renderer, self._mesh(model, T_cam_centered.device), T_cam_centered, K,
                                       model.diameter, self.config.crop_ratio, self.config.crop_size)
 
     def _mesh(self, model: ObjectModel, device: torch.device) -> MeshTensors:
@@ -300,7 +300,7 @@ def solve_damped(
 
 
 def apply_twist(
-    T_cam_obj: torch.Tensor,
+    T_cam_centered: torch.Tensor,
     step: torch.Tensor,
     scale: float,
     max_rotation: float = math.pi,
@@ -312,7 +312,7 @@ def apply_twist(
     frame). Steps beyond ``max_rotation`` radians or ``max_translation`` metres are shortened to them.
 
     Args:
-        T_cam_obj: (B, 4, 4) float32 poses.
+        T_cam_centered: (B, 4, 4) float32 poses.
         step: (B, 6) float32 from :func:`solve_damped`.
         scale: the rotation scale used to build the system, metres.
 
@@ -324,8 +324,8 @@ def apply_twist(
     omega = omega * (max_rotation / torch.linalg.vector_norm(omega, dim=-1, keepdim=True).clamp_min(max_rotation))
     if math.isfinite(max_translation):
         v = v * (max_translation / torch.linalg.vector_norm(v, dim=-1, keepdim=True).clamp_min(max_translation))
-    Rt = torch.cat([so3_exp(omega) @ T_cam_obj[:, :3, :3], (T_cam_obj[:, :3, 3] + v)[..., None]], dim=-1)
-    return torch.cat([Rt, T_cam_obj[:, 3:]], dim=1)
+    Rt = torch.cat([so3_exp(omega) @ T_cam_centered[:, :3, :3], (T_cam_centered[:, :3, 3] + v)[..., None]], dim=-1)
+    return torch.cat([Rt, T_cam_centered[:, 3:]], dim=1)
 
 
 def tukey_weights(residual: torch.Tensor, distance: torch.Tensor, inlier_dist: float) -> torch.Tensor:
@@ -423,7 +423,7 @@ def point_to_plane_step(
     points_obj: torch.Tensor,
     normals_obj: torch.Tensor,
     valid: torch.Tensor,
-    T_cam_obj: torch.Tensor,
+    T_cam_centered: torch.Tensor,
     targets: IcpTargets,
     settings: StepSettings,
 ) -> torch.Tensor:
@@ -436,16 +436,16 @@ def point_to_plane_step(
         points_obj: (B, N, 3) float32 model surface points, centred object frame, metres.
         normals_obj: (B, N, 3) float32 their unit normals, object frame.
         valid: (B, N) bool, which points exist (rendered pixels).
-        T_cam_obj: (B, 4, 4) float32 current poses.
+        T_cam_centered: (B, 4, 4) float32 current poses.
         targets: the observation's :class:`IcpTargets`.
         settings: the step's :class:`StepSettings`.
 
     Returns:
         (B, 4, 4) float32 poses after the step. O(B * N), whatever the image size.
     """
-    R = T_cam_obj[:, :3, :3]
-    t = T_cam_obj[:, :3, 3]
-    points = transform_points(T_cam_obj, points_obj)
+    R = T_cam_centered[:, :3, :3]
+    t = T_cam_centered[:, :3, 3]
+    points = transform_points(T_cam_centered, points_obj)
     normals = rotate_vectors(R, normals_obj)
     H, W = targets.depth.shape
     hits = project_to_pixels(points, targets.K, H, W)
@@ -468,4 +468,4 @@ def point_to_plane_step(
                                           s.scale, s.inlier_dist, s.occlusion_margin_m, float(targets.K[0, 0]))
         A, g, count = A + s.silhouette_weight * A_s, g + s.silhouette_weight * g_s, count + n_s
     step = solve_damped(A, g, s.damping, count >= s.min_inliers, s.translation_only)
-    return apply_twist(T_cam_obj, step, s.scale, s.max_rotation, s.max_translation)
+    return apply_twist(T_cam_centered, step, s.scale, s.max_rotation, s.max_translation)

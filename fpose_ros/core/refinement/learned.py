@@ -55,12 +55,13 @@ class MeshCache:
         return self._mesh
 
 
-def check_poses(T_cam_obj: torch.Tensor) -> None:
-    """Raise InputError unless ``T_cam_obj`` is a (B, 4, 4) floating tensor of finite values."""
-    if T_cam_obj.dim() != 3 or T_cam_obj.shape[-2:] != (4, 4) or not T_cam_obj.is_floating_point():
-        raise InputError(f"T_cam_obj must be a (B, 4, 4) float tensor, got {tuple(T_cam_obj.shape)} {T_cam_obj.dtype}")
-    if not bool(torch.isfinite(T_cam_obj).all()):
-        raise InputError("T_cam_obj has non-finite values")
+def check_poses(T_cam_centered: torch.Tensor) -> None:
+    """Raise InputError unless ``T_cam_centered`` is a (B, 4, 4) floating tensor of finite values."""
+    if T_cam_centered.dim() != 3 or T_cam_centered.shape[-2:] != (4, 4) or not T_cam_centered.is_floating_point():
+        raise InputError(f"T_cam_centered must be a (B, 4, 4) float tensor, got {tuple(T_cam_centered.shape)} "
+                         f"{T_cam_centered.dtype}")
+    if not bool(torch.isfinite(T_cam_centered).all()):
+        raise InputError("T_cam_centered has non-finite values")
 
 
 class LearnedRefiner:
@@ -89,27 +90,27 @@ class LearnedRefiner:
         self._meshes = MeshCache()
 
     def refine(
-        self, model: ObjectModel, observation: Observation, T_cam_obj: torch.Tensor, iterations: int
+        self, model: ObjectModel, observation: Observation, T_cam_centered: torch.Tensor, iterations: int
     ) -> torch.Tensor:
         """Refine B poses of the centred object frame.
 
         Args:
             model: the object.
             observation: the frame (its device is where everything runs).
-            T_cam_obj: (B, 4, 4) float poses, camera frame, metres.
+            T_cam_centered: (B, 4, 4) float poses, camera frame, metres.
             iterations: network steps, each re-rendering at the current pose (FoundationPose: 5 when
                 registering, 2 when tracking).
 
         Returns:
             (B, 4, 4) float32 refined poses. O(iterations * B) renderings and network pairs.
         """
-        check_poses(T_cam_obj)
+        check_poses(T_cam_centered)
         if not isinstance(iterations, int) or iterations < 0:
             raise ConfigError(f"iterations must be a non-negative integer, got {iterations!r}")
         device = observation.depth.device
         self.net.to(device)
         mesh = self._meshes.get(model, device)
-        T = T_cam_obj.to(device=device, dtype=torch.float32)
+        T = T_cam_centered.to(device=device, dtype=torch.float32)
         for _ in range(iterations):
             T = self._iterate(mesh, model.diameter, observation, T)
         return T

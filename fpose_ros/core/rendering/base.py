@@ -2,7 +2,7 @@
 
 One primitive serves crops and full frames alike: a pose-conditioned crop is
 a pinhole camera whose matrix is ``M @ K`` (``M`` the crop's pixel affine), so
-``render(mesh, T_cam_obj, K_crop, 160, 160)`` draws the crop directly.
+``render(mesh, T_cam_centered, K_crop, 160, 160)`` draws the crop directly.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class Renderer(Protocol):
     def render(
         self,
         mesh: MeshTensors,
-        T_cam_obj: torch.Tensor,
+        T_cam_centered: torch.Tensor,
         K: torch.Tensor,
         height: int,
         width: int,
@@ -110,7 +110,7 @@ class Renderer(Protocol):
 
         Args:
             mesh: the object, on the renderer's device.
-            T_cam_obj: (B, 4, 4) float32 poses of the centred object frame in the camera frame.
+            T_cam_centered: (B, 4, 4) float32 poses of the centred object frame in the camera frame.
             K: (B, 3, 3) or (3, 3) float32 pinhole matrices (pixel centres at integers).
             height, width: output size in pixels.
         """

@@ -61,12 +61,12 @@ class EmbreeRaycaster:
         if not embree_available():
             raise ConfigError("the 'embree' renderer needs the embreex package (pip install embreex)")
 
-    def render(self, mesh: MeshTensors, T_cam_obj: torch.Tensor, K: torch.Tensor, height: int, width: int
+    def render(self, mesh: MeshTensors, T_cam_centered: torch.Tensor, K: torch.Tensor, height: int, width: int
                ) -> RenderOutput:
         """Render B poses; same contract as :meth:`TorchRasterizer.render` (CPU tensors)."""
         if mesh.device.type != "cpu":
             raise ConfigError(f"the 'embree' renderer runs on the CPU only, not on {mesh.device}")
-        T = T_cam_obj.to(torch.float32)
+        T = T_cam_centered.to(torch.float32)
         B = T.shape[0]
         K = K.to(T).expand(B, 3, 3) if K.dim() == 2 else K.to(T)
         v, u = torch.meshgrid(torch.arange(height, dtype=T.dtype), torch.arange(width, dtype=T.dtype), indexing="ij")

@@ -16,13 +16,13 @@ from fpose_ros.core.rendering.rasterize import Fragments
 from fpose_ros.core.rendering.shading import HeadlightShading
 
 
-def shade_fragments(mesh: MeshTensors, T_cam_obj: torch.Tensor, K: torch.Tensor, fragments: Fragments,
+def shade_fragments(mesh: MeshTensors, T_cam_centered: torch.Tensor, K: torch.Tensor, fragments: Fragments,
                     shading: HeadlightShading) -> RenderOutput:
     """Points, normals and colour of the visible surface.
 
     Args:
         mesh: the object that was drawn.
-        T_cam_obj: (B, 4, 4) float32 poses it was drawn at.
+        T_cam_centered: (B, 4, 4) float32 poses it was drawn at.
         K: (B, 3, 3) float32 pinhole matrices it was drawn with.
         fragments: (B, H, W) visible triangle, depth and barycentric weights per pixel.
         shading: light model.
@@ -30,7 +30,7 @@ def shade_fragments(mesh: MeshTensors, T_cam_obj: torch.Tensor, K: torch.Tensor,
     Returns:
         :class:`RenderOutput`; background pixels are 0 everywhere.
     """
-    T = T_cam_obj
+    T = T_cam_centered
     B, height, width = fragments.depth.shape
     mask = fragments.mask
     # Exact surface points: each pixel's viewing ray scaled to the visible depth (0 in the background).

@@ -77,11 +77,11 @@ class NvdiffrastRenderer:
         return self
 
     def render(
-        self, mesh: MeshTensors, T_cam_obj: torch.Tensor, K: torch.Tensor, height: int, width: int
+        self, mesh: MeshTensors, T_cam_centered: torch.Tensor, K: torch.Tensor, height: int, width: int
     ) -> RenderOutput:
         """Render B poses of ``mesh``; see :meth:`fpose_ros.core.rendering.base.Renderer.render`."""
         dr = self._dr
-        T = T_cam_obj.to(device=self.device, dtype=torch.float32)
+        T = T_cam_centered.to(device=self.device, dtype=torch.float32)
         B = T.shape[0]
         K = K.to(T).expand(B, 3, 3) if K.dim() == 2 else K.to(T)
         vertices = mesh.vertices.to(T)

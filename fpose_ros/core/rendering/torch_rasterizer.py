@@ -43,7 +43,7 @@ class TorchRasterizer:
     def render(
         self,
         mesh: MeshTensors,
-        T_cam_obj: torch.Tensor,
+        T_cam_centered: torch.Tensor,
         K: torch.Tensor,
         height: int,
         width: int,
@@ -51,15 +51,16 @@ class TorchRasterizer:
         """Render B poses of ``mesh``.
 
         Args:
-            mesh: the object, on the device of ``T_cam_obj``.
-            T_cam_obj: (B, 4, 4) float32 poses of the mesh frame in the camera optical frame.
+            mesh: the object, on the device of ``T_cam_centered``.
+            T_cam_centered: (B, 4, 4) float32 poses of the centred object frame (that of ``mesh``'s
+                vertices) in the camera optical frame.
             K: (B, 3, 3) or (3, 3) float32 pinhole matrices, pixel centres at integer coordinates.
             height, width: output size, pixels.
 
         Returns:
             :class:`RenderOutput` with (B, H, W[, 3]) tensors; background is 0 everywhere.
         """
-        T = T_cam_obj.to(mesh.vertices.dtype)
+        T = T_cam_centered.to(mesh.vertices.dtype)
         B = T.shape[0]
         K = K.to(T).expand(B, 3, 3) if K.dim() == 2 else K.to(T)
         vertices_cam = transform_points(T, mesh.vertices[None])  # (B, V, 3)

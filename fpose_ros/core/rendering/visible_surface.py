@@ -29,7 +29,7 @@ class VisibleSurface:
         rgb: (B, N, 3) float32 shaded colour in [0, 1].
         valid: (B, N) bool, a drawn pixel (not padding).
         interior: (B, N) bool, a drawn pixel whose 8 neighbours are drawn too (off the outline).
-        T_cam_obj: (B, 4, 4) float32 poses the crops were rendered at.
+        T_cam_centered: (B, 4, 4) float32 poses the crops were rendered at.
         crop_scale: (B,) float32 crop pixels per image pixel (a sample covers ``1 / crop_scale^2``
             image pixels).
         diameter: object diameter, metres.
@@ -42,25 +42,25 @@ class VisibleSurface:
     rgb: torch.Tensor
     valid: torch.Tensor
     interior: torch.Tensor
-    T_cam_obj: torch.Tensor
+    T_cam_centered: torch.Tensor
     crop_scale: torch.Tensor
     diameter: float
     crop_ratio: float
     crop_size: int
 
-    def points_in_camera(self, T_cam_obj: torch.Tensor) -> torch.Tensor:
+    def points_in_camera(self, T_cam_centered: torch.Tensor) -> torch.Tensor:
         """The points moved to (B, 4, 4) poses: (B, N, 3) camera-frame metres."""
-        return transform_points(T_cam_obj, self.points)
+        return transform_points(T_cam_centered, self.points)
 
-    def crop_affine(self, T_cam_obj: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    def crop_affine(self, T_cam_centered: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
         """(B, 3, 3) image-to-crop affines of this surface's crop windows at (B, 4, 4) poses."""
-        return crop_affine(T_cam_obj, K, self.diameter, self.crop_ratio, self.crop_size)
+        return crop_affine(T_cam_centered, K, self.diameter, self.crop_ratio, self.crop_size)
 
 
 def render_visible_surface(
     renderer: Renderer,
     mesh: MeshTensors,
-    T_cam_obj: torch.Tensor,
+    T_cam_centered: torch.Tensor,
     K: torch.Tensor,
     diameter: float,
     crop_ratio: float,
@@ -71,7 +71,7 @@ def render_visible_surface(
     Args:
         renderer: drawing backend.
         mesh: the object.
-        T_cam_obj: (B, 4, 4) float32 poses of the centred object frame.
+        T_cam_centered: (B, 4, 4) float32 poses of the centred object frame.
         K: (3, 3) float32 intrinsics of the image the crops are cut from.
         diameter: object diameter, metres.
         crop_ratio: crop window radius / object radius.
@@ -81,19 +81,19 @@ def render_visible_surface(
         :class:`VisibleSurface` with N = the most pixels any crop draws. O(renderer) + O(B * S^2 log S^2)
         for sorting the drawn pixels first (S = ``crop_size``).
     """
-    M = crop_affine(T_cam_obj, K, diameter, crop_ratio, crop_size)
-    out = renderer.render(mesh, T_cam_obj, crop_intrinsics(K, M), crop_size, crop_size)
-    return visible_surface_from_rendering(out, T_cam_obj, M[:, 0, 0], diameter, crop_ratio)
+    M = crop_affine(T_cam_centered, K, diameter, crop_ratio, crop_size)
+    out = renderer.render(mesh, T_cam_centered, crop_intrinsics(K, M), crop_size, crop_size)
+    return visible_surface_from_rendering(out, T_cam_centered, M[:, 0, 0], diameter, crop_ratio)
 
 
 def visible_surface_from_rendering(
-    out: RenderOutput, T_cam_obj: torch.Tensor, crop_scale: torch.Tensor, diameter: float, crop_ratio: float
+    out: RenderOutput, T_cam_centered: torch.Tensor, crop_scale: torch.Tensor, diameter: float, crop_ratio: float
 ) -> VisibleSurface:
     """Keep the drawn pixels of B square crop renderings (see :func:`render_visible_surface`).
 
     Args:
         out: B renderings of S x S pixels.
-        T_cam_obj: (B, 4, 4) float32 poses they were rendered at.
+        T_cam_centered: (B, 4, 4) float32 poses they were rendered at.
         crop_scale: (B,) float32 crop pixels per image pixel.
         diameter: object diameter, metres.
         crop_ratio: crop window radius / object radius.
@@ -103,20 +103,20 @@ def visible_surface_from_rendering(
     # Dropping the background (half or more of a crop) halves every later step's work.
     n = max(int(mask.sum(-1).max()), 1)
     order = torch.argsort((~mask).to(torch.uint8), dim=-1, stable=True)[:, :n]
-    T_obj_cam = invert_transform(T_cam_obj)
-    R = T_obj_cam[:, :3, :3]
+    T_centered_cam = invert_transform(T_cam_centered)
+    R = T_centered_cam[:, :3, :3]
 
     def drawn(image: torch.Tensor) -> torch.Tensor:
         flat = image.reshape(B, S * S, -1)
         return torch.gather(flat, 1, order[..., None].expand(-1, -1, flat.shape[-1]))
 
     return VisibleSurface(
-        points=transform_points(T_obj_cam, drawn(out.xyz)),
+        points=transform_points(T_centered_cam, drawn(out.xyz)),
         normals=rotate_vectors(R, drawn(out.normals)),
         rgb=drawn(out.rgb),
         valid=drawn(out.mask)[..., 0],
         interior=drawn(silhouette_interior(out.mask))[..., 0],
-        T_cam_obj=T_cam_obj,
+        T_cam_centered=T_cam_centered,
         crop_scale=crop_scale,
         diameter=diameter,
         crop_ratio=crop_ratio,

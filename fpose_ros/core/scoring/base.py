@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 class Scorer(Protocol):
     """Scores poses of the centred object frame against one observation."""
 
-    def score(self, model: ObjectModel, observation: Observation, T_cam_obj: torch.Tensor) -> torch.Tensor:
+    def score(self, model: ObjectModel, observation: Observation, T_cam_centered: torch.Tensor) -> torch.Tensor:
         """Return (B,) float32 scores for (B, 4, 4) poses; higher is better.
 
         Geometric scorers return values in [0, 1] comparable across frames (used for loss
@@ -33,6 +33,6 @@ class DetailedScorer(Scorer, Protocol):
     scoring it again with its geometric trust scorer.
     """
 
-    def details(self, model: ObjectModel, observation: Observation, T_cam_obj: torch.Tensor) -> ScoreDetails:
+    def details(self, model: ObjectModel, observation: Observation, T_cam_centered: torch.Tensor) -> ScoreDetails:
         """Scores in [0, 1] and visible fractions of (B, 4, 4) float32 poses."""
         ...

@@ -98,19 +98,19 @@ class GeometricScorer:
         self.config = config or GeometricScorerConfig()
         self._mesh_cache: tuple[int, torch.device, MeshTensors] | None = None
 
-    def score(self, model: ObjectModel, observation: Observation, T_cam_obj: torch.Tensor) -> torch.Tensor:
+    def score(self, model: ObjectModel, observation: Observation, T_cam_centered: torch.Tensor) -> torch.Tensor:
         """(B,) float32 scores in [0, 1] of (B, 4, 4) poses of the centred object frame."""
-        return self.details(model, observation, T_cam_obj).score
+        return self.details(model, observation, T_cam_centered).score
 
-    def details(self, model: ObjectModel, observation: Observation, T_cam_obj: torch.Tensor) -> ScoreDetails:
+    def details(self, model: ObjectModel, observation: Observation, T_cam_centered: torch.Tensor) -> ScoreDetails:
         """Render (B, 4, 4) float32 poses and measure their agreement with the observation."""
         cfg = self.config
-        T = T_cam_obj.to(dtype=torch.float32, device=observation.depth.device)
+        T = T_cam_centered.to(dtype=torch.float32, device=observation.depth.device)
         surface = render_visible_surface(self.renderer, self._mesh(model, T.device), T, observation.K, model.diameter,
                                          cfg.crop_ratio, cfg.crop_size)
         return self.score_surface(surface, observation, T)
 
-    def score_surface(self, surface: VisibleSurface, observation: Observation, T_cam_obj: torch.Tensor
+    def score_surface(self, surface: VisibleSurface, observation: Observation, T_cam_centered: torch.Tensor
                       ) -> ScoreDetails:
         """Measure the agreement of (B, 4, 4) poses using a surface rendered at (nearby) poses.
 
@@ -120,9 +120,9 @@ class GeometricScorer:
         mask = observation.mask if self.config.use_mask else None
         window_mask_area = None
         if mask is not None:
-            window_mask_area = mask_area_in_windows(mask, surface.crop_affine(T_cam_obj, observation.K),
+            window_mask_area = mask_area_in_windows(mask, surface.crop_affine(T_cam_centered, observation.K),
                                                     surface.crop_size)
-        return score_surface(surface, T_cam_obj, observation, mask, window_mask_area, self.config)
+        return score_surface(surface, T_cam_centered, observation, mask, window_mask_area, self.config)
 
     def _mesh(self, model: ObjectModel, device: torch.device) -> MeshTensors:
         # Models are immutable; re-uploading per call would dominate tracking-time scoring.
@@ -158,7 +158,7 @@ def mask_area_in_windows(mask: torch.Tensor, M: torch.Tensor, crop_size: int) ->
 
 def score_surface(
     surface: VisibleSurface,
-    T_cam_obj: torch.Tensor,
+    T_cam_centered: torch.Tensor,
     observation: Observation,
     mask: torch.Tensor | None,
     window_mask_area: torch.Tensor | None,
@@ -168,7 +168,7 @@ def score_surface(
 
     Args:
         surface: the rendered surfaces (one per pose).
-        T_cam_obj: (B, 4, 4) float32 poses to score.
+        T_cam_centered: (B, 4, 4) float32 poses to score.
         observation: the preprocessed frame.
         mask: (H, W) bool detector mask for the silhouette term, or None.
         window_mask_area: (B,) mask pixels inside each crop window, or None without a mask.
@@ -178,7 +178,7 @@ def score_surface(
         :class:`ScoreDetails`. O(B * N) for N surface points, whatever the image size.
     """
     cfg = config
-    points = surface.points_in_camera(T_cam_obj)
+    points = surface.points_in_camera(T_cam_centered)
     hits = project_to_pixels(points, observation.K, observation.height, observation.width)
     observed_z = gather_pixels(observation.depth, hits)
     rendered = surface.valid

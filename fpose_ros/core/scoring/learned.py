@@ -47,13 +47,13 @@ class LearnedScorer:
         self._batcher = AdaptiveBatcher(self.run.batch_size)
         self._meshes = MeshCache()
 
-    def score(self, model: ObjectModel, observation: Observation, T_cam_obj: torch.Tensor) -> torch.Tensor:
+    def score(self, model: ObjectModel, observation: Observation, T_cam_centered: torch.Tensor) -> torch.Tensor:
         """(B,) float32 logits for (B, 4, 4) poses of the centred object frame; higher is better."""
-        check_poses(T_cam_obj)
+        check_poses(T_cam_centered)
         device = observation.depth.device
         self.net.to(device)
         mesh = self._meshes.get(model, device)
-        T = T_cam_obj.to(device=device, dtype=torch.float32)
+        T = T_cam_centered.to(device=device, dtype=torch.float32)
         if T.shape[0] == 0:
             return torch.zeros(0, device=device)
 

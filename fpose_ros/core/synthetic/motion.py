@@ -57,7 +57,7 @@ def trajectory(preset: MotionPreset, n_frames: int, fps: float, start: np.ndarra
         preset: peak speeds.
         n_frames: number of poses.
         fps: frame rate, Hz.
-        start: (4, 4) pose at time 0 (T_cam_obj).
+        start: (4, 4) pose at time 0 (T_cam_centered).
         rng: phases and directions.
 
     Returns:

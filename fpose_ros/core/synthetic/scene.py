@@ -45,7 +45,7 @@ def background_plane(camera: CameraIntrinsics, image: np.ndarray, distance_m: fl
     return Layers(rgb=image[None].astype(np.float32), depth=depth[None].astype(np.float32))
 
 
-def render_layers(renderer: Renderer, model: ObjectModel, T_cam_obj: np.ndarray, camera: CameraIntrinsics,
+def render_layers(renderer: Renderer, model: ObjectModel, T_cam_centered: np.ndarray, camera: CameraIntrinsics,
                   batch: int = 16, max_faces: int = 20_000) -> Layers:
     """Render (N, 4, 4) poses of the centred object frame into full-size (N, H, W) layers.
 
@@ -59,8 +59,8 @@ def render_layers(renderer: Renderer, model: ObjectModel, T_cam_obj: np.ndarray,
     rast = renderer
     if isinstance(renderer, TorchRasterizer) and is_closed_and_oriented(render_model):
         rast = dataclasses.replace(renderer, cull_backfaces=True)
-    n, H, W = len(T_cam_obj), camera.height, camera.width
-    boxes = _pixel_boxes(render_model.vertices, T_cam_obj, camera)
+    n, H, W = len(T_cam_centered), camera.height, camera.width
+    boxes = _pixel_boxes(render_model.vertices, T_cam_centered, camera)
     rgb = np.zeros((n, H, W, 3), np.float32)
     depth = np.zeros((n, H, W), np.float32)
     seen = np.nonzero(boxes[:, 2] >= boxes[:, 0])[0]
@@ -76,7 +76,7 @@ def render_layers(renderer: Renderer, model: ObjectModel, T_cam_obj: np.ndarray,
             K = np.repeat(camera.matrix()[None], len(chunk), axis=0)
             K[:, 0, 2] -= x0
             K[:, 1, 2] -= y0
-            out = rast.render(mesh, torch.as_tensor(T_cam_obj[chunk], dtype=torch.float32),
+            out = rast.render(mesh, torch.as_tensor(T_cam_centered[chunk], dtype=torch.float32),
                               torch.as_tensor(K, dtype=torch.float32), h, w)
             crop_rgb, crop_depth = out.rgb.numpy(), out.depth.numpy()
             for j, i in enumerate(chunk):  # paste: one slice per frame
@@ -85,19 +85,19 @@ def render_layers(renderer: Renderer, model: ObjectModel, T_cam_obj: np.ndarray,
     return Layers(rgb=rgb, depth=depth)
 
 
-def _pixel_boxes(vertices: np.ndarray, T_cam_obj: np.ndarray, camera: CameraIntrinsics, margin: int = 2
+def _pixel_boxes(vertices: np.ndarray, T_cam_centered: np.ndarray, camera: CameraIntrinsics, margin: int = 2
                  ) -> np.ndarray:
     """(N, 4) int64 pixel boxes (x0, y0, x1, y1), inclusive and clipped to the image, of posed (V, 3) vertices.
 
     Only vertices in front of the camera count (the rasteriser drops triangles that cross the near plane);
     an empty box (x1 < x0) means nothing can be drawn.
     """
-    pts = np.einsum("nij,vj->nvi", T_cam_obj[:, :3, :3], vertices) + T_cam_obj[:, None, :3, 3]  # (N, V, 3)
+    pts = np.einsum("nij,vj->nvi", T_cam_centered[:, :3, :3], vertices) + T_cam_centered[:, None, :3, 3]  # (N, V, 3)
     front = pts[..., 2] > NEAR_PLANE_M
     z = np.where(front, pts[..., 2], 1.0)
     u = np.where(front, camera.fx * pts[..., 0] / z + camera.cx, np.nan)
     v = np.where(front, camera.fy * pts[..., 1] / z + camera.cy, np.nan)
-    boxes = np.full((len(T_cam_obj), 4), [0, 0, -1, -1], np.int64)
+    boxes = np.full((len(T_cam_centered), 4), [0, 0, -1, -1], np.int64)
     any_front = front.any(axis=1)
     with np.errstate(all="ignore"):
         lo_u, hi_u = np.nanmin(u[any_front], axis=1), np.nanmax(u[any_front], axis=1)

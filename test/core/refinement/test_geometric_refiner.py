@@ -39,15 +39,15 @@ BOXES = BOXES - 0.5 * (BOXES[:, 0].amin(0) + BOXES[:, 1].amax(0))  # bbox midpoi
 DIAMETER = float((BOXES[:, 1].amax(0) - BOXES[:, 0].amin(0)).norm())
 
 
-def raycast(T_cam_obj: torch.Tensor, K_b: torch.Tensor, height: int, width: int) -> RenderOutput:
+def raycast(T_cam_centered: torch.Tensor, K_b: torch.Tensor, height: int, width: int) -> RenderOutput:
     """Exact depth of the boxes: slab-method ray/box intersection for every pixel of B cameras."""
-    B = T_cam_obj.shape[0]
+    B = T_cam_centered.shape[0]
     K_b = K_b.expand(B, 3, 3)
     v, u = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32),
                           indexing="ij")
     pix = torch.stack([u, v, torch.ones_like(u)], -1).reshape(-1, 3)
     rays_cam = pix @ torch.linalg.inv(K_b).transpose(1, 2)  # (B, P, 3), z = 1
-    R, t = T_cam_obj[:, :3, :3], T_cam_obj[:, :3, 3]
+    R, t = T_cam_centered[:, :3, :3], T_cam_centered[:, :3, 3]
     origin = -(R.transpose(1, 2) @ t[..., None])[..., 0]  # camera centre in the object frame
     dirs = rays_cam @ R  # R^T d, (B, P, 3)
     inv = 1.0 / torch.where(dirs.abs() < 1e-12, torch.full_like(dirs, 1e-12), dirs)
@@ -72,8 +72,8 @@ def raycast(T_cam_obj: torch.Tensor, K_b: torch.Tensor, height: int, width: int)
 
 
 class BoxRaycaster:
-    def render(self, mesh, T_cam_obj, K_b, height, width):
-        return raycast(T_cam_obj, K_b, height, width)
+    def render(self, mesh, T_cam_centered, K_b, height, width):
+        return raycast(T_cam_centered, K_b, height, width)
 
 
 MODEL = ObjectModel(vertices=np.zeros((3, 3), np.float32), faces=np.zeros((1, 3), np.int64),

@@ -63,7 +63,7 @@ def patch_scene(shift_x: float = 0.0, gain: float = 1.0, flip: bool = False) -> 
 
 def details(surface: VisibleSurface, M: torch.Tensor, obs: Observation, cfg: GeometricScorerConfig = CFG):
     area = None if obs.mask is None else mask_area_in_windows(obs.mask, M, S)
-    return score_surface(surface, surface.T_cam_obj, obs, obs.mask, area, cfg)
+    return score_surface(surface, surface.T_cam_centered, obs, obs.mask, area, cfg)
 
 
 def test_correct_pose_scores_high_and_is_fully_visible():
