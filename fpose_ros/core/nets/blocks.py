@@ -7,6 +7,7 @@ Channel counts are the released ones times a width multiplier (1.0 = released; s
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -130,6 +131,34 @@ def pair_encoder(width: float = 1.0) -> nn.Sequential:
         ResnetBasicBlock(e),
         ResnetBasicBlock(e),
     )
+
+
+class PairStem(NamedTuple):
+    """The encoder stem both networks share; each stores the modules under its own checkpoint's names."""
+
+    #: Per-image encoder (:func:`image_encoder`), ``encodeA`` / ``encoderA``.
+    image_encoder: nn.Sequential
+    #: Joint encoder (:func:`pair_encoder`), ``encodeAB`` / ``encoderAB``.
+    pair_encoder: nn.Sequential
+    #: Position table for the (S / 8)^2 tokens, ``pos_embed``.
+    pos_embed: PositionalEmbedding
+    #: Token feature size E (512 at width 1).
+    embed_dim: int
+
+
+def pair_stem(c_in: int, width: float, input_size: int) -> PairStem:
+    """A freshly initialised encoder stem (both networks build theirs here).
+
+    Args:
+        c_in: input channels.
+        width: channel multiplier (1.0 = released).
+        input_size: crop side S in pixels, a multiple of 8 (the position table holds (S / 8)^2 rows).
+
+    Apply it as ``pos_embed(encode_pair(image_encoder, pair_encoder, A, B))``: (N, (S / 8)^2, E) tokens.
+    """
+    embed_dim = scaled_channels(EMBED_DIM, width)
+    return PairStem(image_encoder(c_in, width), pair_encoder(width),
+                    PositionalEmbedding(embed_dim, num_tokens(input_size)), embed_dim)
 
 
 def encode_pair(encoder: nn.Module, pair_encoder: nn.Module, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:

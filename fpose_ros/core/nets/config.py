@@ -13,7 +13,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from fpose_ros.core.errors import ConfigError
 
@@ -28,16 +28,55 @@ WIDTH_RANGE = (0.0, 2.0)
 
 
 @dataclass(frozen=True)
-class RefineNetConfig:
-    """Inference-relevant fields of the refiner's ``config.yml`` (defaults = released ``2023-10-28-18-33-37``).
+class NetConfigBase:
+    """The fields both networks' ``config.yml`` share, and their checks; use a subclass.
 
     Attributes:
         c_in: input channels (6).
         input_resize: crop size (height, width) in pixels ((160, 160)); square, a multiple of 8.
         width: channel multiplier of the network (1.0 = released).
-        crop_ratio: crop window radius / object radius.
-        normalize_xyz: xyz inputs and translation outputs are in object radii (must be true).
+        crop_ratio: crop window radius / object radius (each network's released value).
+        normalize_xyz: xyz inputs (and the refiner's translation outputs) are in object radii (must be true).
         use_BN: the encoders use BatchNorm (must be true: the keys exist only then).
+    """
+
+    c_in: int = C_IN
+    input_resize: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)
+    width: float = 1.0
+    crop_ratio: float = 1.0
+    normalize_xyz: bool = True
+    use_BN: bool = True
+
+    #: Fields a ``config.yml`` must state; absent others take the released values.
+    REQUIRED: ClassVar[tuple[str, ...]] = ("c_in", "crop_ratio")
+
+    def __post_init__(self) -> None:
+        size = tuple(self.input_resize)
+        lo, hi = INPUT_SIZE_RANGE
+        checks = {
+            f"c_in must be {C_IN} (RGB + xyz)": self.c_in == C_IN,
+            f"input_resize must be [S, S] with S a multiple of 8 in [{lo}, {hi}]":
+                len(size) == 2 and size[0] == size[1] and size[0] % 8 == 0 and lo <= size[0] <= hi,
+            f"width must be in ({WIDTH_RANGE[0]}, {WIDTH_RANGE[1]}]": WIDTH_RANGE[0] < self.width <= WIDTH_RANGE[1],
+            "crop_ratio must be positive": self.crop_ratio > 0,
+            "normalize_xyz must be true": self.normalize_xyz is True,
+            "use_BN must be true": self.use_BN is True,
+            **self._own_checks(),
+        }
+        problems = [message for message, ok in checks.items() if not ok]
+        if problems:
+            raise ConfigError(f"{type(self).__name__}: unsupported values: {'; '.join(problems)} (got {self})")
+
+    def _own_checks(self) -> dict[str, bool]:
+        """Requirement message -> whether it holds, for the fields a subclass adds."""
+        return {}
+
+
+@dataclass(frozen=True)
+class RefineNetConfig(NetConfigBase):
+    """Inference-relevant fields of the refiner's ``config.yml`` (defaults = released ``2023-10-28-18-33-37``).
+
+    Attributes (besides those of :class:`NetConfigBase`; ``crop_ratio`` 1.2):
         rot_rep: rotation output representation ("axis_angle").
         trans_rep: translation output representation ("tracknet").
         rot_normalizer: largest rotation step per axis, radians (20 deg).
@@ -45,55 +84,32 @@ class RefineNetConfig:
             setting that inference does not apply (see :mod:`fpose_ros.core.nets.pose_update`).
     """
 
-    c_in: int = C_IN
-    input_resize: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)
-    width: float = 1.0
     crop_ratio: float = 1.2
-    normalize_xyz: bool = True
-    use_BN: bool = True
     rot_rep: str = "axis_angle"
     trans_rep: str = "tracknet"
     rot_normalizer: float = math.radians(20.0)
     trans_normalizer: tuple[float, float, float] = (0.02, 0.02, 0.05)
 
-    #: Fields a ``config.yml`` must state; absent others take the released values.
-    REQUIRED = ("c_in", "crop_ratio", "rot_normalizer")
+    REQUIRED: ClassVar[tuple[str, ...]] = ("c_in", "crop_ratio", "rot_normalizer")
 
-    def __post_init__(self) -> None:
-        _check(self, {
-            **_common_checks(self),
+    def _own_checks(self) -> dict[str, bool]:
+        return {
             "rot_rep must be 'axis_angle'": self.rot_rep == "axis_angle",
             "trans_rep must be 'tracknet'": self.trans_rep == "tracknet",
             "rot_normalizer must be in (0, pi]": 0 < self.rot_normalizer <= math.pi,
             "trans_normalizer must be 3 positive numbers":
                 len(self.trans_normalizer) == 3 and all(v > 0 for v in self.trans_normalizer),
-        })
+        }
 
 
 @dataclass(frozen=True)
-class ScoreNetConfig:
+class ScoreNetConfig(NetConfigBase):
     """Inference-relevant fields of the scorer's ``config.yml`` (defaults = released ``2024-01-11-20-02-45``).
 
-    Attributes:
-        c_in: input channels (6).
-        input_resize: crop size (height, width) in pixels ((160, 160)); square, a multiple of 8.
-        width: channel multiplier of the network (1.0 = released).
-        crop_ratio: crop window radius / object radius.
-        normalize_xyz: xyz inputs are in object radii (must be true).
-        use_BN: the encoders use BatchNorm (must be true).
+    The fields of :class:`NetConfigBase` only, ``crop_ratio`` 1.1.
     """
 
-    c_in: int = C_IN
-    input_resize: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)
-    width: float = 1.0
     crop_ratio: float = 1.1
-    normalize_xyz: bool = True
-    use_BN: bool = True
-
-    REQUIRED = ("c_in", "crop_ratio")
-
-    def __post_init__(self) -> None:
-        _check(self, _common_checks(self))
 
 
 NetConfig = TypeVar("NetConfig", RefineNetConfig, ScoreNetConfig)
@@ -125,12 +141,12 @@ def config_from_mapping(cls: type[NetConfig], data: Any, source: str) -> NetConf
         raise ConfigError(f"{source}: {exc}") from None
 
 
-def crop_size(config: RefineNetConfig | ScoreNetConfig) -> int:
+def crop_size(config: NetConfigBase) -> int:
     """The network's square crop side, pixels."""
     return int(config.input_resize[0])
 
 
-def config_to_mapping(config: RefineNetConfig | ScoreNetConfig) -> dict[str, Any]:
+def config_to_mapping(config: NetConfigBase) -> dict[str, Any]:
     """The config as plain YAML-ready values (tuples as lists)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
 
@@ -148,24 +164,3 @@ def _coerce(name: str, value: Any, kind: type, source: str) -> Any:
     if not ok:
         raise ConfigError(f"{source}: field {name} must be a {kind.__name__}, got {value!r}")
     return tuple(value) if kind is tuple else kind(value)
-
-
-def _common_checks(config: RefineNetConfig | ScoreNetConfig) -> dict[str, bool]:
-    """Requirement message -> whether ``config`` meets it, for the fields both networks share."""
-    size = tuple(config.input_resize)
-    lo, hi = INPUT_SIZE_RANGE
-    return {
-        f"c_in must be {C_IN} (RGB + xyz)": config.c_in == C_IN,
-        f"input_resize must be [S, S] with S a multiple of 8 in [{lo}, {hi}]":
-            len(size) == 2 and size[0] == size[1] and size[0] % 8 == 0 and lo <= size[0] <= hi,
-        f"width must be in ({WIDTH_RANGE[0]}, {WIDTH_RANGE[1]}]": WIDTH_RANGE[0] < config.width <= WIDTH_RANGE[1],
-        "crop_ratio must be positive": config.crop_ratio > 0,
-        "normalize_xyz must be true": config.normalize_xyz is True,
-        "use_BN must be true": config.use_BN is True,
-    }
-
-
-def _check(config: RefineNetConfig | ScoreNetConfig, checks: dict[str, bool]) -> None:
-    problems = [message for message, ok in checks.items() if not ok]
-    if problems:
-        raise ConfigError(f"{type(config).__name__}: unsupported values: {'; '.join(problems)} (got {config})")

@@ -13,16 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fpose_ros.core.nets.blocks import (
-    EMBED_DIM,
-    NUM_HEADS,
-    PositionalEmbedding,
-    encode_pair,
-    image_encoder,
-    num_tokens,
-    pair_encoder,
-    scaled_channels,
-)
+from fpose_ros.core.nets.blocks import NUM_HEADS, encode_pair, pair_stem
 from fpose_ros.core.nets.config import INPUT_SIZE
 
 
@@ -51,12 +42,10 @@ class RefineNet(nn.Module):
     def __init__(self, c_in: int = 6, width: float = 1.0, input_size: int = INPUT_SIZE) -> None:
         super().__init__()
         self.input_size = input_size
-        embed = scaled_channels(EMBED_DIM, width)
-        self.encodeA = image_encoder(c_in, width)
-        self.encodeAB = pair_encoder(width)
-        self.pos_embed = PositionalEmbedding(embed, num_tokens(input_size))
-        self.trans_head = _head(embed, 3)
-        self.rot_head = _head(embed, 3)
+        stem = pair_stem(c_in, width, input_size)
+        self.encodeA, self.encodeAB, self.pos_embed = stem.image_encoder, stem.pair_encoder, stem.pos_embed
+        self.trans_head = _head(stem.embed_dim, 3)
+        self.rot_head = _head(stem.embed_dim, 3)
 
     def forward(self, A: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Predict one pose update per pair.

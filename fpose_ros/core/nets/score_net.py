@@ -10,16 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fpose_ros.core.nets.blocks import (
-    EMBED_DIM,
-    NUM_HEADS,
-    PositionalEmbedding,
-    encode_pair,
-    image_encoder,
-    num_tokens,
-    pair_encoder,
-    scaled_channels,
-)
+from fpose_ros.core.nets.blocks import NUM_HEADS, encode_pair, pair_stem
 from fpose_ros.core.nets.config import INPUT_SIZE
 
 
@@ -38,10 +29,9 @@ class ScoreNet(nn.Module):
     def __init__(self, c_in: int = 6, width: float = 1.0, input_size: int = INPUT_SIZE) -> None:
         super().__init__()
         self.input_size = input_size
-        embed = scaled_channels(EMBED_DIM, width)
-        self.encoderA = image_encoder(c_in, width)
-        self.encoderAB = pair_encoder(width)
-        self.pos_embed = PositionalEmbedding(embed, num_tokens(input_size))
+        stem = pair_stem(c_in, width, input_size)
+        self.encoderA, self.encoderAB, self.pos_embed = stem.image_encoder, stem.pair_encoder, stem.pos_embed
+        embed = stem.embed_dim
         self.att = nn.MultiheadAttention(embed, NUM_HEADS, bias=True, batch_first=True)
         self.att_cross = nn.MultiheadAttention(embed, NUM_HEADS, bias=True, batch_first=True)
         self.linear = nn.Linear(embed, 1)
