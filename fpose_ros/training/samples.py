@@ -27,9 +27,9 @@ import numpy as np
 import torch
 
 from fpose_ros.core.camera import CameraIntrinsics
-from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.mesh_simplification import simplify_for_rendering
+from fpose_ros.core.nets.config import INPUT_SIZE_RANGE
 from fpose_ros.core.nets.pair_inputs import make_pairs
 from fpose_ros.core.nets.pose_update import REFINER_MIN_Z_M, SCORER_MIN_Z_M
 from fpose_ros.core.object_model import ObjectModel
@@ -41,6 +41,7 @@ from fpose_ros.core.synthetic.scene import background_plane, composite, render_l
 from fpose_ros.core.synthetic.sensor_noise import realsense_depth
 from fpose_ros.core.synthetic.textures import background_image
 from fpose_ros.core.transforms import make_transform, so3_exp
+from fpose_ros.core.validated_config import param, validate
 
 #: (min, max) factor on the perturbation bounds of the ``fine_fraction`` of refiner pairs.
 FINE_SCALE = (0.1, 0.4)
@@ -53,58 +54,53 @@ MIN_VISIBLE_FRACTION = 0.5
 RENDER_MAX_FACES = 5_000
 
 
+def _positive_triple(value: tuple[float, ...]) -> str | None:
+    ok = len(value) == 3 and all(isinstance(v, int | float) and v > 0 for v in value)
+    return None if ok else "must be 3 positive numbers"
+
+
+def _increasing_positive_pair(value: tuple[float, ...]) -> str | None:
+    ok = len(value) == 2 and all(isinstance(v, int | float) for v in value) and 0 < value[0] < value[1]
+    return None if ok else "must be (min, max) with 0 < min < max"
+
+
+def _multiple_of_8(value: int) -> str | None:
+    return None if value % 8 == 0 else "must be a multiple of 8"
+
+
 @dataclass(frozen=True)
 class SampleConfig:
-    """How samples are drawn.
+    """How samples are drawn (each field's meaning and range: its ``param``; defaults = the released recipe)."""
 
-    Attributes:
-        width, height: full image size, pixels.
-        crop_size: crop side, pixels (160 for the released network layout), a multiple of 8.
-        refine_crop_ratio, score_crop_ratio: crop window radius / object radius (1.2 and 1.1 as released).
-        rot_normalizer: largest refiner perturbation angle, radians (20 deg as released).
-        trans_normalizer: largest refiner perturbation per camera axis, metres ((0.02, 0.02, 0.05) as released).
-        pairs_per_scene: refiner pairs cut from one scene.
-        group_size: scorer hypotheses per group (one positive).
-        positive_max_deg, negative_min_deg: rotation bounds of scorer positives / negatives, degrees.
-        distance_m: (min, max) object distance from the camera, metres.
-        occluder_probability: chance that a scene has an occluder.
-        fine_fraction: fraction of refiner pairs whose perturbation bounds are scaled by a factor drawn in
-            :data:`FINE_SCALE`: the errors a second refinement step starts from (0 = the released recipe).
-    """
-
-    width: int = 640
-    height: int = 480
-    crop_size: int = 160
-    refine_crop_ratio: float = 1.2
-    score_crop_ratio: float = 1.1
-    rot_normalizer: float = math.radians(20.0)
-    trans_normalizer: tuple[float, float, float] = (0.02, 0.02, 0.05)
-    pairs_per_scene: int = 4
-    group_size: int = 8
-    positive_max_deg: float = 10.0
-    negative_min_deg: float = 20.0
-    distance_m: tuple[float, float] = (0.4, 1.0)
-    occluder_probability: float = 0.5
-    fine_fraction: float = 0.0
+    width: int = param(640, "Full image width, pixels.", range=(32, None), unit="pixels")
+    height: int = param(480, "Full image height, pixels.", range=(32, None), unit="pixels")
+    crop_size: int = param(160, "Crop side, pixels (160 for the released network layout), a multiple of 8.",
+                           range=INPUT_SIZE_RANGE, unit="pixels", check=_multiple_of_8)
+    refine_crop_ratio: float = param(1.2, "Refiner crop window radius / object radius (1.2 as released).",
+                                     range=(0, None), low_open=True)
+    score_crop_ratio: float = param(1.1, "Scorer crop window radius / object radius (1.1 as released).",
+                                    range=(0, None), low_open=True)
+    rot_normalizer: float = param(math.radians(20.0), "Largest refiner perturbation angle, radians (20 deg as "
+                                  "released).", range=(0, math.pi), low_open=True, unit="radians")
+    trans_normalizer: tuple[float, float, float] = param(
+        (0.02, 0.02, 0.05), "Largest refiner perturbation per camera axis, metres ((0.02, 0.02, 0.05) as released).",
+        check=_positive_triple)
+    pairs_per_scene: int = param(4, "Refiner pairs cut from one scene.", range=(1, None))
+    group_size: int = param(8, "Scorer hypotheses per group (one positive).", range=(2, None))
+    positive_max_deg: float = param(10.0, "Largest rotation error of a scorer positive, degrees.",
+                                    range=(0, 180), low_open=True, unit="degrees")
+    negative_min_deg: float = param(20.0, "Smallest rotation error of a scorer negative, degrees (above "
+                                    "positive_max_deg).", range=(0, 180), low_open=True, unit="degrees")
+    distance_m: tuple[float, float] = param((0.4, 1.0), "(min, max) object distance from the camera, metres.",
+                                            check=_increasing_positive_pair)
+    occluder_probability: float = param(0.5, "Chance that a scene has an occluder.", range=(0, 1))
+    fine_fraction: float = param(0.0, "Fraction of refiner pairs whose perturbation bounds are scaled by a factor "
+                                 "drawn in FINE_SCALE: the errors a second refinement step starts from (0 = the "
+                                 "released recipe).", range=(0, 1))
 
     def __post_init__(self) -> None:
-        problems = {
-            "width/height must be >= 32": min(self.width, self.height) >= 32,
-            "crop_size must be a multiple of 8 in [32, 512]": self.crop_size % 8 == 0 and 32 <= self.crop_size <= 512,
-            "crop ratios must be positive": self.refine_crop_ratio > 0 and self.score_crop_ratio > 0,
-            "rot_normalizer must be in (0, pi]": 0 < self.rot_normalizer <= math.pi,
-            "trans_normalizer must be 3 positive numbers":
-                len(self.trans_normalizer) == 3 and all(v > 0 for v in self.trans_normalizer),
-            "pairs_per_scene must be >= 1": self.pairs_per_scene >= 1,
-            "group_size must be >= 2": self.group_size >= 2,
-            "need 0 < positive_max_deg < negative_min_deg <= 180":
-                0 < self.positive_max_deg < self.negative_min_deg <= 180,
-            "need 0 < distance_m[0] < distance_m[1]": 0 < self.distance_m[0] < self.distance_m[1],
-            "fine_fraction must be in [0, 1]": 0 <= self.fine_fraction <= 1,
-        }
-        bad = [message for message, ok in problems.items() if not ok]
-        if bad:
-            raise ConfigError(f"SampleConfig: {'; '.join(bad)}")
+        validate(self, lambda c: [("negative_min_deg", c.positive_max_deg < c.negative_min_deg,
+                                   "must be larger than positive_max_deg")])
 
 
 #: The CPU variant (``--small``): 64 px crops for the narrow networks, 12 refiner pairs per scene (crops cost little

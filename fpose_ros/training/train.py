@@ -35,9 +35,10 @@ from torch.nn.parallel import DistributedDataParallel
 
 from fpose_ros.core.errors import ConfigError, InputError
 from fpose_ros.core.nets.checkpoint import build_net, save_checkpoint
-from fpose_ros.core.nets.config import RefineNetConfig, ScoreNetConfig
+from fpose_ros.core.nets.config import WIDTH_RANGE, RefineNetConfig, ScoreNetConfig
 from fpose_ros.core.nets.refine_net import RefineNet
 from fpose_ros.core.nets.score_net import ScoreNet
+from fpose_ros.core.validated_config import param, validate
 from fpose_ros.training.shards import read_dataset, read_manifest
 
 #: Scorer hinge margin (FoundationPose: 0.1).
@@ -50,39 +51,21 @@ _LR_FLOOR = 0.05
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training settings.
+    """Training settings (each field's meaning and range: its ``param``)."""
 
-    Attributes:
-        steps: optimiser steps.
-        batch: pairs per step and process: refiner pairs, or scorer groups of L pairs (batch // L groups,
-            at least one).
-        lr: peak AdamW learning rate.
-        weight_decay: AdamW weight decay.
-        log_every: steps between log lines / checkpoints.
-        seed: sampling seed.
-        width: channel multiplier of the networks (1.0 = released size).
-        warmup: steps of linear learning-rate warm-up.
-    """
-
-    steps: int = 1000
-    batch: int = 8
-    lr: float = 1e-4
-    weight_decay: float = 1e-4
-    log_every: int = 10
-    seed: int = 0
-    width: float = 1.0
-    warmup: int = 100
+    steps: int = param(1000, "Optimiser steps.", range=(1, None))
+    batch: int = param(8, "Pairs per step and process: refiner pairs, or scorer groups of L pairs (batch // L "
+                          "groups, at least one).", range=(1, None))
+    lr: float = param(1e-4, "Peak AdamW learning rate.", range=(0, None), low_open=True)
+    weight_decay: float = param(1e-4, "AdamW weight decay.", range=(0, None))
+    log_every: int = param(10, "Steps between log lines / checkpoints.", range=(1, None))
+    seed: int = param(0, "Sampling seed.")
+    width: float = param(1.0, "Channel multiplier of the networks (1.0 = released size).", range=WIDTH_RANGE,
+                         low_open=True)
+    warmup: int = param(100, "Steps of linear learning-rate warm-up.", range=(1, None))
 
     def __post_init__(self) -> None:
-        problems = {
-            "steps, batch and log_every must be >= 1": min(self.steps, self.batch, self.log_every) >= 1,
-            "lr must be positive and weight_decay >= 0": self.lr > 0 and self.weight_decay >= 0,
-            "width must be in (0, 2]": 0 < self.width <= 2,
-            "warmup must be >= 1": self.warmup >= 1,
-        }
-        bad = [message for message, ok in problems.items() if not ok]
-        if bad:
-            raise ConfigError(f"TrainConfig: {'; '.join(bad)}")
+        validate(self)
 
     def learning_rate(self, step: int) -> float:
         """Learning rate of (0-based) ``step``: linear warm-up, then cosine decay to ``_LR_FLOOR * lr``."""
