@@ -41,7 +41,7 @@ from fpose_ros.evaluation import resources
 from fpose_ros.evaluation.detector_masks import MASK_EVERY_VISIBLE_FRAMES, detector_masks
 from fpose_ros.evaluation.sequence_registry import BenchmarkSpec, load_sequence
 from fpose_ros.evaluation.statistics import FrameRecord, OfflineFigures, Target, reacquisition_delays
-from fpose_ros.evaluation.tables import columns, number
+from fpose_ros.evaluation.tables import columns, flatten_keys, number
 
 #: The project's targets for the engine (figures named as the JSON's flattened keys).
 TARGETS = (
@@ -203,7 +203,7 @@ def offline_figures(seq: SyntheticSequence, make_estimator: Callable[[], Estimat
 
 def check_targets(summary: Summary) -> dict[str, bool]:
     """Whether each target of the issue is met (a missing figure fails)."""
-    flat = _flatten(asdict(summary))
+    flat = flatten_keys(asdict(summary))
     return {t.figure: t.met(flat.get(t.figure)) for t in TARGETS}
 
 
@@ -225,7 +225,7 @@ def format_table(ours: Summary, peer: Summary | None = None, peer_name: str = "o
     ]
     targets = {t.figure: f"{t.op} {t.threshold}" for t in TARGETS}
     met = check_targets(ours)
-    a, b = _flatten(asdict(ours)), _flatten(asdict(peer)) if peer else {}
+    a, b = flatten_keys(asdict(ours)), flatten_keys(asdict(peer)) if peer else {}
     header = ["metric", "fpose_ros", *([peer_name] if peer else []), "target", "met"]
     lines = []
     for label, key, fmt in rows:
@@ -235,16 +235,6 @@ def format_table(ours: Summary, peer: Summary | None = None, peer_name: str = "o
         cells += [targets.get(key, ""), ("yes" if met[key] else "NO") if key in met else ""]
         lines.append(cells)
     return columns(header, lines)
-
-
-def _flatten(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 def quick_specs() -> list[SequenceSpec]:

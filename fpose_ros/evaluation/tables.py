@@ -52,3 +52,14 @@ def format_replay_table(summary: ReplaySummary) -> str:
         ("modes", " -> ".join(summary.modes) or "none"),
     ]
     return pairs(rows)
+
+
+def flatten_keys(tree: dict, prefix: str = "") -> dict:
+    """A nested dict as one level, keys joined with dots: ``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(flatten_keys(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

@@ -11,6 +11,7 @@ from rclpy.parameter import Parameter
 
 from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.validated_config import param, param_spec, validate
+from fpose_ros.evaluation.tables import flatten_keys
 from fpose_ros.ros.node_config import EngineSection, NodeConfig, declare_and_read, section_fields
 
 
@@ -125,16 +126,6 @@ def test_out_of_ros_range_and_cross_field_problems_are_named(make_node) -> None:
         declare_and_read(node, SECTIONS)
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def test_config_yaml_lists_every_parameter_with_its_default() -> None:
     """config/fpose.yaml stays in step with the node and the engine's dataclasses."""
     from pathlib import Path
@@ -145,7 +136,7 @@ def test_config_yaml_lists_every_parameter_with_its_default() -> None:
     from fpose_ros.ros.node_config import ros_fields
 
     path = Path(__file__).resolve().parents[2] / "config" / "fpose.yaml"
-    documented = _flatten(yaml.safe_load(path.read_text())["/**/fpose_node"]["ros__parameters"])
+    documented = flatten_keys(yaml.safe_load(path.read_text())["/**/fpose_node"]["ros__parameters"])
     expected = {f.name: f.default for f in ros_fields()}
     for section in ENGINE_SECTIONS:
         expected.update({f"{section.prefix}.{f.name}": f.default for f in section_fields(section)})
