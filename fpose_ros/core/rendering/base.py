@@ -106,12 +106,16 @@ class Renderer(Protocol):
         height: int,
         width: int,
     ) -> RenderOutput:
-        """Render.
+        """Render B poses of ``mesh``.
 
         Args:
             mesh: the object, on the renderer's device.
-            T_cam_centered: (B, 4, 4) float32 poses of the centred object frame in the camera frame.
-            K: (B, 3, 3) or (3, 3) float32 pinhole matrices (pixel centres at integers).
+            T_cam_centered: (B, 4, 4) float32 poses of the centred object frame (that of ``mesh``'s
+                vertices) in the camera optical frame.
+            K: (B, 3, 3) or (3, 3) float32 pinhole matrices, pixel centres at integer coordinates.
             height, width: output size in pixels.
+
+        Returns:
+            :class:`RenderOutput` with (B, H, W[, 3]) tensors; background is 0 everywhere.
         """
         ...

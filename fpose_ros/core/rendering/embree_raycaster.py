@@ -63,7 +63,7 @@ class EmbreeRaycaster:
 
     def render(self, mesh: MeshTensors, T_cam_centered: torch.Tensor, K: torch.Tensor, height: int, width: int
                ) -> RenderOutput:
-        """Render B poses; same contract as :meth:`TorchRasterizer.render` (CPU tensors)."""
+        """Render B poses on the CPU; see :meth:`fpose_ros.core.rendering.base.Renderer.render`."""
         if mesh.device.type != "cpu":
             raise ConfigError(f"the 'embree' renderer runs on the CPU only, not on {mesh.device}")
         T = T_cam_centered.to(torch.float32)

@@ -41,25 +41,9 @@ class TorchRasterizer:
         return dataclasses.replace(self, cull_backfaces=True)
 
     def render(
-        self,
-        mesh: MeshTensors,
-        T_cam_centered: torch.Tensor,
-        K: torch.Tensor,
-        height: int,
-        width: int,
+        self, mesh: MeshTensors, T_cam_centered: torch.Tensor, K: torch.Tensor, height: int, width: int
     ) -> RenderOutput:
-        """Render B poses of ``mesh``.
-
-        Args:
-            mesh: the object, on the device of ``T_cam_centered``.
-            T_cam_centered: (B, 4, 4) float32 poses of the centred object frame (that of ``mesh``'s
-                vertices) in the camera optical frame.
-            K: (B, 3, 3) or (3, 3) float32 pinhole matrices, pixel centres at integer coordinates.
-            height, width: output size, pixels.
-
-        Returns:
-            :class:`RenderOutput` with (B, H, W[, 3]) tensors; background is 0 everywhere.
-        """
+        """Render B poses of ``mesh``; see :meth:`fpose_ros.core.rendering.base.Renderer.render`."""
         T = T_cam_centered.to(mesh.vertices.dtype)
         B = T.shape[0]
         K = K.to(T).expand(B, 3, 3) if K.dim() == 2 else K.to(T)
