@@ -19,8 +19,8 @@ fi
 
 inputs=(requirements.txt requirements-dev.txt "$ros_requirements" requirements-colcon.txt setup.py pyproject.toml
         package.xml CMakeLists.txt
-        scripts/setup_env.sh msg/*.msg scripts/fallback_interfaces/tf2_msgs/*.txt
-        scripts/fallback_interfaces/tf2_msgs/package.xml scripts/fallback_interfaces/tf2_msgs/msg/*.msg)
+        scripts/setup_env.sh msg/*.msg scripts/fallback_interfaces/*/CMakeLists.txt
+        scripts/fallback_interfaces/*/package.xml scripts/fallback_interfaces/*/msg/*.msg)
 stamp_value=$(cat "${inputs[@]}" | sha256sum | cut -c1-16)
 stamp_file="$venv/.fpose_setup_stamp"
 if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$stamp_value" ]]; then
@@ -78,13 +78,15 @@ build_interfaces fpose_ros "$repo"
 # plain directory that the package's extend_path() picks up.
 rm -f "$venv/interfaces/fpose_ros/lib/python$py_version/site-packages/fpose_ros/__init__.py"
 
-# tf2_msgs is on no registry; build the stand-in only where no real one is importable.
-rm -f "$site/fpose_interfaces_tf2_msgs.pth"
-if "$vpy" -c "import tf2_msgs.msg" >/dev/null 2>&1; then
-  log "using the installed tf2_msgs"
-else
-  build_interfaces tf2_msgs "$repo/scripts/fallback_interfaces/tf2_msgs"
-fi
+# tf2_msgs and vision_msgs are on no registry; build a stand-in only where no real one is importable.
+for name in tf2_msgs vision_msgs; do
+  rm -f "$site/fpose_interfaces_$name.pth"
+  if "$vpy" -c "import $name.msg" >/dev/null 2>&1; then
+    log "using the installed $name"
+  else
+    build_interfaces "$name" "$repo/scripts/fallback_interfaces/$name"
+  fi
+done
 
 # A process started from another venv that uses the ROS wheels inherits their bootstrap guard
 # (_ROS_WHEELS_BOOTSTRAP_COMPLETE) and that venv's LD_LIBRARY_PATH; the bootstrapper would then
@@ -103,7 +105,7 @@ log "installing colcon (its own venv: $venv/tools/colcon)"
 [[ -x "$venv/tools/colcon/bin/python" ]] || "$python" -m venv "$venv/tools/colcon"
 "$venv/tools/colcon/bin/python" -m pip install -q -r requirements-colcon.txt
 
-(cd / && "$vpy" -c "import rclpy, fpose_ros.core; from fpose_ros.msg import TrackingStatus; from tf2_msgs.msg import TFMessage") \
+(cd / && "$vpy" -c "import rclpy, fpose_ros.core; from fpose_ros.msg import TrackingStatus; from tf2_msgs.msg import TFMessage; from vision_msgs.msg import Detection2DArray, Detection3DArray") \
   || { echo "[setup] the environment does not import; see the messages above" >&2; exit 1; }
 echo "$stamp_value" >"$stamp_file"
 log "ready: $venv (ROS 2 $distro)"
