@@ -31,8 +31,10 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
+from vision_msgs.msg import Detection2D, Detection2DArray, Detection3DArray
 
 from fpose_ros import _node_env  # noqa: F401 - before torch: OpenMP threads must not spin (see the module)
+from fpose_ros.core.box_mask import mask_from_box
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError, InputError, MeshError
 from fpose_ros.core.estimator import EstimatorConfig, build_estimator
@@ -40,11 +42,12 @@ from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.object_model import ObjectModel, load_object_model
 from fpose_ros.core.pose_result import TrackingMode
 from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker
+from fpose_ros.ros.detection_messages import box_of_detection, detection_3d_array, select_detection
 from fpose_ros.ros.frame_scheduler import FrameScheduler, FrameSchedulerConfig, Job, JobKind
 from fpose_ros.ros.image_conversion import color_to_rgb, depth_to_metres, describe, mask_to_bool
 from fpose_ros.ros.input_monitor import InputMonitor
 from fpose_ros.ros.node_config import EngineSection, NodeConfig, declare_and_read
-from fpose_ros.ros.object_outputs import FrameTiming, ObjectOutputs
+from fpose_ros.ros.object_outputs import OUTPUT_QOS, FrameTiming, ObjectOutputs
 from fpose_ros.ros.rate_limited_log import RateLimitedLogger
 from fpose_ros.ros.tf_broadcast import make_transform_broadcaster
 from fpose_ros.ros.time_sync import implementation_name, make_synchronizer, stamp_ns
@@ -52,6 +55,8 @@ from fpose_ros.ros.time_sync import implementation_name, make_synchronizer, stam
 ENGINE_SECTIONS = (EngineSection("engine", EstimatorConfig), EngineSection("loss", LossCriteria))
 INPUT_TOPICS = ("color/image_raw", "depth/image_raw", "color/camera_info")
 MASK_TOPIC = "mask"
+DETECTIONS_2D_TOPIC = "detections_2d"
+DETECTIONS_TOPIC = "detections"
 _COLOR, _DEPTH, _INFO = range(3)
 
 
@@ -81,7 +86,8 @@ class FposeNode(Node):
         self._warn = RateLimitedLogger(self.get_logger().warning, config.warn_period_s)
         model = load_object_model(config.mesh_file, scale=config.mesh_scale)
 
-        # Engine state; the worker thread is the only one that touches the tracker.
+        # Engine state; the worker thread is the only one that touches the tracker and the model.
+        self._model = model
         self._tracker = self._make_tracker(model)
         self._mode = TrackingMode.REGISTERING
         self._pending_model: tuple[ObjectModel, str, float] | None = None
@@ -92,7 +98,8 @@ class FposeNode(Node):
         self._latest_header: Header | None = None
         self._processed_at_last_diagnostic = 0
 
-        self._scheduler: FrameScheduler[SyncedFrame, Image] = FrameScheduler(FrameSchedulerConfig(
+        # A registration starts from a mask or from a detector box (the mask is made from the box and the depth).
+        self._scheduler: FrameScheduler[SyncedFrame, Image | Detection2D] = FrameScheduler(FrameSchedulerConfig(
             history_size=config.frame_history_size, mask_history_size=config.mask_queue_size,
             mask_slop_ns=int(config.mask_slop_s * 1e9), catch_up_budget_s=config.catch_up_budget_s))
         self._sync = make_synchronizer(3, config.sync_queue_size, config.sync_slop_s, self._on_synced)
@@ -107,9 +114,13 @@ class FposeNode(Node):
             self.create_subscription(msg_type, topic, lambda msg, i=index: self._on_input(i, msg), input_qos)
         self._mask_topic = self.resolve_topic_name(MASK_TOPIC)
         self.create_subscription(Image, MASK_TOPIC, self._on_mask, input_qos)
+        self._detections_2d_topic = self.resolve_topic_name(DETECTIONS_2D_TOPIC)
+        self.create_subscription(Detection2DArray, DETECTIONS_2D_TOPIC, self._on_detections_2d, input_qos)
 
         self._outputs = ObjectOutputs(self, "", config.object_frame,
-                                      make_transform_broadcaster(self) if config.publish_tf else None)
+                                      make_transform_broadcaster(self) if config.publish_tf else None,
+                                      class_id=config.class_id)
+        self._detections_pub = self.create_publisher(Detection3DArray, DETECTIONS_TOPIC, OUTPUT_QOS)
         self._outputs.set_model(model, config.mesh_file, config.mesh_scale, header=None)
         self.create_service(Trigger, "~/reset", self._on_reset)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
@@ -122,7 +133,8 @@ class FposeNode(Node):
         self.get_logger().info(
             f"tracking '{model.name}' ({model.diameter * 100:.1f} cm across) as TF frame '{config.object_frame}'; "
             f"inputs {', '.join(self._topics)} ({config.input_qos} QoS, {implementation_name(self._sync)} sync, "
-            f"slop {config.sync_slop_s} s), masks on {self._mask_topic}")
+            f"slop {config.sync_slop_s} s), masks on {self._mask_topic}, boxes of class "
+            f"'{config.class_id}' on {self._detections_2d_topic}")
 
     # ---------------------------------------------------------------- engine construction
 
@@ -150,6 +162,25 @@ class FposeNode(Node):
 
     def _on_mask(self, msg: Image) -> None:
         self._scheduler.push_mask(stamp_ns(msg), msg)
+
+    def _on_detections_2d(self, msg: Detection2DArray) -> None:
+        """The object's box (its ``class_id``'s only detection) goes where masks go; problems go to the status."""
+        class_id = self._config.class_id
+        if not class_id:
+            self._report("detections:no_class", msg.header, f"{self._detections_2d_topic}: boxes ignored: the "
+                                                            "parameter class_id is empty (which class is the object?)")
+            return
+        choice = select_detection(msg, class_id)
+        if choice.problem is not None:
+            self._report(f"detections:{choice.problem[:40]}", msg.header,
+                         f"{self._detections_2d_topic}: {choice.problem}")
+        if choice.detection is not None:
+            self._scheduler.push_mask(stamp_ns(msg), choice.detection)
+
+    def _report(self, key: str, header: Header, message: str) -> None:
+        """A rate-limited warning, on the log and in ``status``."""
+        if self._warn.log(key, message):
+            self._outputs.publish_status(header, self.mode, message)
 
     def _reset_inputs(self, reason: str, key: str) -> None:
         self._warn.log(key, reason)
@@ -252,6 +283,7 @@ class FposeNode(Node):
             reason, self._reset_reason = self._reset_reason, None
         if pending is not None:
             model, mesh_file, mesh_scale = pending
+            self._model = model
             self._tracker = self._make_tracker(model)
             self._outputs.set_model(model, mesh_file, mesh_scale, self._latest_header)
             self._set_mode(TrackingMode.REGISTERING)
@@ -260,7 +292,7 @@ class FposeNode(Node):
             self._set_mode(TrackingMode.REGISTERING)
             self.get_logger().info(f"tracking reset: {reason}")
 
-    def _process(self, job: Job[SyncedFrame, Image]) -> None:
+    def _process(self, job: Job[SyncedFrame, Image | Detection2D]) -> None:
         item, mask_msg = job.frame, job.mask if job.kind is JobKind.REGISTER else None
         header = item.color.header
         try:
@@ -270,7 +302,7 @@ class FposeNode(Node):
             self._warn.log(f"frame:{type(exc).__name__}:{str(exc)[:40]}", message)
             self._outputs.publish_status(header, self.mode, message)
             return
-        mask = self._to_mask(mask_msg, frame) if mask_msg is not None else None
+        mask = self._to_mask(mask_msg, frame, header) if mask_msg is not None else None
         start = time.perf_counter()
         result = self._tracker.process(frame, mask)
         processing_ms = (time.perf_counter() - start) * 1e3
@@ -279,6 +311,8 @@ class FposeNode(Node):
             processed = self._frames_processed
         timing = FrameTiming(processing_ms, item.received_s, processed, self._scheduler.skipped)
         self._outputs.publish_result(header, result, timing)
+        detection = self._outputs.detection(header, result)
+        self._detections_pub.publish(detection_3d_array(header, [] if detection is None else [detection]))
         if self._outputs.overlay_wanted:
             self._outputs.publish_overlay(header, frame.rgb, frame.intrinsics, result)
         self._set_mode(result.mode)  # the scheduler discards frames and masks from before a loss
@@ -320,11 +354,17 @@ class FposeNode(Node):
                              "depth must be registered to colour (RealSense: align_depth.enable:=true)")
         return RGBDFrame(rgb=rgb, depth=depth, intrinsics=intrinsics, stamp_s=item.stamp_ns * 1e-9)
 
-    def _to_mask(self, msg: Image, frame: RGBDFrame) -> np.ndarray | None:
-        """The object's mask for ``frame``, or None (with a warning) when the mask is unusable.
+    def _to_mask(self, msg: Image | Detection2D, frame: RGBDFrame, header: Header) -> np.ndarray | None:
+        """The object's mask for ``frame`` (from a mask image or a box), or None (with a warning) when unusable.
 
         Each kind of problem is rate-limited on its own, so a new problem is reported at once.
         """
+        if isinstance(msg, Detection2D):
+            try:
+                return mask_from_box(frame.depth, box_of_detection(msg), self._model.diameter)
+            except InputError as exc:
+                self._report("detections:box", header, f"{self._detections_2d_topic}: box ignored: {exc}")
+                return None
         try:
             mask = mask_to_bool(msg, self._config.mask_label)
         except InputError as exc:

@@ -30,6 +30,8 @@ ARGUMENTS = (
      "or 32FC1 m)"),
     ("camera_info_topic", "color/camera_info", "camera_info of the colour image"),
     ("mask_topic", "mask", "Object mask (mono8) or label image (16UC1/32SC1 with mask_label)"),
+    ("detections_2d_topic", "detections_2d", "A box detector's vision_msgs/Detection2DArray (the object's class: "
+     "parameter class_id in params_file)"),
     ("fastdds_profile", PathJoinSubstitution([FindPackageShare("fpose_ros"), "config", "fastdds_large_images.xml"]),
      "Fast DDS profile with a shared-memory segment large enough for 640x480 images; empty = keep the environment's. "
      "Not applied when FASTRTPS_DEFAULT_PROFILES_FILE or FASTDDS_DEFAULT_PROFILES_FILE is already set"),
@@ -56,6 +58,7 @@ def generate_launch_description() -> LaunchDescription:
             ("depth/image_raw", cfg["depth_topic"]),
             ("color/camera_info", cfg["camera_info_topic"]),
             ("mask", cfg["mask_topic"]),
+            ("detections_2d", cfg["detections_2d_topic"]),
         ],
         ros_arguments=["--log-level", cfg["log_level"]],
     )

@@ -62,6 +62,9 @@ class NodeConfig:
                                       "metres regardless.", range=(1e-6, 0.01), unit="m per depth unit")
     mask_label: int = param(0, "Which mask pixels are the object: 0 = every nonzero pixel; otherwise pixels "
                                "equal to this label (16UC1/32SC1 instance label images).", range=(0, 2**31 - 1))
+    class_id: str = param("", "Detector class of the object: a box of this class on detections_2d starts a "
+                              "registration where no mask comes; the class_id of its entry on detections. Empty: "
+                              "boxes are not used.")
     publish_tf: bool = param(True, "Publish the pose on /tf as well as on `pose`.")
     input_qos: str = param("sensor_data", "QoS of the image, camera_info and mask subscriptions: sensor_data "
                                           "(best effort; also receives from reliable publishers) or reliable.",

@@ -15,12 +15,14 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
+from vision_msgs.msg import Detection3D
 from visualization_msgs.msg import MarkerArray
 
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.pose_result import PoseResult, TrackingMode
 from fpose_ros.msg import TrackingStatus
+from fpose_ros.ros.detection_messages import MeshBox, detection_3d
 from fpose_ros.ros.image_conversion import rgb_to_image_msg
 from fpose_ros.ros.markers import MarkerFactory
 from fpose_ros.ros.overlay import OverlayRenderer
@@ -53,10 +55,13 @@ class ObjectOutputs:
         prefix: topic prefix ("" for the single-object node, "<name>/" for several objects).
         object_frame: TF child frame of the object.
         tf: the ``/tf`` broadcaster, or None when ``publish_tf`` is false.
+        class_id: the object's detector class (its entry on ``detections``).
     """
 
-    def __init__(self, node: Node, prefix: str, object_frame: str, tf: Broadcaster | None) -> None:
+    def __init__(self, node: Node, prefix: str, object_frame: str, tf: Broadcaster | None,
+                 class_id: str = "") -> None:
         self._object_frame = object_frame
+        self._class_id = class_id
         self._tf = tf
         self._pose_pub = node.create_publisher(PoseStamped, f"{prefix}pose", OUTPUT_QOS)
         self._status_pub = node.create_publisher(TrackingStatus, f"{prefix}status", OUTPUT_QOS)
@@ -64,6 +69,7 @@ class ObjectOutputs:
         self._overlay_pub = node.create_publisher(Image, f"{prefix}overlay", OUTPUT_QOS)
         self._mesh_file = ""
         self._markers: MarkerFactory | None = None
+        self._mesh_box: MeshBox | None = None
         self._overlay: OverlayRenderer | None = None
         self._markers_shown = False
 
@@ -72,6 +78,7 @@ class ObjectOutputs:
         if self._markers is not None and header is not None:
             self._markers_pub.publish(self._markers.delete_markers(header))
         self._mesh_file = mesh_file
+        self._mesh_box = MeshBox.of(model)
         self._markers = MarkerFactory(mesh_file, mesh_scale, self._object_frame, axis_length=0.5 * model.diameter)
         T_mesh_centered = np.linalg.inv(model.T_centered_mesh)
         vertices = model.vertices.astype(np.float64) @ T_mesh_centered[:3, :3].T + T_mesh_centered[:3, 3]
@@ -83,6 +90,15 @@ class ObjectOutputs:
         if self._markers is None or self._overlay is None:
             raise RuntimeError("ObjectOutputs.set_model() must be called before results are published")
         return self._markers, self._overlay
+
+    def detection(self, header: Header, result: PoseResult) -> Detection3D | None:
+        """The object's entry on ``detections`` (see detection_messages), or None when the result has no pose."""
+        if result.T_cam_obj is None:
+            return None
+        if self._mesh_box is None:
+            raise RuntimeError("ObjectOutputs.set_model() must be called before results are published")
+        return detection_3d(header, result.T_cam_obj, result.score, self._class_id, self._object_frame,
+                            self._mesh_box)
 
     @property
     def overlay_wanted(self) -> bool:

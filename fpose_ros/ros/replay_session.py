@@ -18,6 +18,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import Image
 from tf2_msgs.msg import TFMessage
+from vision_msgs.msg import Detection3DArray
 
 from fpose_ros.evaluation.statistics import FrameRecord, StatusEvent
 from fpose_ros.msg import TrackingStatus
@@ -54,6 +55,7 @@ class _Received:
     statuses: dict[int, TrackingStatus] = field(default_factory=dict)  # the last status of each stamp
     events: list[StatusEvent] = field(default_factory=list)  # every status, in arrival order
     tf: list[tuple[int, str, str]] = field(default_factory=list)  # (stamp, parent, child)
+    detections: dict[int, Detection3DArray] = field(default_factory=dict)
     last_status: TrackingStatus | None = None
 
 
@@ -78,7 +80,8 @@ class ReplaySession:
         qos = QoSProfile(depth=5, history=HistoryPolicy.KEEP_LAST, reliability=reliability,
                          durability=DurabilityPolicy.VOLATILE)
         types = {"color/image_raw": "sensor_msgs/msg/Image", "depth/image_raw": "sensor_msgs/msg/Image",
-                 "color/camera_info": "sensor_msgs/msg/CameraInfo", "mask": "sensor_msgs/msg/Image"}
+                 "color/camera_info": "sensor_msgs/msg/CameraInfo", "mask": "sensor_msgs/msg/Image",
+                 "detections_2d": "vision_msgs/msg/Detection2DArray"}
         self._publishers: dict[str, Publisher] = {
             topic: self._node.create_publisher(rclpy_message_type(types[name]), topic, qos)
             for name, topic in plan.inputs.items()}
@@ -92,6 +95,8 @@ class ReplaySession:
             self._node.create_subscription(rclpy_message_type(msgtype), topic,
                                            lambda raw, t=topic, k=msgtype: self._on_output(t, k, raw),
                                            TF_QOS if topic == "/tf" else output_qos, raw=True)
+        # Not into the output bag: rosbags' type store has no vision_msgs.
+        self._node.create_subscription(Detection3DArray, "/detections", self._on_detections, output_qos)
         self._executor = SingleThreadedExecutor(context=self._context)
         self._executor.add_node(self._node)
         self._spinner = threading.Thread(target=self._spin, daemon=True)
@@ -122,6 +127,11 @@ class ReplaySession:
                 for t in deserialize_message(raw, TFMessage).transforms:
                     stamp = t.header.stamp.sec * 1_000_000_000 + t.header.stamp.nanosec
                     self.received.tf.append((stamp, t.header.frame_id, t.child_frame_id))
+
+    def _on_detections(self, msg: Detection3DArray) -> None:
+        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        with self._lock:
+            self.received.detections[stamp] = msg
 
     def wait_for_node(self, node: NodeProcess, timeout_s: float) -> None:
         """Block until the node's subscriptions and status publisher are matched with ours."""

@@ -19,6 +19,7 @@ from std_msgs.msg import Header
 
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.ros.bag_io import BagMessage
+from fpose_ros.ros.detection_messages import BoxDetection, detection_2d_array
 from fpose_ros.ros.image_conversion import array_to_image_msg
 from fpose_ros.ros.pose_conversion import pose_from_matrix
 
@@ -31,6 +32,7 @@ class StreamTopics:
     depth: str = "/camera/depth/image_raw"
     camera_info: str = "/camera/color/camera_info"
     mask: str = "/camera/mask"
+    detections_2d: str = "/camera/detections_2d"
     ground_truth: str = "/ground_truth/pose"
 
 
@@ -43,12 +45,14 @@ class StreamFrame:
         depth: (H, W) float32 metres, 0 = invalid.
         mask: (H, W) bool object mask, or None when the segmenter sends none for this frame.
         T_cam_obj: (4, 4) ground-truth pose of the mesh frame in the camera frame, or None.
+        detections: a box detector's output for this frame (published like a mask), or None.
     """
 
     rgb: np.ndarray
     depth: np.ndarray
     mask: np.ndarray | None = None
     T_cam_obj: np.ndarray | None = None
+    detections: tuple[BoxDetection, ...] | None = None
 
 
 def stamp(ns: int) -> Time:
@@ -71,8 +75,8 @@ def stream_messages(frames: Iterable[StreamFrame], intrinsics: CameraIntrinsics,
                     topics: StreamTopics = StreamTopics()) -> Iterator[BagMessage]:
     """Serialized messages of ``frames`` at ``fps``, ordered by their (bag) receive time.
 
-    The colour, depth and camera_info of frame i carry stamp ``start_ns + i / fps``; the mask
-    carries the same stamp but is received ``mask_delay_s`` later (segmentation takes time).
+    The colour, depth and camera_info of frame i carry stamp ``start_ns + i / fps``; the mask and the
+    detections carry the same stamp but are received ``mask_delay_s`` later (segmentation takes time).
     Depth is ``16UC1`` millimetres (RealSense) or ``32FC1`` metres.
     """
     period_ns = int(round(1e9 / fps))
@@ -99,4 +103,8 @@ def stream_messages(frames: Iterable[StreamFrame], intrinsics: CameraIntrinsics,
             mask = frame.mask.astype(np.uint8) * 255
             pending.append(BagMessage(topics.mask, "sensor_msgs/msg/Image", t + int(mask_delay_s * 1e9),
                                       serialize_message(array_to_image_msg(mask, "mono8", header.stamp, frame_id))))
+        if frame.detections is not None:
+            pending.append(BagMessage(topics.detections_2d, "vision_msgs/msg/Detection2DArray",
+                                      t + int(mask_delay_s * 1e9) + 1000,
+                                      serialize_message(detection_2d_array(header, frame.detections))))
     yield from pending
