@@ -26,7 +26,7 @@ import torch
 
 from fpose_ros.core.estimator import EstimatorConfig
 from fpose_ros.core.synthetic.sequences import SyntheticSequence
-from fpose_ros.evaluation.detector_masks import MASK_TIMINGS, MaskTiming
+from fpose_ros.evaluation.detector_masks import BOX_JITTER, MASK_TIMINGS, MaskTiming
 from fpose_ros.evaluation.learned_path import (
     format_learned,
     learned_path_config,
@@ -60,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--device", default="auto",
                         help="torch device of the engine: cpu, cuda, cuda:1, or auto (cuda when available)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    parser.add_argument("--boxes", action="store_true",
+                        help=f"the detector gives boxes instead of masks: the box around the mask, each edge off by up "
+                             f"to {BOX_JITTER:.0%} of its size; registration from the box and the depth in it")
     parser.add_argument("--refiner", choices=["geometric", "learned"], default="geometric")
     parser.add_argument("--scorer", choices=["geometric", "learned"], default="geometric")
     parser.add_argument("--refiner-weights", type=Path, help="RefineNet checkpoint directory (--refiner learned)")
@@ -89,16 +92,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     device = _device(args.device)
     config = EstimatorConfig(device=device)
-    ours, our_rss = run_method(specs, args.cache, lambda seq: engine_factory(seq, config), "fpose_ros")
+    box_jitter = BOX_JITTER if args.boxes else None
+    ours, our_rss = run_method(specs, args.cache, lambda seq: engine_factory(seq, config), "fpose_ros", box_jitter)
     summary = summarize(ours, our_rss)
     peer_summary = None
     if args.peer:
-        theirs, their_rss = run_method(specs, args.cache, peer_factory, args.peer)
+        theirs, their_rss = run_method(specs, args.cache, peer_factory, args.peer, box_jitter)
         peer_summary = summarize(theirs, their_rss)
     info = {**machine(), "engine_device": device}
     gpu = f", engine on {torch.cuda.get_device_name(torch.device(device))}" if device.startswith("cuda") else ""
-    print(f"fpose_ros benchmark: {len(specs)} sequences, machine: {info['cpu']} ({info['cores']} cores, "
-          f"torch {info['torch']}, {info['torch_threads']} threads{gpu})")
+    detector = f"boxes (edges off by up to {BOX_JITTER:.0%})" if args.boxes else "masks"
+    print(f"fpose_ros benchmark: {len(specs)} sequences, detector {detector}, machine: {info['cpu']} "
+          f"({info['cores']} cores, torch {info['torch']}, {info['torch_threads']} threads{gpu})")
     print(format_table(summary, peer_summary))
     learned = None
     if "learned" in (args.refiner, args.scorer):
@@ -108,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             learned = run_learned_path(seq, learned_config, args.learned_frames, learned_weights_label(args))
         print(format_learned(learned))
     if args.json:
-        payload = {**asdict(summary), "targets_met": check_targets(summary), "machine": info,
+        payload = {**asdict(summary), "targets_met": check_targets(summary), "machine": info, "detector": detector,
                    "sequences": [asdict(s) for s in specs],
                    "per_sequence": [per_sequence_figures(r) for r in ours]}
         if peer_summary:
@@ -137,6 +142,8 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error("--threads must be >= 1")
     if args.soak is not None and not args.live:
         parser.error("--soak needs --live")
+    if args.boxes and args.live:
+        parser.error("--boxes runs the engine in this process: not with --live")
 
 
 def _selected_specs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[BenchmarkSpec]:

@@ -63,7 +63,8 @@ def test_quick_set_has_an_exit_and_return_sequence():
     assert len(specs) == 2 and any(s.exit_and_return for s in specs)
 
 
-@pytest.mark.parametrize("argv", [["--refiner", "learned"], ["--sequences", "no_such_sequence"], ["--threads", "0"]])
+@pytest.mark.parametrize("argv", [["--refiner", "learned"], ["--sequences", "no_such_sequence"], ["--threads", "0"],
+                                  ["--boxes", "--live"]])
 def test_bad_options_are_refused_with_a_message(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)

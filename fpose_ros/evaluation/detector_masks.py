@@ -3,6 +3,11 @@
 A live detector runs slower than the camera (masks at 10 Hz against 30 Hz frames) and finds nothing
 while only a sliver of the object shows. The offline and the live benchmark both hand out masks by
 this schedule, so that the engine's figures and the node's are measured on the same detections.
+
+A box detector (``fpose-bench --boxes``) gives, on the same schedule, the box around the object's visible
+pixels with each edge off by up to :data:`BOX_JITTER` of the box's size; the engine then registers from the
+mask made from that box and the depth (:func:`~fpose_ros.core.box_mask.mask_from_box`), as the node does
+with ``detections_2d``.
 """
 
 from __future__ import annotations
@@ -12,10 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fpose_ros.core.box_mask import PixelBox, mask_from_box
+from fpose_ros.core.errors import InputError
+
 #: The detector runs on every this-many-th frame where the object is visible (30 Hz frames -> 10 Hz masks).
 MASK_EVERY_VISIBLE_FRAMES = 3
 #: The detector finds the object only while its mask covers at least this many pixels.
 MIN_MASK_PIXELS = 200
+#: A simulated box detector's error: each box edge is off by up to this fraction of the box's size (issue 15).
+BOX_JITTER = 0.05
 
 
 @dataclass(frozen=True)
@@ -72,3 +82,40 @@ def detector_masks(masks: Sequence[np.ndarray | None], visible: np.ndarray,
     """``masks`` with None wherever :func:`detector_mask_frames` gives no mask."""
     given = detector_mask_frames(masks, visible, every, min_pixels)
     return [m if g else None for m, g in zip(masks, given, strict=True)]
+
+
+def jittered_box(box: PixelBox, rng: np.random.Generator, fraction: float = BOX_JITTER) -> PixelBox:
+    """``box`` with each edge moved on its own by a uniform offset within +-``fraction`` of the box's size."""
+    left, right = box.center_u - 0.5 * box.width, box.center_u + 0.5 * box.width
+    top, bottom = box.center_v - 0.5 * box.height, box.center_v + 0.5 * box.height
+    dl, dr = rng.uniform(-fraction, fraction, 2) * box.width
+    dt, db = rng.uniform(-fraction, fraction, 2) * box.height
+    left, right, top, bottom = left + dl, right + dr, top + dt, bottom + db
+    return PixelBox(0.5 * (left + right), 0.5 * (top + bottom), right - left, bottom - top)
+
+
+def box_detector_masks(masks: Sequence[np.ndarray | None], depths: Sequence[np.ndarray], object_diameter_m: float,
+                       rng: np.random.Generator, fraction: float = BOX_JITTER) -> list[np.ndarray | None]:
+    """What registration gets from a box detector where ``masks`` has a mask.
+
+    Args:
+        masks: N detector masks ((H, W), nonzero = object) or None; the box is the one around each mask.
+        depths: N (H, W) float32 depth images, metres.
+        object_diameter_m: the object's diameter, metres.
+        rng: the jitter's random numbers.
+        fraction: each box edge is off by up to this fraction of the box's size.
+
+    Returns:
+        N masks made from the jittered box and the depth (None where ``masks`` has none, or the box holds no
+        valid depth).
+    """
+    out: list[np.ndarray | None] = []
+    for mask, depth in zip(masks, depths, strict=True):
+        if mask is None:
+            out.append(None)
+            continue
+        try:
+            out.append(mask_from_box(depth, jittered_box(PixelBox.around(mask), rng, fraction), object_diameter_m))
+        except InputError:
+            out.append(None)
+    return out

@@ -12,6 +12,9 @@ Protocol, per sequence (30 Hz, 640x480):
   count for accuracy, a frame without a pose counting as an infinite error;
 * registration trials: a fresh ``register`` on 4 frames spread over the frames with a detector
   mask, the first one included; success means ADD-S below 10% of the object's diameter;
+* ``--boxes``: the detector gives boxes instead of masks, on the same frames (the box around the mask,
+  each edge off by up to 5% of its size), and every registration starts from the mask made from the box
+  and the depth (:func:`~fpose_ros.evaluation.detector_masks.box_detector_masks`);
 * sequences where the object leaves the view: frames from leaving until the tracker reports LOST
   (``loss.detect_frames``), and seconds from its return until a pose again, counting the frame
   period and the processing time of the frame that re-registers (``loss.reacquire_s``).
@@ -38,7 +41,7 @@ from fpose_ros.core.pose_result import TrackingMode
 from fpose_ros.core.synthetic.sequences import SequenceSpec, SyntheticSequence, benchmark_specs
 from fpose_ros.core.tracking_state import Estimator, LossCriteria, ObjectTracker
 from fpose_ros.evaluation import resources
-from fpose_ros.evaluation.detector_masks import MASK_EVERY_VISIBLE_FRAMES, detector_masks
+from fpose_ros.evaluation.detector_masks import MASK_EVERY_VISIBLE_FRAMES, box_detector_masks, detector_masks
 from fpose_ros.evaluation.sequence_registry import BenchmarkSpec, load_sequence
 from fpose_ros.evaluation.statistics import FrameRecord, OfflineFigures, Target, reacquisition_delays
 from fpose_ros.evaluation.tables import columns, flatten_keys, number
@@ -56,6 +59,8 @@ TARGETS = (
 
 
 REGISTRATION_TRIALS_PER_SEQUENCE = 4
+#: Seed of the box detector's jitter (``--boxes``): the same boxes on every run.
+BOX_SEED = 15
 
 
 @dataclass
@@ -116,11 +121,13 @@ class Summary:
 
 def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator],
                  mask_every: int = MASK_EVERY_VISIBLE_FRAMES,
-                 registration_trials: int = REGISTRATION_TRIALS_PER_SEQUENCE) -> SequenceRun:
+                 registration_trials: int = REGISTRATION_TRIALS_PER_SEQUENCE, box_jitter: float | None = None
+                 ) -> SequenceRun:
     """Run one method over one sequence (see the module docstring for the protocol).
 
     ``mask_every``: the detector's mask schedule (every this-many-th visible frame); ``registration_trials``:
-    how many fresh registrations to time (0: tracking only).
+    how many fresh registrations to time (0: tracking only); ``box_jitter``: None for masks, else boxes
+    with each edge off by up to this fraction of the box's size.
     """
     run = SequenceRun(seq.spec.name)
     points = seq.model.surface_points
@@ -128,6 +135,9 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
     diameter = seq.model.diameter
 
     masks = detector_masks(seq.masks, seq.visible, every=mask_every)
+    if box_jitter is not None:
+        masks = box_detector_masks(masks, [f.depth for f in seq.frames], diameter,
+                                   np.random.default_rng(BOX_SEED), box_jitter)
     mask_idx = np.flatnonzero([m is not None for m in masks])
     trial_frames = mask_idx[np.linspace(0, len(mask_idx) - 1, registration_trials).astype(int)] \
         if registration_trials and mask_idx.size else []
@@ -246,9 +256,12 @@ def quick_specs() -> list[SequenceSpec]:
 
 
 def run_method(specs: Sequence[BenchmarkSpec], cache: Path | None,
-               factory: Callable[[SyntheticSequence], Callable[[], Estimator]], label: str
-               ) -> tuple[list[SequenceRun], float]:
-    """Run one method over every sequence, one in memory at a time; returns the runs and the peak RSS (MB)."""
+               factory: Callable[[SyntheticSequence], Callable[[], Estimator]], label: str,
+               box_jitter: float | None = None) -> tuple[list[SequenceRun], float]:
+    """Run one method over every sequence, one in memory at a time; returns the runs and the peak RSS (MB).
+
+    ``box_jitter``: registration from boxes instead of masks (see :func:`run_sequence`).
+    """
     resources.reset_peak_rss()
     runs = []
     for spec in specs:
@@ -256,7 +269,7 @@ def run_method(specs: Sequence[BenchmarkSpec], cache: Path | None,
         seq = load_sequence(spec, cache)
         print(f"[bench] {label} / {spec.name}: {len(seq.frames)} frames "
               f"({time.perf_counter() - t0:.1f} s to load/render)", file=sys.stderr)
-        runs.append(run_sequence(seq, factory(seq)))
+        runs.append(run_sequence(seq, factory(seq), box_jitter=box_jitter))
         del seq
     return runs, resources.peak_rss_mb()
 
