@@ -12,8 +12,9 @@ from pathlib import Path
 
 from fpose_ros.ros.stream_messages import StreamTopics
 
-NODE_INPUTS = ("color/image_raw", "depth/image_raw", "color/camera_info", "mask")
+NODE_INPUTS = ("color/image_raw", "depth/image_raw", "color/camera_info", "mask", "detections_2d")
 _IMAGE, _INFO, _POSE = "sensor_msgs/msg/Image", "sensor_msgs/msg/CameraInfo", "geometry_msgs/msg/PoseStamped"
+_BOXES = "vision_msgs/msg/Detection2DArray"
 
 
 class ReplayError(RuntimeError):
@@ -24,7 +25,7 @@ class ReplayError(RuntimeError):
 class TopicPlan:
     """Which bag topic feeds which node input, and where the ground truth is."""
 
-    inputs: dict[str, str]  # node input name -> bag topic (mask may be absent)
+    inputs: dict[str, str]  # node input name -> bag topic (mask and detections_2d may be absent)
     gt_topic: str | None
 
     @property
@@ -54,6 +55,7 @@ def plan_topics(bag_topics: dict[str, str], remaps: dict[str, str], gt_topic: st
             raise ReplayError(f"remap {name}:={topic}: the bag has no topic {topic}; it has {sorted(bag_topics)}")
     images = [t for t, k in bag_topics.items() if k == _IMAGE and t not in remaps.values()]
     infos = [t for t, k in bag_topics.items() if k == _INFO and t not in remaps.values()]
+    boxes = [t for t, k in bag_topics.items() if k == _BOXES and t not in remaps.values()]
 
     def pick(name: str, candidates: list[str], words: tuple[str, ...], avoid: tuple[str, ...] = ()) -> str | None:
         if name in remaps:
@@ -72,6 +74,7 @@ def plan_topics(bag_topics: dict[str, str], remaps: dict[str, str], gt_topic: st
         "depth/image_raw": pick("depth/image_raw", images, ("depth",), ("mask", "seg")),
         "color/camera_info": pick("color/camera_info", infos, ("color", "rgb")),
         "mask": pick("mask", images, ("mask", "seg", "label")),
+        "detections_2d": pick("detections_2d", boxes, ("",)),  # any Detection2DArray topic, by type alone
     }
     if inputs["color/camera_info"] is None and len(infos) == 1:  # a bag with one camera_info: that one
         inputs["color/camera_info"] = infos[0]
