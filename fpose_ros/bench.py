@@ -36,6 +36,7 @@ from fpose_ros.evaluation.learned_path import (
 from fpose_ros.evaluation.offline import (
     check_targets,
     engine_factory,
+    format_scenario_runs,
     format_table,
     offline_figures,
     peer_factory,
@@ -105,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"fpose_ros benchmark: {len(specs)} sequences, detector {detector}, machine: {info['cpu']} "
           f"({info['cores']} cores, torch {info['torch']}, {info['torch_threads']} threads{gpu})")
     print(format_table(summary, peer_summary))
+    scenarios = format_scenario_runs(ours)
+    if scenarios:
+        print(scenarios)
     learned = None
     if "learned" in (args.refiner, args.scorer):
         with tempfile.TemporaryDirectory() as scratch:
@@ -166,6 +170,7 @@ def _live_main(parser: argparse.ArgumentParser, args: argparse.Namespace, specs:
     """``--live``: every sequence under every chosen mask timing into a fpose_node process."""
     from fpose_ros.evaluation.live_benchmark import run_live_benchmark  # imports rclpy
     from fpose_ros.evaluation.live_figures import format_live_table
+    from fpose_ros.evaluation.tables import format_scenario_table
 
     timings = list(MASK_TIMINGS)
     if args.timings:
@@ -192,6 +197,9 @@ def _live_main(parser: argparse.ArgumentParser, args: argparse.Namespace, specs:
     print(f"fpose_ros live benchmark: {len(specs)} sequences x {len(timings)} mask timings, fpose_node over DDS, "
           f"machine: {info['cpu']} ({info['cores']} cores)")
     print(format_live_table(runs))
+    scenarios = [(f"{r.sequence} / {r.timing}", r.scenario) for r in runs if r.scenario is not None and r.scenario.kind]
+    if scenarios:
+        print(format_scenario_table(scenarios))
     if args.json:
         payload = {"machine": info, "timings": [asdict(t) for t in timings], "sequences": [asdict(s) for s in specs],
                    "runs": [_finite_or_none({**asdict(r), **r.figures()}) for r in runs]}

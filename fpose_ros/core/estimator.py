@@ -380,12 +380,13 @@ class PoseEstimator:
                 t_refine = time.perf_counter()
                 details = self.trust_scorer.details(self.render_model, obs, T)
             score, visible = float(details.score[0]), float(details.visible_fraction[0])
+            occluded = float(details.occluded_fraction[0])
             t_end = time.perf_counter()
         timings = StageTimings(preprocess_ms=_ms(start, t_pre), refine_ms=_ms(t_pre, t_refine),
                                score_ms=_ms(t_refine, t_end), total_ms=_ms(start, t_end))
         if not bool(torch.isfinite(T).all()):
             return _no_pose("tracking diverged (non-finite pose)", TrackingMode.TRACKING, stamp, start, timings, 1)
-        return self._result(T[0], score, visible, stamp, 1, timings)
+        return self._result(T[0], score, visible, stamp, 1, timings, occluded)
 
     # ------------------------------------------------------------------ helpers
 
@@ -400,11 +401,11 @@ class PoseEstimator:
         return best, float(details.score[0]), float(details.visible_fraction[0])
 
     def _result(self, T_centered: torch.Tensor, score: float, visible: float, stamp: float, n_hypotheses: int,
-                timings: StageTimings) -> PoseResult:
+                timings: StageTimings, occluded: float = 0.0) -> PoseResult:
         T_c = T_centered.detach().cpu().numpy().astype(np.float64)
         return PoseResult(T_cam_obj=self.model.pose_for_mesh_origin(T_c), T_cam_centered=T_c, score=score,
                           mode=TrackingMode.TRACKING, stamp_s=stamp, n_hypotheses=n_hypotheses,
-                          visible_fraction=visible, timings=timings)
+                          visible_fraction=visible, occluded_fraction=occluded, timings=timings)
 
 
 def _no_pose(reason: str, mode: TrackingMode, stamp: float, start: float, timings: StageTimings | None = None,

@@ -13,6 +13,7 @@ class TrackingMode(enum.Enum):
 
     REGISTERING = "registering"
     TRACKING = "tracking"
+    OCCLUDED = "occluded"
     LOST = "lost"
 
 
@@ -40,6 +41,8 @@ class PoseResult:
         stamp_s: the frame's stamp.
         n_hypotheses: how many hypotheses were refined (1 when tracking).
         visible_fraction: fraction of the rendered object's pixels confirmed by observed depth.
+        occluded_fraction: fraction of the rendered object's pixels where the observed surface is in front of
+            the rendered one (something hides the object there).
         reason: why there is no pose (empty when there is one).
         timings: per-stage wall-clock times.
     """
@@ -51,6 +54,7 @@ class PoseResult:
     stamp_s: float = 0.0
     n_hypotheses: int = 0
     visible_fraction: float = 0.0
+    occluded_fraction: float = 0.0
     reason: str = ""
     timings: StageTimings = field(default_factory=StageTimings)
 

@@ -1,16 +1,23 @@
-"""Tracking state machine: registering -> tracking -> lost -> registering, with loss detection.
+"""Tracking state machine: registering -> tracking (<-> occluded) -> lost -> registering, with loss detection.
 
 FoundationPose's demo tracks forever once registered and never notices that the object has gone.
 :class:`ObjectTracker` checks every tracked pose against :class:`LossCriteria` (score, visible
 fraction, and a pose jump per frame that no real motion makes). A frame that fails reports no pose,
-so a pose is never published while the object is not confirmed; after ``max_failed_frames``
-consecutive failures the object is LOST, and the next frame with a mask re-registers it.
+so a pose is never published while the object is not confirmed. A failure with something in front
+of the object (observed depth in front of the tracked surface on ``min_occluded_fraction`` of it)
+is an occlusion, not a loss: the last trusted pose is held and tracking resumes from it, without a
+mask, as soon as enough of the object shows again. Other failures lose the object after
+``max_failed_frames`` in a row; the next frame with a mask re-registers it.
 
 States (``PoseResult.mode``):
 
 * REGISTERING: no pose yet; a frame with a mask runs registration, success -> TRACKING.
-* TRACKING: each frame refines the last good pose; failures -> no pose that frame, and LOST after
-  ``max_failed_frames`` in a row.
+* TRACKING: each frame refines the last good pose; an occluded failure -> OCCLUDED, other failures
+  -> no pose that frame, and LOST after ``max_failed_frames`` in a row.
+* OCCLUDED: no pose; each frame refines the held pose, which resumes TRACKING once it passes the
+  criteria. A frame with a mask whose resumption fails registers on the mask (the object moved
+  while hidden and is seen elsewhere). LOST after ``max_failed_frames`` failures in a row without
+  occlusion evidence, or ``occlusion_timeout_s`` after the last trusted pose.
 * LOST: no pose until a frame comes with a mask; a failed registration attempt -> REGISTERING.
 """
 
@@ -45,6 +52,16 @@ class LossCriteria:
         range=(0, 180), low_open=True, unit="degrees")
     max_failed_frames: int = param(
         2, "Consecutive untrusted frames after which the object is LOST (1 = at the first).", range=(1, 100))
+    # A bar 30 cm in front of a box covers all of it; the object leaving the view or turning away
+    # shows free space behind the surface instead, and a pose slipping off the object's edge a few
+    # per cent of background in front of it.
+    min_occluded_fraction: float = param(
+        0.4, "An untrusted pose whose rendered pixels see observed depth in front of them on at least this "
+             "fraction is OCCLUDED (held, resumed without a mask) rather than failing towards LOST.", range=(0, 1),
+        low_open=True)
+    occlusion_timeout_s: float = param(
+        2.0, "Longest the object stays OCCLUDED after its last trusted pose before it is LOST (by frame stamps), "
+             "seconds.", range=(0, None), low_open=True, unit="s")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -70,6 +87,10 @@ class LossCriteria:
         if rotation_deg > self.max_rotation_jump_deg:
             return f"pose turned {rotation_deg:.1f} deg > max_rotation_jump_deg {self.max_rotation_jump_deg}"
         return None
+
+    def occluded(self, result: PoseResult) -> bool:
+        """Whether an untrusted ``result`` shows something in front of the object (an occlusion, not a loss)."""
+        return result.T_cam_centered is not None and result.occluded_fraction >= self.min_occluded_fraction
 
 
 def pose_jump(T_a: np.ndarray, T_b: np.ndarray) -> tuple[float, float]:
@@ -137,7 +158,8 @@ class ObjectTracker:
 
         Args:
             frame: the RGB-D frame.
-            mask: (H, W) detector mask (nonzero = object) or None; used only when not tracking.
+            mask: (H, W) detector mask (nonzero = object) or None; not used while tracking (while
+                occluded, only when the held pose does not resume).
 
         Returns:
             The frame's result; ``mode`` is the state after this frame, and there is a pose only when
@@ -145,6 +167,8 @@ class ObjectTracker:
         """
         if self.mode is TrackingMode.TRACKING:
             return self._track(frame)
+        if self.mode is TrackingMode.OCCLUDED:
+            return self._resume(frame, mask)
         if mask is None:
             why = ("object lost; waiting for a mask to re-register" if self.mode is TrackingMode.LOST
                    else "waiting for a mask to register the object")
@@ -158,7 +182,8 @@ class ObjectTracker:
             self.mode = TrackingMode.REGISTERING
             return _rejected(result, self.mode, f"registration failed: {failure}")
         self.mode = TrackingMode.TRACKING
-        self._last_good, self._failures = result, 0
+        # No velocity across a registration: the pose before it may be from before a loss or an occlusion.
+        self._last_good, self._before_last, self._failures = result, None, 0
         return dataclasses.replace(result, mode=self.mode)
 
     def _track(self, frame: RGBDFrame) -> PoseResult:
@@ -174,22 +199,56 @@ class ObjectTracker:
         result = self.estimator.track(frame, start)
         failure = self.criteria.failure(result, self._last_good)
         if failure is None:
-            self._before_last, self._last_good, self._failures = self._last_good, result, 0
-            return dataclasses.replace(result, mode=self.mode)
+            return self._trusted(result)
+        if self.criteria.occluded(result):
+            self.mode, self._failures = TrackingMode.OCCLUDED, 0
+            return _rejected(result, self.mode, f"object occluded; holding its last pose: {failure}")
+        return self._failed(result, failure)
+
+    def _resume(self, frame: RGBDFrame, mask: np.ndarray | None) -> PoseResult:
+        """OCCLUDED: refine the held pose (no motion is extrapolated across the occlusion)."""
+        assert self._last_good is not None  # OCCLUDED always holds a last good pose
+        hidden_s = frame.stamp_s - self._last_good.stamp_s
+        if hidden_s > self.criteria.occlusion_timeout_s:
+            why = f"occluded for {hidden_s:.2f} s > occlusion_timeout_s {self.criteria.occlusion_timeout_s}"
+            return self._lose(_without_pose(frame, self.mode, ""), why)
+        result = self.estimator.track(frame, self._last_good)
+        failure = self.criteria.failure(result, self._last_good)
+        if failure is None:
+            return self._trusted(result)  # the next frame's prediction spans the occlusion (predict_pose's max gap)
+        if self.criteria.occluded(result):
+            # A mask now shows the part in view: too little to register on, and the held pose is where it is.
+            self._failures = 0
+            return _rejected(result, self.mode, f"object occluded for {hidden_s:.2f} s; holding its last pose: "
+                                                f"{failure}")
+        if mask is not None:
+            return self._register(frame, mask)  # nothing in front of the held pose: the object moved while hidden
+        return self._failed(result, failure)
+
+    def _trusted(self, result: PoseResult) -> PoseResult:
+        self.mode = TrackingMode.TRACKING
+        self._before_last, self._last_good, self._failures = self._last_good, result, 0
+        return dataclasses.replace(result, mode=self.mode)
+
+    def _failed(self, result: PoseResult, failure: str) -> PoseResult:
+        """An untrusted pose without occlusion evidence: LOST after ``max_failed_frames`` of them in a row."""
         self._failures += 1
         if self._failures >= self.criteria.max_failed_frames:
-            self.reset()
-            self.mode = TrackingMode.LOST
-            return _rejected(result, self.mode, f"object lost: {failure}")
+            return self._lose(result, failure)
         # Keep tracking from the last trusted pose, but do not report an unconfirmed one.
         return _rejected(result, self.mode, f"pose not confirmed ({self._failures}/"
                                             f"{self.criteria.max_failed_frames}): {failure}")
+
+    def _lose(self, result: PoseResult, failure: str) -> PoseResult:
+        self.reset()
+        self.mode = TrackingMode.LOST
+        return _rejected(result, self.mode, f"object lost: {failure}")
 
 
 def _rejected(result: PoseResult, mode: TrackingMode, reason: str) -> PoseResult:
     """``result`` without its pose; the reason carries the rejected pose's numbers."""
     return dataclasses.replace(result, T_cam_obj=None, T_cam_centered=None, score=0.0, visible_fraction=0.0,
-                               mode=mode, reason=reason)
+                               occluded_fraction=0.0, mode=mode, reason=reason)
 
 
 def _without_pose(frame: RGBDFrame, mode: TrackingMode, reason: str) -> PoseResult:

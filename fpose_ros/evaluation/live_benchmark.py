@@ -30,15 +30,18 @@ from fpose_ros.evaluation import resources
 from fpose_ros.evaluation.detector_masks import MaskTiming, detector_mask_frames
 from fpose_ros.evaluation.live_figures import LiveRun
 from fpose_ros.evaluation.node_process import NodeProcess, node_session
+from fpose_ros.evaluation.sequence_registry import scenario_kind, visible_fractions
 from fpose_ros.evaluation.statistics import (
     FrameRecord,
     OfflineFigures,
     evaluate,
+    fill_errors,
     latency_outside_catch_up_ms,
     losses,
     losses_after_registration,
     mesh_frame_points,
     reacquisition_delays,
+    scenario_figures,
 )
 from fpose_ros.ros.bag_io import BagMessage
 from fpose_ros.ros.node_topics import stream_plan
@@ -108,11 +111,12 @@ def run_live(seq: SyntheticSequence, timing: MaskTiming, work_dir: Path, drain_t
 def score_live(seq: SyntheticSequence, timing: MaskTiming, session: ReplaySession, mesh_path: Path,
                cpu_s: float, peak_rss_mb: float) -> LiveRun:
     """The figures of one played sequence from what ``session`` recorded."""
-    points, _ = mesh_frame_points(mesh_path)
+    points, diameter = mesh_frame_points(mesh_path)
     records = session.records({})
-    for record, T_gt in zip(records, seq.T_cam_obj_gt, strict=True):
-        record.gt = T_gt
-    visible: list[FrameRecord] = [r for r, v in zip(records, seq.visible, strict=True) if v]
+    for record, T_gt, in_view in zip(records, seq.T_cam_obj_gt, seq.visible, strict=True):
+        record.gt, record.in_view = T_gt, bool(in_view)
+    fill_errors(records, points)
+    visible: list[FrameRecord] = [r for r in records if r.in_view]
     summary = evaluate(visible, points)
     mask_times = sorted(session.mask_published_s.values())
     pose_times = sorted(r.pose_received_s for r in records if r.pose_received_s is not None)
@@ -128,7 +132,8 @@ def score_live(seq: SyntheticSequence, timing: MaskTiming, session: ReplaySessio
                   latency_p90_outside_catch_up_ms=steady_p90, catch_up_poses=catch_up,
                   first_pose_after_mask_s=first_pose, reacquire_s=reacquisition_delays(records), losses=len(lost),
                   loss_causes=[e.message for e in lost], losses_after_registration=len(early),
-                  cpu_s_per_frame=cpu_s / max(len(records), 1), peak_rss_mb=peak_rss_mb)
+                  cpu_s_per_frame=cpu_s / max(len(records), 1), peak_rss_mb=peak_rss_mb,
+                  scenario=scenario_figures(records, diameter, visible_fractions(seq), scenario_kind(seq)))
     run.check()
     return run
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from fpose_ros.evaluation.detector_masks import MASK_EVERY_VISIBLE_FRAMES
-from fpose_ros.evaluation.statistics import OfflineFigures, Target, failed_targets
+from fpose_ros.evaluation.statistics import OfflineFigures, ScenarioFigures, Target, failed_targets
 from fpose_ros.evaluation.tables import columns, number
 
 #: Acceptance 1 of issue 13 (masks at 10 Hz): (label in the table, target).
@@ -55,6 +55,7 @@ class LiveRun:
         cpu_s_per_frame: node process user + system CPU (all threads) during play, per published frame.
         peak_rss_mb: the node's RSS high-water mark (VmHWM), MB.
         offline: the offline engine's figures on the same frames and masks (None: not run).
+        scenario: occlusion and leave-and-return figures (issue 14; None: not measured).
     """
 
     sequence: str
@@ -78,6 +79,7 @@ class LiveRun:
     cpu_s_per_frame: float
     peak_rss_mb: float
     offline: OfflineFigures | None = None
+    scenario: ScenarioFigures | None = None
     acceptance_failed: list[str] = field(default_factory=list)
     offline_failed: list[str] = field(default_factory=list)
 

@@ -42,9 +42,17 @@ from fpose_ros.core.synthetic.sequences import SequenceSpec, SyntheticSequence, 
 from fpose_ros.core.tracking_state import Estimator, LossCriteria, ObjectTracker
 from fpose_ros.evaluation import resources
 from fpose_ros.evaluation.detector_masks import MASK_EVERY_VISIBLE_FRAMES, box_detector_masks, detector_masks
-from fpose_ros.evaluation.sequence_registry import BenchmarkSpec, load_sequence
-from fpose_ros.evaluation.statistics import FrameRecord, OfflineFigures, Target, reacquisition_delays
-from fpose_ros.evaluation.tables import columns, flatten_keys, number
+from fpose_ros.evaluation.sequence_registry import BenchmarkSpec, load_sequence, scenario_kind, visible_fractions
+from fpose_ros.evaluation.statistics import (
+    FrameRecord,
+    OfflineFigures,
+    ScenarioFigures,
+    Target,
+    fill_errors,
+    reacquisition_delays,
+    scenario_figures,
+)
+from fpose_ros.evaluation.tables import columns, flatten_keys, format_scenario_table, number
 
 #: The project's targets for the engine (figures named as the JSON's flattened keys).
 TARGETS = (
@@ -76,6 +84,7 @@ class SequenceRun:
     detect_frames: int | None = None
     reacquire_s: float | None = None
     poses_while_away: int = 0
+    scenario: ScenarioFigures | None = None
 
 
 @dataclass
@@ -156,7 +165,8 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
         result = tracker.process(frame, masks[i])
         records.append(FrameRecord(stamp_ns=i, published_s=i * period, in_view=bool(seq.visible[i]),
                                    pose=result.T_cam_centered if result.has_pose else None,
-                                   pose_received_s=i * period + result.timings.total_ms / 1000.0))
+                                   pose_received_s=i * period + result.timings.total_ms / 1000.0, gt=T_gt[i],
+                                   masked=masks[i] is not None, hypotheses=result.n_hypotheses))
         if result.n_hypotheses == 1 and result.mode is TrackingMode.TRACKING:
             run.track_ms.append(result.timings.total_ms)
         if seq.visible[i]:
@@ -171,6 +181,8 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
                 run.detect_frames = i - left + 1
     # The first exit's return (the sequences leave the view once).
     run.reacquire_s = next(iter(reacquisition_delays(records, clock_from="view")), None)
+    fill_errors(records, points)
+    run.scenario = scenario_figures(records, diameter, visible_fractions(seq), scenario_kind(seq))
     return run
 
 
@@ -298,4 +310,11 @@ def per_sequence_figures(run: SequenceRun) -> dict[str, object]:
             "registration_median_s": float(np.median(run.register_s)),
             "registration_success": float(np.mean(run.register_ok)), "add_auc": auc(np.array(run.add_m)),
             "adds_auc": auc(np.array(run.adds_m)), "frames_with_pose": len(finite),
-            "detect_frames": run.detect_frames, "reacquire_s": run.reacquire_s}
+            "detect_frames": run.detect_frames, "reacquire_s": run.reacquire_s,
+            "scenario": asdict(run.scenario) if run.scenario else None}
+
+
+def format_scenario_runs(runs: Sequence[SequenceRun]) -> str | None:
+    """The occlusion and leave-and-return table (issue 14) of the runs whose sequence has such a scenario."""
+    rows = [(r.name, r.scenario) for r in runs if r.scenario is not None and r.scenario.kind]
+    return format_scenario_table(rows) if rows else None

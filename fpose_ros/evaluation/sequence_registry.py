@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from fpose_ros.core.synthetic.sequences import SequenceSpec, SyntheticSequence, benchmark_specs, load_or_render
-from fpose_ros.evaluation.independent_scenes import IndependentSpec, independent_specs, load_or_render_independent
+from fpose_ros.evaluation.independent_scenes import (
+    IndependentSequence,
+    IndependentSpec,
+    independent_specs,
+    load_or_render_independent,
+)
 
 #: A sequence of either set.
 BenchmarkSpec = SequenceSpec | IndependentSpec
@@ -26,3 +33,19 @@ def load_sequence(spec: BenchmarkSpec, cache_dir: Path | str | None = None) -> S
     if isinstance(spec, IndependentSpec):
         return load_or_render_independent(spec, cache_dir)
     return load_or_render(spec, cache_dir)
+
+
+def scenario_kind(seq: SyntheticSequence) -> str:
+    """"occluder", "exit_and_return" or "": which of issue 14's scenario acceptances applies to ``seq``."""
+    spec = seq.spec
+    if isinstance(spec, SequenceSpec | IndependentSpec):
+        if spec.occluder:
+            return "occluder"
+        if spec.exit_and_return:
+            return "exit_and_return"
+    return ""
+
+
+def visible_fractions(seq: SyntheticSequence) -> np.ndarray | None:
+    """(N,) fraction of the object's silhouette that shows on each frame, where the renderer tells it, else None."""
+    return seq.visible_fraction if isinstance(seq, IndependentSequence) else None

@@ -17,10 +17,16 @@ Definitions (docs/benchmark.md repeats them):
   a registration** is one whose frame is at most N frames (by stamp) after the frame of the last
   registration before it, counted only where the object is visible on that frame (where it left the
   view or is hidden, losing it is right).
+* Occlusion and return figures (issue 14, :class:`ScenarioFigures`): the coverage of the frames on
+  which at least 30 % of the object's silhouette shows, the poses on frames where less than 10 %
+  shows, the **wrong poses** (ADD-S above 10 % of the object's diameter, on any frame); after the
+  object's **return** (the first frame in view after frames out of it): the registrations, and the
+  seconds from the first mask published to the first correct pose received.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -107,6 +113,18 @@ class ReplaySummary:
     modes: list[str] = field(default_factory=list)
 
 
+def fill_errors(records: Sequence[FrameRecord], model_points: np.ndarray | None) -> None:
+    """Set each record's ADD / ADD-S (metres) where it has ground truth: inf without a pose."""
+    for record in records:
+        if record.gt is None or model_points is None:
+            continue
+        if record.pose is None:
+            record.add = record.adds = math.inf
+        else:
+            record.add = add_error(model_points, record.pose, record.gt)
+            record.adds = adds_error(model_points, record.pose, record.gt)
+
+
 def evaluate(records: list[FrameRecord], model_points: np.ndarray | None, frames_dropped: int = 0,
              modes: Sequence[str] = ()) -> ReplaySummary:
     """Fill each record's errors and summarise.
@@ -118,14 +136,7 @@ def evaluate(records: list[FrameRecord], model_points: np.ndarray | None, frames
         modes: the status modes in the order the node published them, repeats merged (by stamp they
             can interleave: a frame that waited for a mask reports "lost" after the frame registered on).
     """
-    for record in records:
-        if record.gt is None or model_points is None:
-            continue
-        if record.pose is None:
-            record.add = record.adds = math.inf
-        else:
-            record.add = add_error(model_points, record.pose, record.gt)
-            record.adds = adds_error(model_points, record.pose, record.gt)
+    fill_errors(records, model_points)
     with_pose = [r for r in records if r.pose is not None]
     with_gt = [r for r in records if r.gt is not None and model_points is not None]
     latencies = np.array([r.latency_ms for r in with_pose if math.isfinite(r.latency_ms)])
@@ -247,6 +258,90 @@ class Target:
 def failed_targets(figures: Mapping[str, float | None], targets: Sequence[Target]) -> list[str]:
     """The targets that ``figures`` (figure name -> value) do not meet, as ``str(target)``."""
     return [str(t) for t in targets if not t.met(figures.get(t.figure))]
+
+
+#: Issue 14: frames where at least this fraction of the silhouette shows must have a pose (acceptance 2).
+SHOWN_FRACTION = 0.30
+#: ... and frames where less than this shows must not.
+HIDDEN_FRACTION = 0.10
+#: A pose whose ADD-S exceeds this fraction of the object's diameter is wrong.
+WRONG_POSE_DIAMETERS = 0.10
+
+
+@dataclass(frozen=True)
+class ScenarioFigures:
+    """Occlusion and leave-and-return figures of one run (see the module docstring; NaN / None: does not apply).
+
+    Attributes:
+        kind: "occluder" (acceptance 2 applies), "exit_and_return" (acceptance 3) or "" (neither).
+        coverage_visible: fraction of the frames in view that got a pose.
+        coverage_shown: fraction of the frames with >= 30 % of the silhouette showing that got a pose
+            (NaN without visible fractions or without such frames).
+        poses_hidden: poses on frames with < 10 % showing (None without visible fractions).
+        wrong_poses: poses with ADD-S above 10 % of the diameter, on any frame with ground truth.
+        registrations_after_return: registered poses from the return on (None: the object never returned).
+        first_correct_after_return_s: first mask after the return published -> first correct pose received.
+    """
+
+    kind: str
+    coverage_visible: float
+    coverage_shown: float
+    poses_hidden: int | None
+    wrong_poses: int
+    registrations_after_return: int | None
+    first_correct_after_return_s: float
+
+    def failed(self) -> list[str]:
+        """The acceptance targets of its kind that it misses, as ``str(target)``."""
+        figures = {k: v for k, v in dataclasses.asdict(self).items() if isinstance(v, int | float)}
+        return failed_targets(figures, SCENARIO_ACCEPTANCE.get(self.kind, ()))
+
+
+#: Issue 14's acceptance 2 (occluder) and 3 (leave and return), by scenario.
+SCENARIO_ACCEPTANCE = {
+    "occluder": (Target("coverage_shown", ">=", 0.95), Target("poses_hidden", "<=", 0),
+                 Target("wrong_poses", "<=", 0)),
+    "exit_and_return": (Target("registrations_after_return", "<=", 1),
+                        Target("first_correct_after_return_s", "<=", 0.4),
+                        Target("coverage_visible", ">=", 0.95), Target("wrong_poses", "<=", 0)),
+}
+
+
+def scenario_figures(records: Sequence[FrameRecord], diameter: float,
+                     visible_fraction: Sequence[float] | np.ndarray | None = None, kind: str = "") -> ScenarioFigures:
+    """:class:`ScenarioFigures` of one run.
+
+    Args:
+        records: every frame in stamp order, errors filled (:func:`fill_errors`), ``in_view``, ``masked``,
+            ``hypotheses``, ``published_s`` and ``pose_received_s`` set.
+        diameter: the object's diameter, metres.
+        visible_fraction: per record, the fraction of the object's silhouette that shows (ground truth), or None.
+        kind: which acceptance applies (:data:`SCENARIO_ACCEPTANCE`'s keys, or "").
+    """
+    in_view = [r for r in records if r.in_view]
+    wrong = sum(1 for r in records if r.pose is not None and r.adds > WRONG_POSE_DIAMETERS * diameter)
+    coverage, hidden = math.nan, None
+    if visible_fraction is not None:
+        fractions = np.asarray(visible_fraction, dtype=np.float64)
+        posed = np.array([r.pose is not None for r in records], dtype=bool)
+        shown = fractions >= SHOWN_FRACTION
+        coverage = float(posed[shown].mean()) if shown.any() else math.nan
+        hidden = int((posed & (fractions < HIDDEN_FRACTION)).sum())
+    back = next((i for i in range(1, len(records)) if records[i].in_view and not records[i - 1].in_view
+                 and any(r.in_view for r in records[:i])), None)
+    registrations, first_correct = None, math.nan
+    if back is not None:
+        after = records[back:]
+        registrations = sum(1 for r in after if r.pose is not None and r.hypotheses > 1)
+        mask_s = next((r.published_s for r in after if r.masked and r.published_s is not None), None)
+        correct = [r.pose_received_s for r in after if r.pose is not None and r.pose_received_s is not None
+                   and r.adds <= WRONG_POSE_DIAMETERS * diameter]
+        if mask_s is not None and correct:
+            first_correct = min(correct) - mask_s
+    return ScenarioFigures(kind=kind, coverage_visible=sum(r.pose is not None for r in in_view) / max(len(in_view), 1),
+                           coverage_shown=coverage, poses_hidden=hidden, wrong_poses=wrong,
+                           registrations_after_return=registrations, first_correct_after_return_s=first_correct)
+
 
 
 def catch_up_flags(records: Sequence[FrameRecord], budget_s: float = CATCH_UP_BUDGET_S) -> list[bool]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from fpose_ros.evaluation.statistics import ReplaySummary
+from fpose_ros.evaluation.statistics import HIDDEN_FRACTION, SHOWN_FRACTION, ReplaySummary, ScenarioFigures
 
 
 def number(value: object, fmt: str) -> str:
@@ -52,6 +52,21 @@ def format_replay_table(summary: ReplaySummary) -> str:
         ("modes", " -> ".join(summary.modes) or "none"),
     ]
     return pairs(rows)
+
+
+def format_scenario_table(rows: Sequence[tuple[str, ScenarioFigures]]) -> str:
+    """Occlusion and leave-and-return figures (issue 14, acceptance 2 and 3), one row per (label, figures)."""
+    header = ["run", "coverage in view", f"coverage >= {SHOWN_FRACTION:.0%} shown",
+              f"poses < {HIDDEN_FRACTION:.0%} shown", "wrong poses", "registrations after return",
+              "return: mask -> correct pose s", "acceptance"]
+    lines = []
+    for label, f in rows:
+        failed = f.failed()
+        verdict = "n/a" if not f.kind else (f"{f.kind}: pass" if not failed else f"{f.kind}: FAIL " + ", ".join(failed))
+        lines.append([label, number(f.coverage_visible, ".3f"), number(f.coverage_shown, ".3f"),
+                      number(f.poses_hidden, "d"), str(f.wrong_poses), number(f.registrations_after_return, "d"),
+                      number(f.first_correct_after_return_s, ".2f"), verdict])
+    return columns(header, lines)
 
 
 def flatten_keys(tree: dict, prefix: str = "") -> dict:

@@ -32,6 +32,7 @@ from fpose_ros.ros.tf_broadcast import Broadcaster, transform_stamped
 MODE_VALUES = {
     TrackingMode.REGISTERING: TrackingStatus.MODE_REGISTERING,
     TrackingMode.TRACKING: TrackingStatus.MODE_TRACKING,
+    TrackingMode.OCCLUDED: TrackingStatus.MODE_OCCLUDED,
     TrackingMode.LOST: TrackingStatus.MODE_LOST,
 }
 OUTPUT_QOS = QoSProfile(depth=10)  # reliable, volatile: rviz, rosbag2 and tf listeners all accept it

@@ -7,7 +7,8 @@ import numpy as np
 
 from fpose_ros.core.camera import CameraIntrinsics
 
-_MODE_COLOURS = {"tracking": (0, 220, 0), "registering": (255, 200, 0), "lost": (255, 40, 40)}
+_MODE_COLOURS = {"tracking": (0, 220, 0), "registering": (255, 200, 0), "occluded": (255, 140, 0),
+                 "lost": (255, 40, 40)}
 _AXIS_COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))  # x red, y green, z blue, as rviz draws axes
 _SUBPIXEL_BITS = 4  # OpenCV drawing with fixed-point coordinates for sub-pixel accurate lines
 

@@ -22,9 +22,20 @@ def pose(x: float = 0.0, yaw_deg: float = 0.0) -> np.ndarray:
     return pose_matrix([0.0, 0.0, math.radians(yaw_deg)], [x, 0.0, 0.5])
 
 
-def good(x: float = 0.0, yaw_deg: float = 0.0, score: float = 0.9, visible: float = 0.8) -> PoseResult:
+def good(x: float = 0.0, yaw_deg: float = 0.0, score: float = 0.9, visible: float = 0.8, occluded: float = 0.0,
+         stamp_s: float = FRAME.stamp_s) -> PoseResult:
     T = pose(x, yaw_deg)
-    return PoseResult(T_cam_obj=T, T_cam_centered=T, score=score, mode=TrackingMode.TRACKING, visible_fraction=visible)
+    return PoseResult(T_cam_obj=T, T_cam_centered=T, score=score, mode=TrackingMode.TRACKING, stamp_s=stamp_s,
+                      visible_fraction=visible, occluded_fraction=occluded)
+
+
+def hidden(x: float = 0.0, visible: float = 0.05, occluded: float = 0.9) -> PoseResult:
+    """A tracked pose that fails because something in front hides the object."""
+    return good(x, visible=visible, occluded=occluded, score=0.1)
+
+
+def frame_at(stamp_s: float) -> RGBDFrame:
+    return RGBDFrame(FRAME.rgb, FRAME.depth, CAMERA, stamp_s=stamp_s)
 
 
 def none(reason: str = "bad") -> PoseResult:
@@ -143,3 +154,90 @@ def test_predict_pose_extrapolates_constant_velocity_and_refuses_gaps():
     # Stamps going backwards (a bag loop) or a long gap: no extrapolation.
     assert np.array_equal(predict_pose(pose(10, 0), 0.0, pose(13, 0.01), 1 / 30, 0.0), pose(13, 0.01))
     assert np.array_equal(predict_pose(pose(10, 0), 0.0, pose(13, 0.01), 1 / 30, 5.0), pose(13, 0.01))
+
+
+def test_an_occluded_failure_holds_the_pose_and_resumes_from_it_without_a_mask():
+    est = ScriptedEstimator([good(stamp_s=3.0)], [hidden(0.03), hidden(0.05), hidden(0.04), good(0.004)])
+    tracker = ObjectTracker(est, LossCriteria(max_failed_frames=1))
+    tracker.process(FRAME, MASK)
+    results = [tracker.process(frame_at(3.0 + i / 30), None) for i in (1, 2, 3, 4)]
+    # max_failed_frames=1 would lose the object at the first failure were it not occluded.
+    assert [r.mode for r in results] == [TrackingMode.OCCLUDED] * 3 + [TrackingMode.TRACKING]
+    assert [r.has_pose for r in results] == [False, False, False, True]
+    assert "occluded" in results[0].reason
+    # Every frame while occluded starts from the held pose, not from the drifting rejected ones.
+    assert [p.T_cam_centered[0, 3] for p in est.previous[1:]] == [0.0, 0.0, 0.0]
+    assert est.calls == ["register", "track", "track", "track", "track"]
+
+
+def test_occluded_too_long_is_lost():
+    est = ScriptedEstimator([good(stamp_s=3.0), good(0.1)], [hidden(), hidden()])
+    tracker = ObjectTracker(est, LossCriteria(occlusion_timeout_s=0.5))
+    tracker.process(FRAME, MASK)
+    assert tracker.process(frame_at(3.1), None).mode is TrackingMode.OCCLUDED
+    assert tracker.process(frame_at(3.4), None).mode is TrackingMode.OCCLUDED
+    timed_out = tracker.process(frame_at(3.6), None)
+    assert timed_out.mode is TrackingMode.LOST and not timed_out.has_pose and "occlusion_timeout_s" in timed_out.reason
+    assert not tracker.process(frame_at(3.7), None).has_pose  # waits for a mask
+    assert tracker.process(frame_at(3.8), MASK).has_pose
+    assert est.calls == ["register", "track", "track", "register"]
+
+
+def test_a_failed_resumption_without_occlusion_is_lost_after_max_failed_frames():
+    est = ScriptedEstimator([good()], [hidden(), good(score=0.1), good(score=0.1)])
+    tracker = ObjectTracker(est, LossCriteria(max_failed_frames=2))
+    tracker.process(FRAME, MASK)
+    assert tracker.process(FRAME, None).mode is TrackingMode.OCCLUDED
+    first = tracker.process(FRAME, None)
+    assert first.mode is TrackingMode.OCCLUDED and not first.has_pose and "1/2" in first.reason
+    assert tracker.process(FRAME, None).mode is TrackingMode.LOST
+
+
+def test_occluded_registers_on_a_mask_when_nothing_hides_the_held_pose():
+    """The object moved while hidden and is seen elsewhere: the mask registers it there."""
+    est = ScriptedEstimator([good(), good(0.2)], [hidden(), good(score=0.1, occluded=0.0)])
+    tracker = ObjectTracker(est)
+    tracker.process(FRAME, MASK)
+    assert tracker.process(FRAME, MASK).mode is TrackingMode.OCCLUDED  # a mask while tracking is not used
+    moved = tracker.process(FRAME, MASK)
+    assert moved.has_pose and moved.mode is TrackingMode.TRACKING and moved.T_cam_centered[0, 3] == 0.2
+    assert est.calls == ["register", "track", "track", "register"]
+
+
+def test_a_mask_of_the_part_in_view_does_not_register_while_the_held_pose_is_hidden():
+    est = ScriptedEstimator([good()], [hidden(), hidden(visible=0.1, occluded=0.8)])
+    tracker = ObjectTracker(est)
+    tracker.process(FRAME, MASK)
+    tracker.process(FRAME, None)
+    held = tracker.process(FRAME, MASK)
+    assert held.mode is TrackingMode.OCCLUDED and not held.has_pose
+    assert est.calls == ["register", "track", "track"]
+
+
+def test_partial_occlusion_that_passes_the_criteria_keeps_tracking():
+    est = ScriptedEstimator([good()], [good(0.001, visible=0.3, occluded=0.7, score=0.5)])
+    tracker = ObjectTracker(est)
+    tracker.process(FRAME, MASK)
+    partly = tracker.process(FRAME, None)
+    assert partly.has_pose and partly.mode is TrackingMode.TRACKING
+
+
+def test_a_failure_with_little_in_front_is_not_an_occlusion():
+    """The object leaving the view or a pose slipping off it shows background behind, not something in front."""
+    est = ScriptedEstimator([good()], [good(visible=0.05, occluded=0.1)])
+    tracker = ObjectTracker(est, LossCriteria(max_failed_frames=1, min_occluded_fraction=0.4))
+    tracker.process(FRAME, MASK)
+    assert tracker.process(FRAME, None).mode is TrackingMode.LOST
+
+
+def test_no_velocity_is_extrapolated_across_a_registration_from_occluded():
+    est = ScriptedEstimator([good(stamp_s=3.0), good(0.1, stamp_s=3.1)],
+                            [good(0.01, stamp_s=3.0 + 1 / 30), hidden(), good(score=0.1),
+                             good(0.1, stamp_s=3.1 + 1 / 30)])
+    tracker = ObjectTracker(est)
+    tracker.process(FRAME, MASK)
+    tracker.process(frame_at(3.0 + 1 / 30), None)
+    assert tracker.process(frame_at(3.0 + 2 / 30), None).mode is TrackingMode.OCCLUDED
+    assert tracker.process(frame_at(3.1), MASK).mode is TrackingMode.TRACKING  # registered where it is now
+    tracker.process(frame_at(3.1 + 1 / 30), None)
+    assert est.previous[-1].T_cam_centered[0, 3] == pytest.approx(0.1)  # the registered pose, not extrapolated

@@ -17,8 +17,9 @@ from fpose_ros.evaluation.statistics import (
     losses_after_registration,
     percentile,
     reacquisition_delays,
+    scenario_figures,
 )
-from fpose_ros.evaluation.tables import format_replay_table
+from fpose_ros.evaluation.tables import format_replay_table, format_scenario_table
 
 POSE = np.eye(4)
 
@@ -179,3 +180,42 @@ def test_targets_fail_on_a_missing_or_nan_figure():
     assert failed_targets({"coverage": 0.96, "latency_ms": 33.0}, targets) == []
     assert failed_targets({"coverage": 0.94, "latency_ms": math.nan}, targets) == [str(t) for t in targets]
     assert failed_targets({}, targets[:1]) == ["coverage >= 0.95"]
+
+
+def scene(i: int, adds: float | None, in_view: bool = True, masked: bool = False, hypotheses: int = 1
+          ) -> FrameRecord:
+    """Frame ``i`` with ADD-S ``adds`` metres (None: no pose)."""
+    r = record(i, pose=adds is not None, masked=masked)
+    r.adds, r.in_view, r.hypotheses = (math.inf if adds is None else adds), in_view, hypotheses
+    return r
+
+
+def test_occlusion_figures_count_by_the_visible_fraction():
+    # Diameter 0.2 m: a pose is wrong above 0.02 m.
+    fractions = [1.0, 0.6, 0.3, 0.2, 0.05, 0.0, 0.05, 0.4, 1.0]
+    adds = [0.001, 0.001, None, None, 0.001, None, None, 0.03, 0.001]
+    f = scenario_figures([scene(i, a) for i, a in enumerate(adds)], 0.2, fractions, kind="occluder")
+    assert f.coverage_shown == pytest.approx(4 / 5)  # frames 0, 1, 2, 7, 8 show >= 30 %; 2 has no pose
+    assert f.poses_hidden == 1  # frame 4
+    assert f.wrong_poses == 1  # frame 7
+    assert f.coverage_visible == pytest.approx(5 / 9)
+    assert f.registrations_after_return is None  # always in view
+    assert f.failed() == ["coverage_shown >= 0.95", "poses_hidden <= 0", "wrong_poses <= 0"]
+    assert "occluder: FAIL" in format_scenario_table([("run", f)])
+
+
+def test_return_figures_count_registrations_and_time_the_first_correct_pose_from_the_first_mask():
+    records = [scene(0, 0.001, masked=True, hypotheses=252), scene(1, 0.001), scene(2, None, in_view=False),
+               scene(3, None, in_view=False), scene(4, None), scene(5, None, masked=True),
+               scene(6, 0.05, hypotheses=252), scene(7, None), scene(8, None, masked=True),
+               scene(9, 0.001, hypotheses=252), scene(10, 0.001)]
+    f = scenario_figures(records, 0.2, kind="exit_and_return")
+    assert f.registrations_after_return == 2  # register -> lost -> register
+    assert f.first_correct_after_return_s == pytest.approx((9 - 5) / 30 + 0.02)  # frame 9's pose, frame 5's mask
+    assert f.poses_hidden is None and math.isnan(f.coverage_shown)  # no visible fractions given
+    assert f.failed() == ["registrations_after_return <= 1", "coverage_visible >= 0.95", "wrong_poses <= 0"]
+    good = scenario_figures([scene(0, 0.001, masked=True, hypotheses=252), scene(1, None, in_view=False),
+                             scene(2, None, masked=True), scene(3, 0.001, hypotheses=252), scene(4, 0.001)],
+                            0.2, kind="exit_and_return")
+    assert good.registrations_after_return == 1 and good.failed() == ["coverage_visible >= 0.95"]
+    assert scenario_figures(records, 0.2).failed() == []  # no scenario: nothing applies
