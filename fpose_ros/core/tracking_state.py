@@ -19,6 +19,10 @@ States (``PoseResult.mode``):
   while hidden and is seen elsewhere). LOST after ``max_failed_frames`` failures in a row without
   occlusion evidence, or ``occlusion_timeout_s`` after the last trusted pose.
 * LOST: no pose until a frame comes with a mask; a failed registration attempt -> REGISTERING.
+
+A mask touching the image border registers only when the mask before it did too
+(``border_mask_pair_s``): an object coming back into view is mid-swing, and a pose registered on
+its first mask is out of the tracking window by the next frame.
 """
 
 from __future__ import annotations
@@ -62,6 +66,14 @@ class LossCriteria:
     occlusion_timeout_s: float = param(
         2.0, "Longest the object stays OCCLUDED after its last trusted pose before it is LOST (by frame stamps), "
              "seconds.", range=(0, None), low_open=True, unit="s")
+    # An object coming into view is usually mid-swing: registered on its first, border-cut mask, it has
+    # moved out of the tracking window by the next frame and is lost again (indep_sugar_exit_and_return:
+    # registered at its return, lost 2 frames later, registered again on the next mask).
+    border_mask_pair_s: float = param(
+        0.5, "A mask touching the image border (the object entering or leaving the view) is registered on only "
+             "when the mask before it, at most this many seconds earlier, touched the border too (the object "
+             "stays there); a mask clear of the border registers at once. 0: every mask registers.",
+        range=(0, None), unit="s")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -91,6 +103,12 @@ class LossCriteria:
     def occluded(self, result: PoseResult) -> bool:
         """Whether an untrusted ``result`` shows something in front of the object (an occlusion, not a loss)."""
         return result.T_cam_centered is not None and result.occluded_fraction >= self.min_occluded_fraction
+
+
+def touches_border(mask: np.ndarray, margin_px: int = 2) -> bool:
+    """Whether an (H, W) mask (nonzero = object) has a pixel within ``margin_px`` of the image border."""
+    m = margin_px
+    return bool(mask[:m].any() or mask[-m:].any() or mask[:, :m].any() or mask[:, -m:].any())
 
 
 def pose_jump(T_a: np.ndarray, T_b: np.ndarray) -> tuple[float, float]:
@@ -145,6 +163,7 @@ class ObjectTracker:
         self._last_good: PoseResult | None = None
         self._before_last: PoseResult | None = None
         self._failures = 0
+        self._border_mask_s: float | None = None  # stamp of the last mask that touched the image border
 
     def reset(self) -> None:
         """Forget the object: the next frame with a mask registers it afresh."""
@@ -152,6 +171,7 @@ class ObjectTracker:
         self._last_good = None
         self._before_last = None
         self._failures = 0
+        self._border_mask_s = None
 
     def process(self, frame: RGBDFrame, mask: np.ndarray | None = None) -> PoseResult:
         """Advance the state machine by one frame.
@@ -176,6 +196,13 @@ class ObjectTracker:
         return self._register(frame, mask)
 
     def _register(self, frame: RGBDFrame, mask: np.ndarray) -> PoseResult:
+        if self.criteria.border_mask_pair_s > 0 and touches_border(mask):
+            previous, self._border_mask_s = self._border_mask_s, frame.stamp_s
+            if previous is None or not 0 < frame.stamp_s - previous <= self.criteria.border_mask_pair_s:
+                return _without_pose(frame, self.mode, "the mask touches the image border (the object is coming "
+                                                       "into or leaving the view): registering on a later mask")
+        else:
+            self._border_mask_s = None
         result = self.estimator.register(frame, mask)
         failure = self.criteria.failure(result, None)
         if failure is not None:

@@ -10,11 +10,14 @@ from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.pose_result import PoseResult, TrackingMode
-from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker, pose_jump
+from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker, pose_jump, touches_border
 
 CAMERA = CameraIntrinsics(fx=50.0, fy=50.0, cx=7.5, cy=5.5, width=16, height=12)
 FRAME = RGBDFrame(np.zeros((12, 16, 3), np.uint8), np.full((12, 16), 0.5, np.float32), CAMERA, stamp_s=3.0)
-MASK = np.ones((12, 16), np.uint8)
+MASK = np.zeros((12, 16), np.uint8)
+MASK[3:9, 4:12] = 1  # clear of the image border
+BORDER_MASK = np.zeros((12, 16), np.uint8)
+BORDER_MASK[3:9, 12:] = 1  # cut by the right border: the object is partly out of view
 
 
 def pose(x: float = 0.0, yaw_deg: float = 0.0) -> np.ndarray:
@@ -241,3 +244,26 @@ def test_no_velocity_is_extrapolated_across_a_registration_from_occluded():
     assert tracker.process(frame_at(3.1), MASK).mode is TrackingMode.TRACKING  # registered where it is now
     tracker.process(frame_at(3.1 + 1 / 30), None)
     assert est.previous[-1].T_cam_centered[0, 3] == pytest.approx(0.1)  # the registered pose, not extrapolated
+
+
+def test_touches_border():
+    assert touches_border(BORDER_MASK) and not touches_border(MASK)
+    near = np.zeros((12, 16), np.uint8)
+    near[1, 5] = 1
+    assert touches_border(near) and not touches_border(near, margin_px=1)
+
+
+def test_a_mask_cut_by_the_border_registers_only_after_another_one():
+    """An object swinging back into view is not registered on its first, border-cut mask."""
+    est = ScriptedEstimator([good(0.1, stamp_s=3.1), good(0.2, stamp_s=4.1)], [])
+    tracker = ObjectTracker(est, LossCriteria(border_mask_pair_s=0.5))
+    entering = tracker.process(frame_at(3.0), BORDER_MASK)
+    assert not entering.has_pose and "border" in entering.reason and est.calls == []
+    assert tracker.process(frame_at(3.1), MASK).has_pose  # in view now: registers at once
+    tracker.reset()
+    assert not tracker.process(frame_at(3.2), BORDER_MASK).has_pose
+    assert tracker.process(frame_at(4.0), BORDER_MASK).has_pose is False  # 0.8 s later: not the same stay
+    assert tracker.process(frame_at(4.1), BORDER_MASK).has_pose  # resting at the border: the 2nd mask registers
+    assert est.calls == ["register", "register"]
+    est_off = ScriptedEstimator([good()], [])
+    assert ObjectTracker(est_off, LossCriteria(border_mask_pair_s=0.0)).process(FRAME, BORDER_MASK).has_pose
