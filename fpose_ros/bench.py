@@ -42,6 +42,7 @@ from fpose_ros.evaluation.offline import (
     peer_factory,
     per_sequence_figures,
     quick_specs,
+    registration_stats,
     run_method,
     summarize,
 )
@@ -64,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--boxes", action="store_true",
                         help=f"the detector gives boxes instead of masks: the box around the mask, each edge off by up "
                              f"to {BOX_JITTER:.0%} of its size; registration from the box and the depth in it")
+    parser.add_argument("--registration-only", action="store_true",
+                        help="only the registration trials (no tracking run): the registration figures alone")
     parser.add_argument("--refiner", choices=["geometric", "learned"], default="geometric")
     parser.add_argument("--scorer", choices=["geometric", "learned"], default="geometric")
     parser.add_argument("--refiner-weights", type=Path, help="RefineNet checkpoint directory (--refiner learned)")
@@ -94,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = _device(args.device)
     config = EstimatorConfig(device=device)
     box_jitter = BOX_JITTER if args.boxes else None
+    detector = f"boxes (edges off by up to {BOX_JITTER:.0%})" if args.boxes else "masks"
+    if args.registration_only:
+        return _registration_main(args, specs, config, box_jitter, detector)
     ours, our_rss = run_method(specs, args.cache, lambda seq: engine_factory(seq, config), "fpose_ros", box_jitter)
     summary = summarize(ours, our_rss)
     peer_summary = None
@@ -102,7 +108,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         peer_summary = summarize(theirs, their_rss)
     info = {**machine(), "engine_device": device}
     gpu = f", engine on {torch.cuda.get_device_name(torch.device(device))}" if device.startswith("cuda") else ""
-    detector = f"boxes (edges off by up to {BOX_JITTER:.0%})" if args.boxes else "masks"
     print(f"fpose_ros benchmark: {len(specs)} sequences, detector {detector}, machine: {info['cpu']} "
           f"({info['cores']} cores, torch {info['torch']}, {info['torch_threads']} threads{gpu})")
     print(format_table(summary, peer_summary))
@@ -131,6 +136,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _registration_main(args: argparse.Namespace, specs: Sequence[BenchmarkSpec], config: EstimatorConfig,
+                       box_jitter: float | None, detector: str) -> int:
+    """``--registration-only``: the registration trials of every sequence, no tracking run."""
+    runs, _ = run_method(specs, args.cache, lambda seq: engine_factory(seq, config), "fpose_ros", box_jitter,
+                         track=False)
+    stats = registration_stats(runs)
+    print(f"fpose_ros registration trials: {len(specs)} sequences, detector {detector}, machine: {machine()['cpu']} "
+          f"({machine()['cores']} cores)")
+    print(f"registration success {stats.success_rate:.1%} of {stats.trials} trials (target >= 95%), "
+          f"median {stats.median_s:.3f} s, p90 {stats.p90_s:.3f} s")
+    if args.json:
+        per_sequence = [{"name": r.name, "registration_success": float(np.mean(r.register_ok)),
+                         "registration_median_s": float(np.median(r.register_s))} for r in runs]
+        payload = {"registration": asdict(stats), "detector": detector, "machine": machine(),
+                   "sequences": [asdict(s) for s in specs], "per_sequence": per_sequence}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(payload, indent=2, default=_json_default))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Stop with the parser's usage error on arguments that do not fit together."""
     for part in ("refiner", "scorer"):
@@ -146,8 +172,9 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error("--threads must be >= 1")
     if args.soak is not None and not args.live:
         parser.error("--soak needs --live")
-    if args.boxes and args.live:
-        parser.error("--boxes runs the engine in this process: not with --live")
+    for flag in ("boxes", "registration_only"):
+        if getattr(args, flag) and args.live:
+            parser.error(f"--{flag.replace('_', '-')} runs the engine in this process: not with --live")
 
 
 def _selected_specs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[BenchmarkSpec]:

@@ -64,7 +64,7 @@ def test_quick_set_has_an_exit_and_return_sequence():
 
 
 @pytest.mark.parametrize("argv", [["--refiner", "learned"], ["--sequences", "no_such_sequence"], ["--threads", "0"],
-                                  ["--boxes", "--live"]])
+                                  ["--boxes", "--live"], ["--registration-only", "--live"]])
 def test_bad_options_are_refused_with_a_message(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)

@@ -130,13 +130,14 @@ class Summary:
 
 def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator],
                  mask_every: int = MASK_EVERY_VISIBLE_FRAMES,
-                 registration_trials: int = REGISTRATION_TRIALS_PER_SEQUENCE, box_jitter: float | None = None
-                 ) -> SequenceRun:
+                 registration_trials: int = REGISTRATION_TRIALS_PER_SEQUENCE, box_jitter: float | None = None,
+                 track: bool = True) -> SequenceRun:
     """Run one method over one sequence (see the module docstring for the protocol).
 
     ``mask_every``: the detector's mask schedule (every this-many-th visible frame); ``registration_trials``:
     how many fresh registrations to time (0: tracking only); ``box_jitter``: None for masks, else boxes
-    with each edge off by up to this fraction of the box's size.
+    with each edge off by up to this fraction of the box's size; ``track``: False runs the registration
+    trials only.
     """
     run = SequenceRun(seq.spec.name)
     points = seq.model.surface_points
@@ -155,6 +156,8 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
         run.register_s.append(result.timings.total_ms / 1000.0)
         run.register_ok.append(result.T_cam_centered is not None
                                and adds_error(points, result.T_cam_centered, T_gt[i]) < 0.1 * diameter)
+    if not track:
+        return run
 
     tracker = ObjectTracker(make_estimator(), LossCriteria())
     left = None
@@ -186,10 +189,16 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
     return run
 
 
-def summarize(runs: Sequence[SequenceRun], peak_rss_mb: float | None = None) -> Summary:
-    """Pool the runs into the published figures; ``peak_rss_mb`` defaults to the process's peak so far."""
+def registration_stats(runs: Sequence[SequenceRun]) -> RegistrationStats:
+    """The registration trials of all runs pooled."""
     reg = np.concatenate([r.register_s for r in runs])
     ok = np.concatenate([r.register_ok for r in runs])
+    return RegistrationStats(median_s=float(np.median(reg)), p90_s=float(np.percentile(reg, 90)),
+                             success_rate=float(ok.mean()), trials=int(len(ok)))
+
+
+def summarize(runs: Sequence[SequenceRun], peak_rss_mb: float | None = None) -> Summary:
+    """Pool the runs into the published figures; ``peak_rss_mb`` defaults to the process's peak so far."""
     track = np.concatenate([r.track_ms for r in runs]) if any(r.track_ms for r in runs) else np.array([np.nan])
     add = np.concatenate([r.add_m for r in runs])
     adds = np.concatenate([r.adds_m for r in runs])
@@ -198,8 +207,7 @@ def summarize(runs: Sequence[SequenceRun], peak_rss_mb: float | None = None) -> 
     missing_reacq = any(r.detect_frames is not None and r.reacquire_s is None for r in runs)
     median_track = float(np.median(track))
     return Summary(
-        registration=RegistrationStats(median_s=float(np.median(reg)), p90_s=float(np.percentile(reg, 90)),
-                                       success_rate=float(ok.mean()), trials=int(len(ok))),
+        registration=registration_stats(runs),
         tracking=TrackingStats(median_ms=median_track, p90_ms=float(np.percentile(track, 90)),
                                rate_hz=1000.0 / median_track if median_track > 0 else float("nan"),
                                add_auc=auc(add), adds_auc=auc(adds), frames=int(len(add))),
@@ -269,10 +277,11 @@ def quick_specs() -> list[SequenceSpec]:
 
 def run_method(specs: Sequence[BenchmarkSpec], cache: Path | None,
                factory: Callable[[SyntheticSequence], Callable[[], Estimator]], label: str,
-               box_jitter: float | None = None) -> tuple[list[SequenceRun], float]:
+               box_jitter: float | None = None, track: bool = True) -> tuple[list[SequenceRun], float]:
     """Run one method over every sequence, one in memory at a time; returns the runs and the peak RSS (MB).
 
-    ``box_jitter``: registration from boxes instead of masks (see :func:`run_sequence`).
+    ``box_jitter``, ``track``: registration from boxes instead of masks, registration trials only (see
+    :func:`run_sequence`).
     """
     resources.reset_peak_rss()
     runs = []
@@ -281,7 +290,9 @@ def run_method(specs: Sequence[BenchmarkSpec], cache: Path | None,
         seq = load_sequence(spec, cache)
         print(f"[bench] {label} / {spec.name}: {len(seq.frames)} frames "
               f"({time.perf_counter() - t0:.1f} s to load/render)", file=sys.stderr)
-        runs.append(run_sequence(seq, factory(seq), box_jitter=box_jitter))
+        runs.append(run_sequence(seq, factory(seq), box_jitter=box_jitter, track=track))
+        print(f"[bench] {label} / {spec.name}: {sum(runs[-1].register_ok)} of {len(runs[-1].register_ok)} "
+              "registration trials succeeded", file=sys.stderr)
         del seq
     return runs, resources.peak_rss_mb()
 
