@@ -291,10 +291,17 @@ class ScenarioFigures:
     registrations_after_return: int | None
     first_correct_after_return_s: float
 
+    @property
+    def judged(self) -> bool:
+        """Whether an acceptance applies: a scenario with one, measured (the occluder's needs visible fractions)."""
+        return self.kind in SCENARIO_ACCEPTANCE and (self.kind != "occluder" or self.poses_hidden is not None)
+
     def failed(self) -> list[str]:
-        """The acceptance targets of its kind that it misses, as ``str(target)``."""
+        """The acceptance targets of its kind that it misses, as ``str(target)`` (none when not :attr:`judged`)."""
+        if not self.judged:
+            return []
         figures = {k: v for k, v in dataclasses.asdict(self).items() if isinstance(v, int | float)}
-        return failed_targets(figures, SCENARIO_ACCEPTANCE.get(self.kind, ()))
+        return failed_targets(figures, SCENARIO_ACCEPTANCE[self.kind])
 
 
 #: Issue 14's acceptance 2 (occluder) and 3 (leave and return), by scenario.

@@ -62,7 +62,8 @@ def format_scenario_table(rows: Sequence[tuple[str, ScenarioFigures]]) -> str:
     lines = []
     for label, f in rows:
         failed = f.failed()
-        verdict = "n/a" if not f.kind else (f"{f.kind}: pass" if not failed else f"{f.kind}: FAIL " + ", ".join(failed))
+        verdict = ("n/a" if not f.judged else
+                   f"{f.kind}: pass" if not failed else f"{f.kind}: FAIL " + ", ".join(failed))
         lines.append([label, number(f.coverage_visible, ".3f"), number(f.coverage_shown, ".3f"),
                       number(f.poses_hidden, "d"), str(f.wrong_poses), number(f.registrations_after_return, "d"),
                       number(f.first_correct_after_return_s, ".2f"), verdict])

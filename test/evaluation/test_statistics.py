@@ -219,3 +219,6 @@ def test_return_figures_count_registrations_and_time_the_first_correct_pose_from
                             0.2, kind="exit_and_return")
     assert good.registrations_after_return == 1 and good.failed() == ["coverage_visible >= 0.95"]
     assert scenario_figures(records, 0.2).failed() == []  # no scenario: nothing applies
+    unmeasured = scenario_figures(records, 0.2, kind="occluder")  # an occluder without visible fractions
+    assert not unmeasured.judged and unmeasured.failed() == []
+    assert format_scenario_table([("run", unmeasured)]).splitlines()[-1].rstrip().endswith("n/a")
