@@ -167,15 +167,16 @@ class CountingRenderer:
     """Wraps a renderer and counts its calls; declares the wrapped one's capabilities."""
 
     def __init__(self, inner) -> None:
-        self.inner, self.calls = inner, 0
+        self.inner, self.calls, self.batches = inner, 0, []
         self.face_budget = inner.face_budget
 
     def with_backface_culling(self):
         return CountingRenderer(self.inner.with_backface_culling())
 
-    def render(self, *args, **kwargs):
+    def render(self, mesh, T_cam_centered, *args, **kwargs):
         self.calls += 1
-        return self.inner.render(*args, **kwargs)
+        self.batches.append(T_cam_centered.shape[0])
+        return self.inner.render(mesh, T_cam_centered, *args, **kwargs)
 
 
 def test_a_wrapped_renderer_gives_the_same_poses_as_the_plain_one():
@@ -189,6 +190,15 @@ def test_a_wrapped_renderer_gives_the_same_poses_as_the_plain_one():
     assert isinstance(est.renderer, CountingRenderer) and est.renderer.calls > 0
     for plain, wrapped in zip(poses[0], poses[1], strict=True):
         np.testing.assert_allclose(wrapped, plain, atol=1e-6)
+
+
+def test_registration_renders_every_hypothesis_once():
+    """The first pass scores on its own rendering; only the top_k are rendered again (refined, then scored)."""
+    est = build_estimator(MODEL, renderer=CountingRenderer(TorchRasterizer()))
+    result = est.register(*render_frame(T_TRUE))
+    assert result.has_pose and adds_error(POINTS, result.T_cam_centered, T_TRUE) < 0.1 * MODEL.diameter
+    config = est.config
+    assert est.renderer.batches == [config.n_hypotheses] + [config.top_k] * (config.register_iterations + 1)
 
 
 def test_tracking_reuses_a_keyframe_rendering_as_accurately_as_rendering_every_frame():
