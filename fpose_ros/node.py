@@ -304,6 +304,8 @@ class FposeNode(Node):
             return
         mask = self._to_mask(mask_msg, frame, header) if mask_msg is not None else None
         start = time.perf_counter()
+        if job.earlier is not None:
+            self._note_earlier_mask(*job.earlier)
         result = self._tracker.process(frame, mask)
         processing_ms = (time.perf_counter() - start) * 1e3
         with self._state_lock:
@@ -353,6 +355,16 @@ class FposeNode(Node):
             raise InputError(f"{depth_topic} is {describe(item.depth)} but {color_topic} is {describe(item.color)}: "
                              "depth must be registered to colour (RealSense: align_depth.enable:=true)")
         return RGBDFrame(rgb=rgb, depth=depth, intrinsics=intrinsics, stamp_s=item.stamp_ns * 1e-9)
+
+    def _note_earlier_mask(self, item: SyncedFrame, msg: Image | Detection2D) -> None:
+        """Give the tracker the mask of a frame before the one registered on: the object's velocity comes from both."""
+        try:
+            frame = self._to_frame(item)
+        except InputError:
+            return  # a frame that is never processed: its velocity is only a start for tracking
+        mask = self._to_mask(msg, frame, item.color.header)
+        if mask is not None:
+            self._tracker.note_mask(frame, mask)
 
     def _to_mask(self, msg: Image | Detection2D, frame: RGBDFrame, header: Header) -> np.ndarray | None:
         """The object's mask for ``frame`` (from a mask image or a box), or None (with a warning) when unusable.

@@ -22,6 +22,7 @@ import math
 import statistics
 import threading
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -64,12 +65,17 @@ class FrameSchedulerConfig:
 
 @dataclass(frozen=True)
 class Job(Generic[T, M]):
-    """One frame for the engine: ``frame`` is the pushed payload, ``mask`` the paired one (REGISTER only)."""
+    """One frame for the engine: ``frame`` is the pushed payload, ``mask`` the paired one (REGISTER only).
+
+    ``earlier`` (REGISTER only, may be None): the next older frame that has a mask, with that mask; the
+    tracker takes the object's velocity from the two masks (``ObjectTracker.note_mask``).
+    """
 
     kind: JobKind
     stamp_ns: int
     frame: T
     mask: M | None = None
+    earlier: tuple[T, M] | None = None
 
 
 class FrameScheduler(Generic[T, M]):
@@ -197,9 +203,11 @@ class FrameScheduler(Generic[T, M]):
 
     def _pick(self) -> Job[T, M] | None:
         if not self._tracking:
-            pair = self._newest_pair()
-            if pair is not None:
-                return Job(JobKind.REGISTER, *pair)
+            pairs = self._pairs()
+            newest = next(pairs, None)
+            if newest is not None and newest[0] > self._last_mask_used_ns:
+                earlier = next(pairs, None)
+                return Job(JobKind.REGISTER, *newest, earlier=None if earlier is None else earlier[1:])
         backlog = [entry for entry in self._frames if entry[0] > self._cursor_ns]
         if not backlog:
             return None
@@ -236,15 +244,14 @@ class FrameScheduler(Generic[T, M]):
         span = self._frames[-1][0] - self._frames[0][0]
         return max(span * 1e-9 / (len(self._frames) - 1), 1e-3)
 
-    def _newest_pair(self) -> tuple[int, T, M] | None:
-        """(stamp, frame, mask) of the newest frame not yet registered on that has a mask within the slop."""
+    def _pairs(self) -> Iterator[tuple[int, T, M]]:
+        """(stamp, frame, mask) of the frames that have a mask within the slop, newest first."""
+        if not self._masks:
+            return
         for stamp, frame in reversed(self._frames):
-            if stamp <= self._last_mask_used_ns:
-                return None
-            best = min(self._masks, key=lambda entry: abs(entry[0] - stamp), default=None)
-            if best is not None and abs(best[0] - stamp) <= self._config.mask_slop_ns:
-                return stamp, frame, best[1]
-        return None
+            best = min(self._masks, key=lambda entry: abs(entry[0] - stamp))
+            if abs(best[0] - stamp) <= self._config.mask_slop_ns:
+                yield stamp, frame, best[1]
 
     def _discard_until(self, stamp_ns: int) -> None:
         _keep_after(self._frames, stamp_ns)

@@ -267,3 +267,32 @@ def test_a_mask_cut_by_the_border_registers_only_after_another_one():
     assert est.calls == ["register", "register"]
     est_off = ScriptedEstimator([good()], [])
     assert ObjectTracker(est_off, LossCriteria(border_mask_pair_s=0.0)).process(FRAME, BORDER_MASK).has_pose
+
+
+def _mask_at_columns(first: int, end: int) -> np.ndarray:
+    mask = np.zeros((12, 16), np.uint8)
+    mask[3:9, first:end] = 1
+    return mask
+
+
+def test_the_first_tracked_frame_after_a_registration_moves_at_the_masks_velocity():
+    """The live node registers a fast object late: the frame after it starts where the two masks say it went."""
+    est = ScriptedEstimator([good(0.0, stamp_s=3.1)], [good(0.0133, stamp_s=3.1 + 1 / 30)])
+    tracker = ObjectTracker(est)
+    # Depth 0.5 m, fx 50: the mask's box centre moving 4 pixels to the right in 0.1 s is 4 cm, 0.4 m/s.
+    tracker.note_mask(frame_at(3.0), _mask_at_columns(4, 8))  # an earlier frame the node skipped
+    assert tracker.process(frame_at(3.1), _mask_at_columns(8, 12)).has_pose
+    tracker.process(frame_at(3.1 + 1 / 30), None)
+    start = est.previous[-1].T_cam_centered
+    assert start[0, 3] == pytest.approx(0.04 / 3, abs=1e-4)  # a third of the masks' motion, one frame on
+    assert start[2, 3] == pytest.approx(0.5) and pose_jump(pose(), start)[1] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_masks_too_far_apart_give_no_velocity():
+    """Masks 0.33 s apart (3 Hz) are beyond the constant-velocity gap: the registered pose is the start."""
+    est = ScriptedEstimator([none("no hypothesis fits"), good(0.0, stamp_s=3.33)], [good(0.0, stamp_s=3.33 + 1 / 30)])
+    tracker = ObjectTracker(est)
+    assert not tracker.process(frame_at(3.0), _mask_at_columns(4, 8)).has_pose
+    assert tracker.process(frame_at(3.33), _mask_at_columns(8, 12)).has_pose
+    tracker.process(frame_at(3.33 + 1 / 30), None)
+    assert est.previous[-1].T_cam_centered[0, 3] == pytest.approx(0.0)

@@ -167,3 +167,18 @@ def test_an_engine_slower_than_the_stream_steps_as_far_as_keeping_up_needs() -> 
         sched.push_frame(k * PERIOD, k)
     frames = [run(sched, cost_s=0.150).frame for _ in range(4)]
     assert frames[-1] - frames[-2] >= 5  # 150 ms per frame at 33 ms frames: every 5th frame at least
+
+
+def test_a_registration_carries_the_next_older_frame_with_a_mask() -> None:
+    """The tracker takes a late-registered fast object's velocity from that mask and the registered one."""
+    sched = make()
+    for k in range(8):
+        sched.push_frame(k * PERIOD, k)
+    for k in (0, 3, 6):
+        sched.push_mask(k * PERIOD, f"m{k}")
+    job = run(sched)
+    assert (job.kind, job.frame, job.mask, job.earlier) == (JobKind.REGISTER, 6, "m6", (3, "m3"))
+    lone = make()
+    lone.push_frame(0, 0)
+    lone.push_mask(0, "m0")
+    assert run(lone).earlier is None  # the first mask: no velocity
