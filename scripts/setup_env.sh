@@ -53,7 +53,8 @@ np_include=$("$vpy" -c "import numpy; print(numpy.get_include())")
 # build_interfaces NAME SOURCE_DIR: build a rosidl package into $venv/interfaces/NAME.
 build_interfaces() {
   local name=$1 src=$2
-  local prefix="$venv/interfaces/$name" work="$repo/build/interfaces/$name"
+  # Per venv, so that two distros' setups can run at once (.ci/run does).
+  local prefix="$venv/interfaces/$name" work="$repo/build/$(basename "$venv")/interfaces/$name"
   log "building ROS interfaces: $name"
   rm -rf "$prefix" "$work"
   # CMake refuses include paths inside the source tree, and the venv's numpy lives inside
@@ -99,7 +100,10 @@ PTH
 
 log "installing fpose_ros (editable)"
 # compat mode puts the repository itself on sys.path, which extend_path() needs.
-"$vpy" -m pip install -q --no-deps -e . --config-settings editable_mode=compat
+# Both distros' editable installs write the repository's fpose_ros.egg-info: one at a time.
+mkdir -p "$repo/build"
+flock "$repo/build/.editable-install.lock" \
+  "$vpy" -m pip install -q --no-deps -e . --config-settings editable_mode=compat
 
 log "installing colcon (its own venv: $venv/tools/colcon)"
 [[ -x "$venv/tools/colcon/bin/python" ]] || "$python" -m venv "$venv/tools/colcon"
