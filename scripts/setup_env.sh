@@ -54,7 +54,9 @@ np_include=$("$vpy" -c "import numpy; print(numpy.get_include())")
 build_interfaces() {
   local name=$1 src=$2
   # Per venv, so that two distros' setups can run at once (.ci/run does).
-  local prefix="$venv/interfaces/$name" work="$repo/build/$(basename "$venv")/interfaces/$name"
+  local venv_name
+  venv_name=$(basename "$venv")
+  local prefix="$venv/interfaces/$name" work="$repo/build/interfaces-${venv_name#.}/$name"
   log "building ROS interfaces: $name"
   rm -rf "$prefix" "$work"
   # CMake refuses include paths inside the source tree, and the venv's numpy lives inside
