@@ -33,7 +33,7 @@ from std_msgs.msg import Header
 from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2D, Detection2DArray, Detection3DArray
 
-from fpose_ros import _node_env  # noqa: F401 - before torch: OpenMP threads must not spin (see the module)
+from fpose_ros import _node_env  # before torch: OpenMP threads must not spin (see the module)
 from fpose_ros.core.box_mask import mask_from_box
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError, InputError, MeshError
@@ -318,6 +318,8 @@ class FposeNode(Node):
         if self._outputs.overlay_wanted:
             self._outputs.publish_overlay(header, frame.rgb, frame.intrinsics, result)
         self._set_mode(result.mode)  # the scheduler discards frames and masks from before a loss
+        if job.kind is JobKind.REGISTER:
+            _node_env.release_free_memory()  # the registration's temporaries, freed by now (see the module)
 
     def _set_mode(self, mode: TrackingMode) -> None:
         with self._state_lock:
