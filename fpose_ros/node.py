@@ -1,12 +1,14 @@
-"""``fpose_node``: 6D pose of a known object in an RGB-D stream, as a ROS 2 node.
+"""``fpose_node``: 6D pose of known objects in an RGB-D stream, as a ROS 2 node.
 
 Run: ``ros2 run fpose_ros fpose_node --ros-args -p mesh_file:=/path/obj.ply`` on a ROS 2
-install, or ``python -m fpose_ros.node --ros-args ...`` / ``fpose_node --ros-args ...`` here.
+install, or ``python -m fpose_ros.node --ros-args ...`` / ``fpose_node --ros-args ...`` here;
+several objects: ``object_names`` and ``objects.<name>.*`` (config/fpose_objects.yaml).
 Topics, parameters and the service are listed in docs/ros_interface.md.
 
-Threads: subscription callbacks only store messages (synchronizer, mask buffer, the
-newest-frame slot) and run on a single-threaded executor; one worker thread runs the engine
-and publishes, so the inputs never wait for the engine. Not rclpy's MultiThreadedExecutor:
+Threads: subscription callbacks only store messages (synchronizer, each object's frame scheduler)
+and run on a single-threaded executor; one worker thread per object runs the engine and publishes
+(:mod:`fpose_ros.ros.object_worker`), so the inputs never wait for the engine and one object's
+registration never waits for another's. Not rclpy's MultiThreadedExecutor:
 its spin thread re-queues callbacks that are still waiting for a pool thread and holds the GIL
 doing so (ros2/rclpy#1223, #1452); measured here (scripts/bench_executor_latency.py) it delayed a
 640x480 image by 10-40 ms median against 2-5 ms, and the demo's latency p90 was 86-113 ms against 20-24 ms.
@@ -15,12 +17,8 @@ doing so (ros2/rclpy#1223, #1452); measured here (scripts/bench_executor_latency
 from __future__ import annotations
 
 import sys
-import threading
 import time
-import traceback
-from dataclasses import dataclass
 
-import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
@@ -31,10 +29,9 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
-from vision_msgs.msg import Detection2D, Detection2DArray, Detection3DArray
+from vision_msgs.msg import Detection2DArray, Detection3DArray
 
-from fpose_ros import _node_env  # before torch: OpenMP threads must not spin (see the module)
-from fpose_ros.core.box_mask import mask_from_box
+from fpose_ros import _node_env  # noqa: F401 - before torch: OpenMP threads must not spin (see the module)
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError, InputError, MeshError
 from fpose_ros.core.estimator import EstimatorConfig, build_estimator
@@ -42,37 +39,27 @@ from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.object_model import ObjectModel, load_object_model
 from fpose_ros.core.pose_result import TrackingMode
 from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker
-from fpose_ros.ros.detection_messages import box_of_detection, detection_3d_array, select_detection
-from fpose_ros.ros.frame_scheduler import FrameScheduler, FrameSchedulerConfig, Job, JobKind
-from fpose_ros.ros.image_conversion import color_to_rgb, depth_to_metres, describe, mask_to_bool
+from fpose_ros.ros.detection_messages import detection_3d_array, select_detection
+from fpose_ros.ros.frame_scheduler import FrameSchedulerConfig
+from fpose_ros.ros.image_conversion import color_to_rgb, depth_to_metres, describe
 from fpose_ros.ros.input_monitor import InputMonitor
 from fpose_ros.ros.node_config import EngineSection, NodeConfig, declare_and_read
-from fpose_ros.ros.object_outputs import OUTPUT_QOS, FrameTiming, ObjectOutputs
+from fpose_ros.ros.object_group import SharedConversion, StampGrouper
+from fpose_ros.ros.object_outputs import OUTPUT_QOS, ObjectOutputs
+from fpose_ros.ros.object_worker import FrameOutput, ObjectWorker, SyncedFrame, WorkerShared
 from fpose_ros.ros.rate_limited_log import RateLimitedLogger
 from fpose_ros.ros.tf_broadcast import make_transform_broadcaster
 from fpose_ros.ros.time_sync import implementation_name, make_synchronizer, stamp_ns
 
 ENGINE_SECTIONS = (EngineSection("engine", EstimatorConfig), EngineSection("loss", LossCriteria))
 INPUT_TOPICS = ("color/image_raw", "depth/image_raw", "color/camera_info")
-MASK_TOPIC = "mask"
 DETECTIONS_2D_TOPIC = "detections_2d"
 DETECTIONS_TOPIC = "detections"
 _COLOR, _DEPTH, _INFO = range(3)
 
 
-@dataclass(frozen=True)
-class SyncedFrame:
-    """One synchronized colour / depth / camera_info set, still as ROS messages (converted by the worker)."""
-
-    color: Image
-    depth: Image
-    info: CameraInfo
-    stamp_ns: int
-    received_s: float  # time.monotonic() when the set was complete
-
-
 class FposeNode(Node):
-    """Registers and tracks one object (``mesh_file``) in a colour + registered depth stream.
+    """Registers and tracks known objects (``mesh_file``, or ``object_names``) in a colour + registered depth stream.
 
     Raises:
         ConfigError: a parameter is invalid (the message names each one and why).
@@ -84,24 +71,13 @@ class FposeNode(Node):
         self._config: NodeConfig = declare_and_read(self, ENGINE_SECTIONS)
         config = self._config
         self._warn = RateLimitedLogger(self.get_logger().warning, config.warn_period_s)
-        model = load_object_model(config.mesh_file, scale=config.mesh_scale)
-
-        # Engine state; the worker thread is the only one that touches the tracker and the model.
-        self._model = model
-        self._tracker = self._make_tracker(model)
-        self._mode = TrackingMode.REGISTERING
-        self._pending_model: tuple[ObjectModel, str, float] | None = None
-        self._reset_reason: str | None = None
-        self._state_lock = threading.Lock()  # guards _mode, _pending_model, _reset_reason, _frames_processed
-        self._frames_processed = 0
+        models = [load_object_model(o.mesh_file, scale=o.mesh_scale) for o in config.objects]
+        # Engines are built and warmed up before any topic exists: whoever waits for the node's topics
+        # (a launch, the tests) then finds it ready to process.
+        trackers = [self._make_tracker(model) for model in models]
         self._warned_distortion = False
         self._latest_header: Header | None = None
-        self._processed_at_last_diagnostic = 0
-
-        # A registration starts from a mask or from a detector box (the mask is made from the box and the depth).
-        self._scheduler: FrameScheduler[SyncedFrame, Image | Detection2D] = FrameScheduler(FrameSchedulerConfig(
-            history_size=config.frame_history_size, mask_history_size=config.mask_queue_size,
-            mask_slop_ns=int(config.mask_slop_s * 1e9), catch_up_budget_s=config.catch_up_budget_s))
+        self._processed_at_last_diagnostic: dict[str, int] = {}
         self._sync = make_synchronizer(3, config.sync_queue_size, config.sync_slop_s, self._on_synced)
 
         # sensor_data = best effort: receives from reliable and best-effort publishers alike, never stalls them.
@@ -112,29 +88,42 @@ class FposeNode(Node):
         self._monitor = InputMonitor(self._topics, config.input_timeout_s)
         for index, (topic, msg_type) in enumerate(zip(INPUT_TOPICS, (Image, Image, CameraInfo), strict=True)):
             self.create_subscription(msg_type, topic, lambda msg, i=index: self._on_input(i, msg), input_qos)
-        self._mask_topic = self.resolve_topic_name(MASK_TOPIC)
-        self.create_subscription(Image, MASK_TOPIC, self._on_mask, input_qos)
+        mask_topics = sorted({o.mask_source for o in config.objects})
+        for topic in mask_topics:
+            self.create_subscription(Image, topic, lambda msg, t=topic: self._on_mask(t, msg), input_qos)
         self._detections_2d_topic = self.resolve_topic_name(DETECTIONS_2D_TOPIC)
         self.create_subscription(Detection2DArray, DETECTIONS_2D_TOPIC, self._on_detections_2d, input_qos)
 
-        self._outputs = ObjectOutputs(self, "", config.object_frame,
-                                      make_transform_broadcaster(self) if config.publish_tf else None,
-                                      class_id=config.class_id)
+        # Shared by the objects' workers: one conversion per frame (kept for the frames workers in step
+        # are on), one /tf and one detections message per frame.
+        frames: SharedConversion[SyncedFrame, RGBDFrame] = SharedConversion(self._to_frame, 2 * len(models) + 2)
+        self._broadcaster = make_transform_broadcaster(self) if config.publish_tf else None
         self._detections_pub = self.create_publisher(Detection3DArray, DETECTIONS_TOPIC, OUTPUT_QOS)
-        self._outputs.set_model(model, config.mesh_file, config.mesh_scale, header=None)
+        self._group: StampGrouper[FrameOutput] = StampGrouper([o.name for o in config.objects], self._publish_frame)
+        shared = WorkerShared(frames, self._group, FrameSchedulerConfig(
+            history_size=config.frame_history_size, mask_history_size=config.mask_queue_size,
+            mask_slop_ns=int(config.mask_slop_s * 1e9), catch_up_budget_s=config.catch_up_budget_s),
+            self._make_tracker, self._warn, self.get_logger(), self.resolve_topic_name, self._detections_2d_topic)
+        self._frames = frames
+        self._workers: list[ObjectWorker] = []
+        for object_config, model, tracker in zip(config.objects, models, trackers, strict=True):
+            outputs = ObjectOutputs(self, object_config.topic_prefix, object_config.tf_frame, object_config.class_id)
+            outputs.set_model(model, object_config.mesh_file, object_config.mesh_scale, header=None)
+            self._workers.append(ObjectWorker(object_config, model, tracker, outputs, shared))
         self.create_service(Trigger, "~/reset", self._on_reset)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._last_diagnostic_s = time.monotonic()
         self.create_timer(1.0, self._on_timer)
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
-        self._worker = threading.Thread(target=self._work, name="fpose_engine", daemon=True)
-        self._worker.start()
+        tracked = ", ".join(f"'{m.name}' ({m.diameter * 100:.1f} cm across) as TF frame '{o.tf_frame}'"
+                            + (f" (mask label {o.mask_label})" if o.mask_label else "")
+                            + (f" (boxes of class '{o.class_id}')" if o.class_id else "")
+                            for o, m in zip(config.objects, models, strict=True))
         self.get_logger().info(
-            f"tracking '{model.name}' ({model.diameter * 100:.1f} cm across) as TF frame '{config.object_frame}'; "
-            f"inputs {', '.join(self._topics)} ({config.input_qos} QoS, {implementation_name(self._sync)} sync, "
-            f"slop {config.sync_slop_s} s), masks on {self._mask_topic}, boxes of class "
-            f"'{config.class_id}' on {self._detections_2d_topic}")
+            f"tracking {tracked}; inputs {', '.join(self._topics)} ({config.input_qos} QoS, "
+            f"{implementation_name(self._sync)} sync, slop {config.sync_slop_s} s), masks on "
+            f"{', '.join(self.resolve_topic_name(t) for t in mask_topics)}, boxes on {self._detections_2d_topic}")
 
     # ---------------------------------------------------------------- engine construction
 
@@ -158,44 +147,56 @@ class FposeNode(Node):
         now = time.monotonic()
         self._monitor.record_set(now)
         frame = SyncedFrame(color, depth, info, stamp_ns(color), now)
-        self._scheduler.push_frame(frame.stamp_ns, frame)
+        for worker in self._workers:
+            worker.scheduler.push_frame(frame.stamp_ns, frame)
 
-    def _on_mask(self, msg: Image) -> None:
-        self._scheduler.push_mask(stamp_ns(msg), msg)
+    def _on_mask(self, topic: str, msg: Image) -> None:
+        """A mask or label image: to every object it selects from (each takes its label's pixels)."""
+        stamp = stamp_ns(msg)
+        for worker in self._workers:
+            if worker.config.mask_source == topic:
+                worker.scheduler.push_mask(stamp, msg)
 
     def _on_detections_2d(self, msg: Detection2DArray) -> None:
-        """The object's box (its ``class_id``'s only detection) goes where masks go; problems go to the status."""
-        class_id = self._config.class_id
-        if not class_id:
-            self._report("detections:no_class", msg.header, f"{self._detections_2d_topic}: boxes ignored: the "
-                                                            "parameter class_id is empty (which class is the object?)")
-            return
-        choice = select_detection(msg, class_id)
-        if choice.problem is not None:
-            self._report(f"detections:{choice.problem[:40]}", msg.header,
-                         f"{self._detections_2d_topic}: {choice.problem}")
-        if choice.detection is not None:
-            self._scheduler.push_mask(stamp_ns(msg), choice.detection)
+        """Each object's box (its ``class_id``'s only detection) goes where its masks go; problems to its status."""
+        classes = [w.config.class_id for w in self._workers if w.config.class_id]
+        for worker in self._workers:
+            class_id = worker.config.class_id
+            if not class_id:
+                if not classes:
+                    worker.report("detections:no_class", msg.header, f"{self._detections_2d_topic}: boxes ignored: "
+                                  "the parameter class_id is empty (which class is the object?)")
+                continue
+            choice = select_detection(msg, class_id, classes)
+            if choice.problem is not None:
+                worker.report(f"detections:{choice.problem[:40]}", msg.header,
+                              f"{self._detections_2d_topic}: {choice.problem}")
+            if choice.detection is not None:
+                worker.scheduler.push_mask(stamp_ns(msg), choice.detection)
 
-    def _report(self, key: str, header: Header, message: str) -> None:
-        """A rate-limited warning, on the log and in ``status``."""
-        if self._warn.log(key, message):
-            self._outputs.publish_status(header, self.mode, message)
+    def _publish_frame(self, _stamp_ns: int, outputs: list[FrameOutput]) -> None:
+        """The objects' outputs of one frame: their TF frames in one /tf message, their entries in one detections."""
+        transforms = [o.transform for o in outputs if o.transform is not None]
+        if transforms and self._broadcaster is not None:
+            self._broadcaster.sendTransform(transforms)
+        self._detections_pub.publish(detection_3d_array(outputs[0].header,
+                                                        [o.detection for o in outputs if o.detection is not None]))
 
     def _reset_inputs(self, reason: str, key: str) -> None:
         self._warn.log(key, reason)
         self._sync.reset()
-        self._scheduler.reset(clear_frames=True, clear_masks=True)
-        with self._state_lock:
-            self._reset_reason = reason
+        self._frames.clear()
+        self._group.reset()
+        for worker in self._workers:
+            worker.scheduler.reset(clear_frames=True, clear_masks=True)
+            worker.request_reset(reason)
 
     # ---------------------------------------------------------------- control interfaces
 
     def _on_reset(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        self._scheduler.reset(clear_masks=True)  # "the next frame that has a mask": not one from before the reset
-        with self._state_lock:
-            self._reset_reason = "reset requested on ~/reset"
-        self._scheduler.wake()
+        for worker in self._workers:
+            worker.scheduler.reset(clear_masks=True)  # "the next frame that has a mask": not one from before
+            worker.request_reset("reset requested on ~/reset")
         response.success = True
         response.message = "tracking reset: the node re-registers on the next frame that has a mask"
         return response
@@ -205,6 +206,9 @@ class FposeNode(Node):
         changed = {p.name: p.value for p in parameters}
         if not changed.keys() & {"mesh_file", "mesh_scale"}:
             return SetParametersResult(successful=True)
+        if self._config.multi_object:
+            return SetParametersResult(successful=False, reason="this node tracks the objects of object_names: "
+                                       "their meshes (objects.<name>.mesh_file) are fixed while it runs")
         mesh_file = changed.get("mesh_file", self.get_parameter("mesh_file").value)
         mesh_scale = changed.get("mesh_scale", self.get_parameter("mesh_scale").value)
         try:
@@ -213,10 +217,7 @@ class FposeNode(Node):
             model = load_object_model(mesh_file, scale=mesh_scale)
         except MeshError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
-        with self._state_lock:
-            self._pending_model = (model, mesh_file, mesh_scale)
-        self._scheduler.reset(clear_masks=True)  # they show the previous object
-        self._scheduler.wake()
+        self._workers[0].request_model(model, mesh_file, mesh_scale)
         self.get_logger().info(f"mesh changed to {mesh_file} (scale {mesh_scale}): re-registering")
         return SetParametersResult(successful=True)
 
@@ -225,107 +226,37 @@ class FposeNode(Node):
         if problem is not None:
             self._warn.log("inputs", problem)
             if self._latest_header is not None:
-                self._outputs.publish_status(self._latest_header, self.mode, problem)
+                for worker in self._workers:
+                    worker.publish_problem(self._latest_header, problem)
         self._publish_diagnostics(problem)
 
     def _publish_diagnostics(self, problem: str | None) -> None:
+        """One status per object: its mode, processing rate and frame counts; ERROR for an input problem."""
         now = time.monotonic()
-        with self._state_lock:
-            processed, mode = self._frames_processed, self._mode
-        rate = (processed - self._processed_at_last_diagnostic) / max(now - self._last_diagnostic_s, 1e-6)
-        self._processed_at_last_diagnostic, self._last_diagnostic_s = processed, now
-        if problem is not None:
-            level, message = DiagnosticStatus.ERROR, problem
-        elif mode is TrackingMode.TRACKING:
-            level, message = DiagnosticStatus.OK, "tracking"
-        else:
-            level, message = DiagnosticStatus.WARN, mode.value
-        values = {"mode": mode.value, "processed_rate_hz": f"{rate:.1f}", "frames_processed": str(processed),
-                  "frames_dropped": str(self._scheduler.skipped), "mesh_file": self.get_parameter("mesh_file").value}
-        status = DiagnosticStatus(level=level, name=f"{self.get_fully_qualified_name()}: {self._config.object_frame}",
-                                  message=message, hardware_id=self._topics[_COLOR],
-                                  values=[KeyValue(key=k, value=v) for k, v in values.items()])
+        elapsed = max(now - self._last_diagnostic_s, 1e-6)
+        self._last_diagnostic_s = now
+        statuses = []
+        for worker in self._workers:
+            name, mode, processed = worker.config.name, worker.mode, worker.frames_processed
+            rate = (processed - self._processed_at_last_diagnostic.get(name, 0)) / elapsed
+            self._processed_at_last_diagnostic[name] = processed
+            if problem is not None:
+                level, message = DiagnosticStatus.ERROR, problem
+            elif mode is TrackingMode.TRACKING:
+                level, message = DiagnosticStatus.OK, "tracking"
+            else:
+                level, message = DiagnosticStatus.WARN, mode.value
+            mesh_file = worker.config.mesh_file if self._config.multi_object else \
+                self.get_parameter("mesh_file").value
+            values = {"mode": mode.value, "processed_rate_hz": f"{rate:.1f}", "frames_processed": str(processed),
+                      "frames_dropped": str(worker.scheduler.skipped), "mesh_file": mesh_file}
+            statuses.append(DiagnosticStatus(
+                level=level, name=f"{self.get_fully_qualified_name()}: {worker.config.tf_frame}", message=message,
+                hardware_id=self._topics[_COLOR], values=[KeyValue(key=k, value=v) for k, v in values.items()]))
         self._diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
-                                                      status=[status]))
+                                                      status=statuses))
 
-    # ---------------------------------------------------------------- worker thread
-
-    @property
-    def mode(self) -> TrackingMode:
-        """The tracker's mode after the last frame (read by callbacks, written by the worker)."""
-        with self._state_lock:
-            return self._mode
-
-    def _work(self) -> None:
-        while not self._scheduler.closed:
-            job = self._scheduler.next_job(timeout=0.2)
-            if self._scheduler.closed:
-                return
-            self._apply_requests()
-            if job is None:
-                continue
-            start = time.perf_counter()
-            try:
-                self._process(job)
-                tracking = self.mode is TrackingMode.TRACKING
-            except Exception as exc:  # the node must survive anything one frame can cause
-                self._warn.log(f"worker:{type(exc).__name__}", f"frame processing failed: {type(exc).__name__}: "
-                                                               f"{exc}\n{traceback.format_exc()}")
-                with self._state_lock:
-                    self._reset_reason = f"internal error: {exc}"
-                tracking = False  # registers again; the masks held stay usable
-            self._scheduler.done(job, tracking=tracking, processing_s=time.perf_counter() - start)
-
-    def _apply_requests(self) -> None:
-        """Mesh changes and resets requested by other threads, applied between frames."""
-        with self._state_lock:
-            pending, self._pending_model = self._pending_model, None
-            reason, self._reset_reason = self._reset_reason, None
-        if pending is not None:
-            model, mesh_file, mesh_scale = pending
-            self._model = model
-            self._tracker = self._make_tracker(model)
-            self._outputs.set_model(model, mesh_file, mesh_scale, self._latest_header)
-            self._set_mode(TrackingMode.REGISTERING)
-        if reason is not None:
-            self._tracker.reset()
-            self._set_mode(TrackingMode.REGISTERING)
-            self.get_logger().info(f"tracking reset: {reason}")
-
-    def _process(self, job: Job[SyncedFrame, Image | Detection2D]) -> None:
-        item, mask_msg = job.frame, job.mask if job.kind is JobKind.REGISTER else None
-        header = item.color.header
-        try:
-            frame = self._to_frame(item)
-        except InputError as exc:
-            message = f"frame at {header.stamp.sec}.{header.stamp.nanosec:09d} skipped: {exc}"
-            self._warn.log(f"frame:{type(exc).__name__}:{str(exc)[:40]}", message)
-            self._outputs.publish_status(header, self.mode, message)
-            return
-        mask = self._to_mask(mask_msg, frame, header) if mask_msg is not None else None
-        start = time.perf_counter()
-        if job.earlier is not None:
-            self._note_earlier_mask(*job.earlier)
-        result = self._tracker.process(frame, mask)
-        processing_ms = (time.perf_counter() - start) * 1e3
-        with self._state_lock:
-            self._frames_processed += 1
-            processed = self._frames_processed
-        timing = FrameTiming(processing_ms, item.received_s, processed, self._scheduler.skipped)
-        self._outputs.publish_result(header, result, timing)
-        detection = self._outputs.detection(header, result)
-        self._detections_pub.publish(detection_3d_array(header, [] if detection is None else [detection]))
-        if self._outputs.overlay_wanted:
-            self._outputs.publish_overlay(header, frame.rgb, frame.intrinsics, result)
-        self._set_mode(result.mode)  # the scheduler discards frames and masks from before a loss
-        if job.kind is JobKind.REGISTER:
-            _node_env.release_free_memory()  # the registration's temporaries, freed by now (see the module)
-
-    def _set_mode(self, mode: TrackingMode) -> None:
-        with self._state_lock:
-            previous, self._mode = self._mode, mode
-        if mode is not previous:
-            self.get_logger().info(f"{previous.value} -> {mode.value}")
+    # ---------------------------------------------------------------- frame conversion (a worker thread)
 
     def _to_frame(self, item: SyncedFrame) -> RGBDFrame:
         """Convert and validate one synchronized set; raises InputError naming the topic and the problem."""
@@ -358,48 +289,14 @@ class FposeNode(Node):
                              "depth must be registered to colour (RealSense: align_depth.enable:=true)")
         return RGBDFrame(rgb=rgb, depth=depth, intrinsics=intrinsics, stamp_s=item.stamp_ns * 1e-9)
 
-    def _note_earlier_mask(self, item: SyncedFrame, msg: Image | Detection2D) -> None:
-        """Give the tracker the mask of a frame before the one registered on: the object's velocity comes from both."""
-        try:
-            frame = self._to_frame(item)
-        except InputError:
-            return  # a frame that is never processed: its velocity is only a start for tracking
-        mask = self._to_mask(msg, frame, item.color.header)
-        if mask is not None:
-            self._tracker.note_mask(frame, mask)
-
-    def _to_mask(self, msg: Image | Detection2D, frame: RGBDFrame, header: Header) -> np.ndarray | None:
-        """The object's mask for ``frame`` (from a mask image or a box), or None (with a warning) when unusable.
-
-        Each kind of problem is rate-limited on its own, so a new problem is reported at once.
-        """
-        if isinstance(msg, Detection2D):
-            try:
-                return mask_from_box(frame.depth, box_of_detection(msg), self._model.diameter)
-            except InputError as exc:
-                self._report("detections:box", header, f"{self._detections_2d_topic}: box ignored: {exc}")
-                return None
-        try:
-            mask = mask_to_bool(msg, self._config.mask_label)
-        except InputError as exc:
-            self._warn.log("mask:decode", f"{self._mask_topic}: {exc}")
-            return None
-        if mask.shape != frame.shape:
-            self._warn.log("mask:size", f"{self._mask_topic} is {describe(msg)} but the frame is "
-                                        f"{frame.shape[1]}x{frame.shape[0]}: mask ignored")
-            return None
-        if not mask.any():
-            self._warn.log("mask:empty", f"{self._mask_topic}: mask has no object pixels (mask_label = "
-                                         f"{self._config.mask_label}): ignored")
-            return None
-        return mask
-
     # ---------------------------------------------------------------- shutdown
 
     def close(self) -> None:
-        """Stop the worker thread (before the node is destroyed)."""
-        self._scheduler.close()
-        self._worker.join(timeout=5.0)
+        """Stop the worker threads (before the node is destroyed)."""
+        for worker in self._workers:
+            worker.scheduler.close()
+        for worker in self._workers:
+            worker.close()
 
 
 def main(args: list[str] | None = None) -> int:

@@ -96,11 +96,13 @@ class NodeProcess:
 
 
 @contextmanager
-def node_session(mesh: Path, plan: TopicPlan, log_path: Path, *, mesh_scale: float = 1.0, params: Sequence[str] = (),
-                 params_file: Path | None = None, writer: BagWriter | None = None, env: dict[str, str] | None = None,
-                 publisher_qos: str = "reliable", startup_timeout_s: float = 120.0
+def node_session(mesh: Path | None, plan: TopicPlan, log_path: Path, *, mesh_scale: float = 1.0,
+                 params: Sequence[str] = (), params_file: Path | None = None, writer: BagWriter | None = None,
+                 env: dict[str, str] | None = None, publisher_qos: str = "reliable", startup_timeout_s: float = 120.0
                  ) -> Iterator[tuple[NodeProcess, ReplaySession]]:
     """A fresh fpose_node for ``mesh`` fed from ``plan``'s topics, matched with a publishing session.
+
+    ``mesh`` None: the objects come from ``params`` / ``params_file`` (``object_names``).
 
     The node gets :func:`~fpose_ros.ros.node_topics.node_arguments` (``params`` as ``NAME:=VALUE``)
     and ``env`` (default :func:`ros_environment`); this process uses the same Fast DDS profile. The

@@ -15,7 +15,7 @@ Pure conversions, no node state. Field use of the ``Detection3D`` the node publi
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,16 +126,17 @@ class DetectionChoice:
     problem: str | None
 
 
-def select_detection(array: Detection2DArray, class_id: str) -> DetectionChoice:
+def select_detection(array: Detection2DArray, class_id: str, known: Collection[str] = ()) -> DetectionChoice:
     """The detection of ``class_id`` in ``array``.
 
-    The class of a detection is its best-scored hypothesis's. Detections of other classes are no object of
-    the node's: they are ignored and named in ``problem``. Two or more detections of ``class_id`` leave the
+    The class of a detection is its best-scored hypothesis's. Detections of classes neither ``class_id`` nor
+    in ``known`` (the node's other objects') are no object of the node's: they are ignored and named in
+    ``problem``. Two or more detections of ``class_id`` leave the
     object without a detection (which one is it is not known); ``problem`` says so.
     """
     classes = [_best_class(d) for d in array.detections]
     mine = [d for d, c in zip(array.detections, classes, strict=True) if c == class_id]
-    others = sorted({c for c in classes if c != class_id})
+    others = sorted({c for c in classes if c != class_id and c not in known})
     problems = []
     if len(mine) > 1:
         problems.append(f"{len(mine)} detections of class '{class_id}': none used (which one is the object?)")

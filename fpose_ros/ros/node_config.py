@@ -4,7 +4,10 @@ Two kinds of parameters:
 
 - the ROS side (:class:`NodeConfig`'s own fields: inputs, synchronization, QoS, frames);
 - the engine's settings, declared from the engine's own configuration dataclasses under a
-  prefix (``engine.*`` from ``EstimatorConfig``, ``loss.*`` from ``LossCriteria``).
+  prefix (``engine.*`` from ``EstimatorConfig``, ``loss.*`` from ``LossCriteria``);
+- the objects (:class:`ObjectConfig`): the plain ``mesh_file``, ``mesh_scale``, ``object_frame``,
+  ``mask_label`` for one object, or ``object_names: [a, b]`` and ``objects.<name>.<field>`` for several
+  (rclpy parameters cannot be lists of dicts; in YAML ``objects: {a: {mesh_file: ...}}`` nests them).
 
 Every parameter is a field declared with :func:`~fpose_ros.core.validated_config.param`: its
 description, range (a ROS ``FloatingPointRange`` / ``IntegerRange`` where both ends are finite) and
@@ -12,8 +15,8 @@ what a valid value is (``additional_constraints``) come from the field's metadat
 checked by the same :class:`~fpose_ros.core.validated_config.ParamSpec` the engine's dataclasses use.
 The node therefore exposes exactly what the engine supports, without a second list to keep in step.
 
-Only ``mesh_file`` and ``mesh_scale`` can change at run time (re-registration follows);
-every other parameter is read-only once the node runs.
+Only ``mesh_file`` and ``mesh_scale`` (the one-object node's) can change at run time (re-registration
+follows); every other parameter is read-only once the node runs.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 
 from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.validated_config import ParamSpec, param, param_spec, validate
@@ -35,6 +39,14 @@ from fpose_ros.core.validated_config import ParamSpec, param, param_spec, valida
 RUNTIME_PARAMETERS = ("mesh_file", "mesh_scale")
 INPUT_QOS_CHOICES = ("sensor_data", "reliable")
 _FRAME_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
+_OBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_TOPIC = re.compile(r"^[~/]?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
+#: The shared mask topic (relative): a mask, or a label image for several objects.
+MASK_TOPIC = "mask"
+#: The parameter that lists the objects of a multi-object node.
+OBJECT_NAMES = "object_names"
+#: The one-object node's parameters that make its ObjectConfig (same names as ObjectConfig's fields).
+_SINGLE_OBJECT_PARAMETERS = ("mesh_file", "mesh_scale", "object_frame", "mask_label", "class_id")
 
 
 def _frame_id(value: str) -> str | None:
@@ -43,28 +55,98 @@ def _frame_id(value: str) -> str | None:
     return "must be a TF frame name: letters, digits, '_', '.', '/', '-', not starting with '/' or a digit"
 
 
+def _frame_id_or_empty(value: str) -> str | None:
+    return _frame_id(value) if value else None
+
+
 def _mesh_file(value: str) -> str | None:
     return None if value else "is required: the object's mesh (.obj, .ply, .stl, .glb), e.g. -p mesh_file:=/a/b.ply"
 
 
+def _object_name(value: str) -> str | None:
+    if _OBJECT_NAME.match(value):
+        return None
+    return "must be a topic name token: a letter, then letters, digits or '_'"
+
+
+def _topic_or_empty(value: str) -> str | None:
+    if not value or _TOPIC.match(value):
+        return None
+    return "must be a topic name: letters, digits, '_', '/', '~', not ending with '/'"
+
+
+def _mesh_scale_param() -> Any:
+    return param(1.0, "Multiplies mesh coordinates to give metres (0.001 for a mesh in mm).", range=(0, None),
+                 low_open=True)
+
+
+def _mask_label_param() -> Any:
+    return param(0, "Which mask pixels are the object: 0 = every nonzero pixel; otherwise pixels equal to this "
+                    "label (mono8/16UC1/32SC1 instance or class label images).", range=(0, 2**31 - 1))
+
+
+def _class_id_param() -> Any:
+    return param("", "Detector class of the object: a box of this class on detections_2d starts a registration "
+                     "where no mask comes; the class_id of its entry on detections. Empty: boxes are not used.")
+
+
+@dataclass(frozen=True)
+class ObjectConfig:
+    """One tracked object: its mesh, TF frame, topics and the mask pixels that select it.
+
+    The one-object node builds one from the plain parameters (``mesh_file``, ...), topics without a
+    prefix; with ``object_names`` each object has parameters ``objects.<name>.<field>`` and its topics
+    under ``<name>/`` (``<name>/pose``, ``<name>/status``, ...).
+    """
+
+    name: str = param("object", "Name of the object: its topic prefix and, unless object_frame says "
+                                "otherwise, its TF frame.", check=_object_name)
+    mesh_file: str = param("", "Mesh of the object (.obj with .mtl texture, .ply, .stl, .glb). Required.",
+                           check=_mesh_file)
+    mesh_scale: float = _mesh_scale_param()
+    object_frame: str = param("", "TF child frame of the object (its mesh frame); empty = the object's name.",
+                              check=_frame_id_or_empty)
+    mask_label: int = _mask_label_param()
+    mask_topic: str = param("", "Topic of this object's own masks (mono8, or a label image with mask_label); "
+                                "empty = the node's shared `mask` topic (a label image: give each object its "
+                                "mask_label).", check=_topic_or_empty)
+    class_id: str = _class_id_param()
+    topic_prefix: str = ""  # "" for the one-object node, "<name>/" for several objects
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    @property
+    def tf_frame(self) -> str:
+        """The TF child frame: ``object_frame``, or the name where that is empty."""
+        return self.object_frame or self.name
+
+    @property
+    def mask_source(self) -> str:
+        """The (relative) topic this object's masks come on."""
+        return self.mask_topic or MASK_TOPIC
+
+
 @dataclass(frozen=True)
 class NodeConfig:
-    """All of the node's ROS-side parameters (see config/fpose.yaml for the commented defaults)."""
+    """All of the node's ROS-side parameters (see config/fpose.yaml for the commented defaults).
+
+    ``objects`` is what the node tracks: one :class:`ObjectConfig` per name of ``object_names``, or, where
+    that list is empty, the one object of the plain ``mesh_file``, ``mesh_scale``, ``object_frame`` and
+    ``mask_label`` (built by :func:`declare_and_read`).
+    """
 
     mesh_file: str = param("", "Mesh of the object to track (.obj with .mtl texture, .ply, .stl, .glb). "
-                               "Required. Can change at run time; the node re-registers.", check=_mesh_file)
-    mesh_scale: float = param(1.0, "Multiplies mesh coordinates to give metres (0.001 for a mesh in mm).",
-                              range=(0, None), low_open=True)
+                               "Required unless object_names is set. Can change at run time; the node "
+                               "re-registers.")
+    mesh_scale: float = _mesh_scale_param()
     object_frame: str = param("object", "TF child frame of the object (its mesh frame), published under the "
                                         "colour image's frame_id.", check=_frame_id)
     depth_scale: float = param(0.001, "Metres per unit of a 16UC1 depth image: 0.001 = millimetres (REP 118, "
                                       "realsense-ros for every model); 0.0001 for 0.1 mm units. 32FC1 depth is "
                                       "metres regardless.", range=(1e-6, 0.01), unit="m per depth unit")
-    mask_label: int = param(0, "Which mask pixels are the object: 0 = every nonzero pixel; otherwise pixels "
-                               "equal to this label (16UC1/32SC1 instance label images).", range=(0, 2**31 - 1))
-    class_id: str = param("", "Detector class of the object: a box of this class on detections_2d starts a "
-                              "registration where no mask comes; the class_id of its entry on detections. Empty: "
-                              "boxes are not used.")
+    mask_label: int = _mask_label_param()
+    class_id: str = _class_id_param()
     publish_tf: bool = param(True, "Publish the pose on /tf as well as on `pose`.")
     input_qos: str = param("sensor_data", "QoS of the image, camera_info and mask subscriptions: sensor_data "
                                           "(best effort; also receives from reliable publishers) or reliable.",
@@ -91,9 +173,42 @@ class NodeConfig:
                                  range=(0.0, 3600.0), unit="s")
     engine: dict[str, Any] = field(default_factory=dict)
     loss: dict[str, Any] = field(default_factory=dict)
+    objects: tuple[ObjectConfig, ...] = ()
 
     def __post_init__(self) -> None:
         validate(self)
+        problems = object_problems(self.objects)
+        if problems:
+            raise ConfigError("NodeConfig: " + "; ".join(problems))
+
+    @property
+    def multi_object(self) -> bool:
+        """True when objects come from ``object_names`` (topics under ``<name>/``)."""
+        return any(o.topic_prefix for o in self.objects)
+
+
+def object_problems(objects: tuple[ObjectConfig, ...]) -> list[str]:
+    """What is wrong between objects: repeated names or TF frames, labels that cannot tell objects apart.
+
+    Objects that share a mask topic are told apart by ``mask_label``: each needs its own, nonzero label.
+    """
+    problems = []
+    for what, values in (("name", [o.name for o in objects]), ("TF frame", [o.tf_frame for o in objects])):
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            problems.append(f"each object needs its own {what}; {', '.join(repeated)} is given more than once")
+    by_topic: dict[str, list[ObjectConfig]] = {}
+    for o in objects:
+        by_topic.setdefault(o.mask_source, []).append(o)
+    for topic, sharing in by_topic.items():
+        if len(sharing) < 2:
+            continue
+        labels = [o.mask_label for o in sharing]
+        if 0 in labels or len(set(labels)) < len(labels):
+            listed = ", ".join(f"{o.name}={o.mask_label}" for o in sharing)
+            problems.append(f"objects sharing the mask topic '{topic}' need distinct nonzero mask_label values "
+                            f"(label image: pixel value = object); got {listed}")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -132,8 +247,16 @@ def descriptor(spec: ParamSpec, read_only: bool) -> ParameterDescriptor:
     return desc
 
 
+def object_fields() -> list[dataclasses.Field]:
+    """The :class:`ObjectConfig` fields that are parameters ``objects.<name>.<field>`` of each listed object."""
+    return [f for f in dataclasses.fields(ObjectConfig) if param_spec(f) is not None and f.name != "name"]
+
+
 def declare_and_read(node: Node, sections: tuple[EngineSection, ...] = ()) -> NodeConfig:
     """Declare every parameter on ``node``, read and validate them.
+
+    With ``object_names`` empty the node tracks the one object of ``mesh_file`` (required then); with
+    names, ``objects.<name>.*`` are declared for each (read-only) and the plain object parameters are unused.
 
     Raises:
         ConfigError: one line per invalid parameter: its name, the value, and what a valid value is.
@@ -157,9 +280,45 @@ def declare_and_read(node: Node, sections: tuple[EngineSection, ...] = ()) -> No
             except ConfigError as exc:
                 errors.append(f"parameters '{section.prefix}.*' rejected by the engine: {exc}")
         values[section.prefix] = section_values
+    values["objects"] = _declare_objects(node, values, errors)
     if errors:
         raise ConfigError("invalid parameters:\n  - " + "\n  - ".join(errors))
-    return NodeConfig(**values)
+    try:
+        return NodeConfig(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"invalid parameters:\n  - {exc}") from exc
+
+
+def _declare_objects(node: Node, values: dict[str, Any], errors: list[str]) -> tuple[ObjectConfig, ...]:
+    """The tracked objects: one per ``object_names`` entry (``objects.<name>.*``), else the plain parameters'."""
+    names: list[str] = node.declare_parameter(OBJECT_NAMES, Parameter.Type.STRING_ARRAY, ParameterDescriptor(
+        description="Names of the objects to track in one node (their parameters: objects.<name>.mesh_file, "
+                    "mesh_scale, object_frame, mask_label, mask_topic; topics <name>/pose, <name>/status, ...). "
+                    "Empty: the one object of mesh_file.", read_only=True)).value or []
+    if not names:
+        if "mesh_file" in values and not values["mesh_file"]:
+            errors.append(f"parameter 'mesh_file' = '' {_mesh_file('')} (or list several objects in {OBJECT_NAMES})")
+        single = {k: values[k] for k in _SINGLE_OBJECT_PARAMETERS if k in values}
+        return (ObjectConfig(**single),) if len(single) == len(_SINGLE_OBJECT_PARAMETERS) and single["mesh_file"] \
+            else ()
+    if values.get("mesh_file"):
+        errors.append(f"parameter 'mesh_file' is the one-object parameter: with {OBJECT_NAMES} set, give each "
+                      "object's mesh as objects.<name>.mesh_file")
+    objects = []
+    for name in names:
+        problem = _object_name(name)
+        if problem:
+            errors.append(f"parameter '{OBJECT_NAMES}' entry {name!r} {problem}")
+            continue
+        fields = object_fields()
+        object_values = {}
+        for f in fields:
+            value = _declare(node, f"objects.{name}.{f.name}", f, True, errors)
+            if value is not None:
+                object_values[f.name] = value
+        if len(object_values) == len(fields):
+            objects.append(ObjectConfig(name=name, topic_prefix=f"{name}/", **object_values))
+    return tuple(objects)
 
 
 def _declare(node: Node, name: str, f: dataclasses.Field, read_only: bool, errors: list[str]) -> Any:

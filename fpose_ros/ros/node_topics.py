@@ -90,10 +90,15 @@ def plan_topics(bag_topics: dict[str, str], remaps: dict[str, str], gt_topic: st
     return TopicPlan({n: t for n, t in inputs.items() if t is not None}, gt_topic)
 
 
-def node_arguments(mesh: Path, plan: TopicPlan, mesh_scale: float = 1.0, params: Sequence[str] = (),
+def node_arguments(mesh: Path | None, plan: TopicPlan, mesh_scale: float = 1.0, params: Sequence[str] = (),
                    params_file: Path | None = None) -> list[str]:
-    """``--ros-args`` of the node: mesh, parameters (``NAME:=VALUE``), and the remaps onto ``plan``'s topics."""
-    arguments = ["--ros-args", "-p", f"mesh_file:={Path(mesh).resolve()}", "-p", f"mesh_scale:={mesh_scale}"]
+    """``--ros-args`` of the node: mesh, parameters (``NAME:=VALUE``), and the remaps onto ``plan``'s topics.
+
+    ``mesh`` None: no ``mesh_file`` (the objects come from ``object_names`` in ``params`` / ``params_file``).
+    """
+    arguments = ["--ros-args"]
+    if mesh is not None:
+        arguments += ["-p", f"mesh_file:={Path(mesh).resolve()}", "-p", f"mesh_scale:={mesh_scale}"]
     if params_file is not None:
         arguments += ["--params-file", str(params_file)]
     for param in params:

@@ -1,7 +1,9 @@
-"""Everything the node publishes about one tracked object: pose, TF, status, markers, overlay.
+"""Everything the node publishes about one tracked object: pose, status, markers, overlay (and its TF transform).
 
 One instance per object, so a node tracking several objects (a mesh and a mask label each)
-gives each its own topics under a prefix; the single-object node uses the plain names.
+gives each its own topics under a prefix; the single-object node uses the plain names. The TF
+transform is returned rather than sent: the node sends the transforms of all objects of a frame
+in one ``/tf`` message (:class:`~fpose_ros.ros.object_group.StampGrouper`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from geometry_msgs.msg import PoseStamped
+from geometry_msgs.msg import PoseStamped, TransformStamped
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
@@ -27,7 +29,7 @@ from fpose_ros.ros.image_conversion import rgb_to_image_msg
 from fpose_ros.ros.markers import MarkerFactory
 from fpose_ros.ros.overlay import OverlayRenderer
 from fpose_ros.ros.pose_conversion import pose_from_matrix
-from fpose_ros.ros.tf_broadcast import Broadcaster, transform_stamped
+from fpose_ros.ros.tf_broadcast import transform_stamped
 
 MODE_VALUES = {
     TrackingMode.REGISTERING: TrackingStatus.MODE_REGISTERING,
@@ -55,15 +57,12 @@ class ObjectOutputs:
         node: the node that owns the publishers.
         prefix: topic prefix ("" for the single-object node, "<name>/" for several objects).
         object_frame: TF child frame of the object.
-        tf: the ``/tf`` broadcaster, or None when ``publish_tf`` is false.
         class_id: the object's detector class (its entry on ``detections``).
     """
 
-    def __init__(self, node: Node, prefix: str, object_frame: str, tf: Broadcaster | None,
-                 class_id: str = "") -> None:
+    def __init__(self, node: Node, prefix: str, object_frame: str, class_id: str = "") -> None:
         self._object_frame = object_frame
         self._class_id = class_id
-        self._tf = tf
         self._pose_pub = node.create_publisher(PoseStamped, f"{prefix}pose", OUTPUT_QOS)
         self._status_pub = node.create_publisher(TrackingStatus, f"{prefix}status", OUTPUT_QOS)
         self._markers_pub = node.create_publisher(MarkerArray, f"{prefix}markers", OUTPUT_QOS)
@@ -106,20 +105,25 @@ class ObjectOutputs:
         """Whether anyone subscribes to ``overlay`` (drawing it costs milliseconds per frame)."""
         return self._overlay_pub.get_subscription_count() > 0
 
-    def publish_result(self, header: Header, result: PoseResult, timing: FrameTiming) -> None:
-        """Pose, TF and markers when the result has a pose; always the status."""
+    def publish_result(self, header: Header, result: PoseResult, timing: FrameTiming) -> TransformStamped | None:
+        """Pose and markers when the result has a pose; always the status.
+
+        Returns:
+            the pose as a TF transform (``header.frame_id`` -> the object frame), or None without a pose.
+        """
         markers = self._model_outputs()[0]
         T_cam_obj = result.T_cam_obj  # not None exactly when the result has a pose
+        transform = None
         if T_cam_obj is not None:
             self._pose_pub.publish(PoseStamped(header=header, pose=pose_from_matrix(T_cam_obj)))
-            if self._tf is not None:
-                self._tf.sendTransform(transform_stamped(T_cam_obj, header, self._object_frame))
+            transform = transform_stamped(T_cam_obj, header, self._object_frame)
             self._markers_pub.publish(markers.pose_markers(header, T_cam_obj))
             self._markers_shown = True
         elif self._markers_shown:
             self._markers_pub.publish(markers.delete_markers(header))
             self._markers_shown = False
         self.publish_status(header, result.mode, message=result.reason, result=result, timing=timing)
+        return transform
 
     def publish_status(self, header: Header, mode: TrackingMode, message: str, result: PoseResult | None = None,
                        timing: FrameTiming | None = None) -> None:

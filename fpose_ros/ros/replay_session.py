@@ -133,14 +133,14 @@ class ReplaySession:
         with self._lock:
             self.received.detections[stamp] = msg
 
-    def wait_for_node(self, node: NodeProcess, timeout_s: float) -> None:
-        """Block until the node's subscriptions and status publisher are matched with ours."""
+    def wait_for_node(self, node: NodeProcess, timeout_s: float, status_topic: str = "/status") -> None:
+        """Block until the node's subscriptions and its ``status_topic`` publisher are matched with ours."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if node.exited():
                 raise ReplayError(f"fpose_node exited with code {node.process.returncode}:\n{node.log_tail()}")
             subscribed = all(p.get_subscription_count() > 0 for p in self._publishers.values())
-            if subscribed and self._node.count_publishers("/status") > 0:
+            if subscribed and self._node.count_publishers(status_topic) > 0:
                 time.sleep(0.5)  # let the other side of the discovery settle too
                 return
             time.sleep(0.1)

@@ -23,6 +23,9 @@ from fpose_ros.ros.detection_messages import BoxDetection, detection_2d_array
 from fpose_ros.ros.image_conversion import array_to_image_msg
 from fpose_ros.ros.pose_conversion import pose_from_matrix
 
+#: numpy dtype (without byte order) of a mask or label image -> its sensor_msgs/Image encoding.
+_MASK_ENCODINGS = {"u1": "mono8", "u2": "16UC1", "i4": "32SC1"}
+
 
 @dataclass(frozen=True)
 class StreamTopics:
@@ -43,7 +46,9 @@ class StreamFrame:
     Attributes:
         rgb: (H, W, 3) uint8 RGB.
         depth: (H, W) float32 metres, 0 = invalid.
-        mask: (H, W) bool object mask, or None when the segmenter sends none for this frame.
+        mask: (H, W) bool object mask (sent as mono8 0 / 255), or an instance label image ((H, W) uint16
+            sent as 16UC1, int32 as 32SC1, uint8 as mono8: 0 = no object), or None when the segmenter sends
+            none for this frame.
         T_cam_obj: (4, 4) ground-truth pose of the mesh frame in the camera frame, or None.
         detections: a box detector's output for this frame (published like a mask), or None.
     """
@@ -100,9 +105,10 @@ def stream_messages(frames: Iterable[StreamFrame], intrinsics: CameraIntrinsics,
             gt = PoseStamped(header=header, pose=pose_from_matrix(frame.T_cam_obj))
             yield BagMessage(topics.ground_truth, "geometry_msgs/msg/PoseStamped", t + 3000, serialize_message(gt))
         if frame.mask is not None:
-            mask = frame.mask.astype(np.uint8) * 255
+            mask = frame.mask.astype(np.uint8) * 255 if frame.mask.dtype == bool else frame.mask
+            encoding = _MASK_ENCODINGS[mask.dtype.str[1:]]
             pending.append(BagMessage(topics.mask, "sensor_msgs/msg/Image", t + int(mask_delay_s * 1e9),
-                                      serialize_message(array_to_image_msg(mask, "mono8", header.stamp, frame_id))))
+                                      serialize_message(array_to_image_msg(mask, encoding, header.stamp, frame_id))))
         if frame.detections is not None:
             pending.append(BagMessage(topics.detections_2d, "vision_msgs/msg/Detection2DArray",
                                       t + int(mask_delay_s * 1e9) + 1000,

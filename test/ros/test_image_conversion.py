@@ -175,3 +175,16 @@ def test_little_endian_image_goes_through_working_cv_bridge(bridge: type[Recordi
     msg.data = rgb.tobytes()
     np.testing.assert_array_equal(ic.color_to_rgb(msg), rgb)
     assert bridge.calls == [msg]
+
+
+@pytest.mark.parametrize(("encoding", "dtype"), [("mono8", np.uint8), ("16UC1", np.uint16), ("32SC1", np.int32)])
+def test_a_label_image_splits_into_one_mask_per_object(encoding: str, dtype: type) -> None:
+    labels = np.zeros((6, 8), dtype)
+    labels[1:3, 1:4], labels[3:5, 2:6], labels[0, 7] = 1, 2, 3
+    labels[5, 0] = 200  # an instance of a class no object listens to
+    msg = ic.array_to_image_msg(labels, encoding)
+    masks = {label: ic.mask_to_bool(msg, label) for label in (1, 2, 3)}
+    for label, mask in masks.items():
+        assert np.array_equal(mask, labels == label)
+    assert not (masks[1] & masks[2]).any() and masks[1].sum() == 6 and masks[2].sum() == 8 and masks[3].sum() == 1
+    assert ic.mask_to_bool(msg, 0).sum() == 16  # 0: every labelled pixel

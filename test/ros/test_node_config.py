@@ -1,5 +1,6 @@
 """Parameter declaration and validation of the node (in-process rclpy node, no traffic)."""
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
@@ -133,13 +134,74 @@ def test_config_yaml_lists_every_parameter_with_its_default() -> None:
     import yaml
 
     from fpose_ros.node import ENGINE_SECTIONS
-    from fpose_ros.ros.node_config import ros_fields
+    from fpose_ros.ros.node_config import OBJECT_NAMES, ros_fields
 
     path = Path(__file__).resolve().parents[2] / "config" / "fpose.yaml"
     documented = flatten_keys(yaml.safe_load(path.read_text())["/**/fpose_node"]["ros__parameters"])
-    expected = {f.name: f.default for f in ros_fields()}
+    expected = {f.name: f.default for f in ros_fields()} | {OBJECT_NAMES: []}
     for section in ENGINE_SECTIONS:
         expected.update({f"{section.prefix}.{f.name}": f.default for f in section_fields(section)})
         scalar = [f.name for f in fields(section.config_type) if isinstance(f.default, bool | int | float | str)]
         assert [f.name for f in section_fields(section)] == scalar, "an engine setting not declared with param()"
     assert documented == expected
+
+
+def test_one_object_from_the_plain_parameters(make_node) -> None:
+    config = declare_and_read(make_node(mesh_file="/tmp/x.ply", object_frame="cup", mask_label=3))
+    (single,) = config.objects
+    assert (single.mesh_file, single.tf_frame, single.mask_label, single.topic_prefix) == ("/tmp/x.ply", "cup", 3, "")
+    assert single.mask_source == "mask" and not config.multi_object
+
+
+def test_several_objects_from_names_and_their_parameters(make_node) -> None:
+    node = make_node(object_names=["cup", "box", "can"], objects__cup__mesh_file="/m/cup.ply",
+                     objects__cup__mask_label=1, objects__box__mesh_file="/m/box.obj", objects__box__mask_label=2,
+                     objects__box__mesh_scale=0.001, objects__box__object_frame="box_frame",
+                     objects__can__mesh_file="/m/can.stl", objects__can__mask_topic="can/mask")
+    config = declare_and_read(node)
+    assert config.multi_object
+    cup, box, can = config.objects
+    assert (cup.name, cup.mesh_file, cup.mesh_scale, cup.tf_frame) == ("cup", "/m/cup.ply", 1.0, "cup")
+    assert cup.mask_label == 1
+    assert (box.mesh_scale, box.tf_frame, box.mask_label, box.topic_prefix) == (0.001, "box_frame", 2, "box/")
+    assert (can.mask_source, can.mask_label) == ("can/mask", 0)  # its own mask topic: any nonzero pixel
+    assert node.describe_parameter("objects.box.mesh_file").read_only
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"objects__cup__mask_label": 1, "objects__box__mask_label": 1},
+     "objects sharing the mask topic 'mask' need distinct nonzero mask_label values"),
+    ({"objects__cup__mask_label": 1}, "cup=1, box=0"),
+    ({"objects__cup__mask_label": 1, "objects__box__mask_label": 2, "objects__box__object_frame": "cup"},
+     "each object needs its own TF frame; cup is given more than once"),
+    ({"objects__cup__mask_label": 1, "objects__box__mask_label": 2, "mesh_file": "/m/x.ply"},
+     "'mesh_file' is the one-object parameter"),
+])
+def test_objects_that_cannot_be_told_apart_are_refused(make_node, overrides, expected) -> None:
+    node = make_node(object_names=["cup", "box"], objects__cup__mesh_file="/m/cup.ply",
+                     objects__box__mesh_file="/m/box.ply", **overrides)
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        declare_and_read(node)
+
+
+def test_each_object_parameter_is_checked_by_name(make_node) -> None:
+    node = make_node(object_names=["cup", "2box"], objects__cup__mesh_scale=-1.0)
+    with pytest.raises(ConfigError) as info:
+        declare_and_read(node)
+    message = str(info.value)
+    assert "'objects.cup.mesh_file' = '' is required" in message
+    assert "'objects.cup.mesh_scale' = -1.0 must be a positive" in message
+    assert "'object_names' entry '2box' must be a topic name token" in message
+
+
+def test_the_multi_object_example_file_gives_three_objects(make_node) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(__file__).resolve().parents[2] / "config" / "fpose_objects.yaml"
+    params = flatten_keys(yaml.safe_load(path.read_text())["/**/fpose_node"]["ros__parameters"])
+    node = make_node(**{k.replace(".", "__"): v for k, v in params.items()})
+    config = declare_and_read(node)
+    assert [o.name for o in config.objects] == ["mug", "box", "can"]
+    assert sorted(o.mask_label for o in config.objects) == [1, 2, 3]
