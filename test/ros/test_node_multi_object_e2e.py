@@ -5,7 +5,8 @@ the node (its own process) with a 16UC1 instance label image on every third fram
 rightmost object is then pushed out of view for good. The node is configured from a parameter file
 (``object_names`` + ``objects.<name>.*``, as config/fpose_objects.yaml). What a user must see: each
 object's poses on ``<name>/pose`` near its ground truth, the three TF frames of a frame in one ``/tf``
-message, and the removed object going ``lost`` while the other two keep being tracked.
+message and its three entries in one ``detections`` message, and the removed object going ``lost``
+while the other two keep being tracked.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rclpy.context import Context
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.qos import QoSProfile
 from tf2_msgs.msg import TFMessage
+from vision_msgs.msg import Detection3DArray
 
 from fpose_ros.core.synthetic.assets import asset_mesh
 from fpose_ros.core.synthetic.multi_object import MultiObjectSequence, MultiObjectSpec, render_multi_object_sequence
@@ -56,6 +58,7 @@ class Outputs:
     poses: dict[str, dict[int, np.ndarray]] = field(default_factory=lambda: {n: {} for n in NAMES})
     modes: dict[str, dict[int, str]] = field(default_factory=lambda: {n: {} for n in NAMES})
     tf: list[list[tuple[int, str]]] = field(default_factory=list)  # per /tf message: (stamp, child frame)
+    detections: dict[int, list[str]] = field(default_factory=dict)  # stamp -> class ids of its entries
 
 
 class Recorder:
@@ -76,6 +79,8 @@ class Recorder:
                                               {_stamp(m.header): m.mode_name}), qos)
         self.node.create_subscription(TFMessage, "/tf", lambda m: self.outputs.tf.append(
             [(_stamp(t.header), t.child_frame_id) for t in m.transforms]), TF_QOS)
+        self.node.create_subscription(Detection3DArray, "/detections", lambda m: self.outputs.detections.setdefault(
+            _stamp(m.header), []).extend(d.results[0].hypothesis.class_id for d in m.detections), qos)
         self._executor = SingleThreadedExecutor(context=self._context)
         self._executor.add_node(self.node)
         self._thread = threading.Thread(target=self._spin, daemon=True)
@@ -110,7 +115,7 @@ def _write_params(root: Path) -> Path:
     for label, (name, asset) in enumerate(zip(NAMES, ASSETS, strict=True), start=1):
         mesh = root / f"{name}.ply"
         asset_mesh(asset).export(mesh)
-        objects[name] = {"mesh_file": str(mesh), "mask_label": label}
+        objects[name] = {"mesh_file": str(mesh), "mask_label": label, "class_id": f"{name}_class"}
     path = root / "objects.yaml"
     path.write_text(yaml.safe_dump({"/**/fpose_node": {"ros__parameters": {"object_names": list(NAMES),
                                                                            "objects": objects}}}))
@@ -171,6 +176,15 @@ def test_the_tf_frames_of_a_frame_go_out_in_one_message(run: Run) -> None:
     before = [s for s in run.stamps[:REMOVED_AT] if all(s in run.outputs.poses[n] for n in NAMES)]
     grouped = {m[0][0] for m in complete}
     assert np.mean([s in grouped for s in before]) >= 0.9  # frames all three were posed on: one message
+
+
+def test_detections_carry_every_posed_object_of_a_frame(run: Run) -> None:
+    both = [s for s in run.stamps[:REMOVED_AT] if all(s in run.outputs.poses[n] for n in NAMES)]
+    assert len(both) >= 10
+    complete = [s for s in both if sorted(run.outputs.detections.get(s, [])) == ["box_class", "can_class", "mug_class"]]
+    assert len(complete) >= 0.9 * len(both), (len(complete), len(both))
+    later = [s for s in run.stamps[REMOVED_AT + 8:] if s in run.outputs.detections]
+    assert later and all("can_class" not in run.outputs.detections[s] for s in later)
 
 
 def test_the_removed_object_goes_lost_while_the_others_keep_tracking(run: Run) -> None:
