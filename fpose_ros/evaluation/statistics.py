@@ -21,7 +21,8 @@ Definitions (docs/benchmark.md repeats them):
   which at least 30 % of the object's silhouette shows, the poses on frames where less than 10 %
   shows, the **wrong poses** (ADD-S above 10 % of the object's diameter, on any frame); after the
   object's **return** (the first frame in view after frames out of it): the registrations, and the
-  seconds from the first mask published to the first correct pose received.
+  seconds from the publication of the first frame with a mask to the first correct pose received
+  (the frame's, as for the re-acquisition: a mask's own delay counts against the node).
 """
 
 from __future__ import annotations
@@ -280,7 +281,8 @@ class ScenarioFigures:
         poses_hidden: poses on frames with < 10 % showing (None without visible fractions).
         wrong_poses: poses with ADD-S above 10 % of the diameter, on any frame with ground truth.
         registrations_after_return: registered poses from the return on (None: the object never returned).
-        first_correct_after_return_s: first mask after the return published -> first correct pose received.
+        first_correct_after_return_s: the first frame with a mask after the return published -> the first
+            correct pose received, seconds (negative: tracking resumed before any mask).
     """
 
     kind: str
