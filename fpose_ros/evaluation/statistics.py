@@ -222,7 +222,7 @@ class StatusEvent:
 
     Attributes:
         stamp_ns: header stamp of the frame it reports on.
-        mode: "registering", "tracking" or "lost".
+        mode: "registering", "tracking", "occluded" or "lost".
         pose_published: a pose was published for that frame.
         hypotheses: poses refined for the frame (> 1: a registration).
         message: why there is no pose ("" when all is well).
