@@ -5,7 +5,8 @@ nanoseconds, any order and timing); the worker thread asks :meth:`FrameScheduler
 the next job and reports each result with :meth:`FrameScheduler.done`.
 
 Every registration is bridged to the live stream: a registration runs on an older frame (its mask
-arrives late, or the engine needs longer than a frame period), and tracking then continues with
+arrives late, or the engine needs longer than a frame period; the oldest mask not yet registered on,
+or the newest after a registration that failed), and tracking then continues with
 the frame right after the registered one, through every frame that arrived meanwhile, so tracking
 never has to follow more than a frame of motion at once. Frames are skipped evenly only when the
 backlog cannot be processed within ``catch_up_budget_s``, and then by at most ``max_catch_up_stride``
@@ -88,6 +89,7 @@ class FrameScheduler(Generic[T, M]):
         self._tracking = False
         self._cursor_ns = -1  # stamp of the last frame processed; the next job is newer
         self._last_mask_used_ns = -1  # a frame registers with its mask once
+        self._registration_failed = False  # the last registration gave no pose: the next tries the newest mask
         self._costs: deque[float] = deque(maxlen=config.cost_samples)  # engine s per tracked frame, newest last
         self._skipped = 0
         self._woken = False
@@ -135,6 +137,7 @@ class FrameScheduler(Generic[T, M]):
         self._tracking = False
         self._cursor_ns = -1
         self._last_mask_used_ns = -1
+        self._registration_failed = False
 
     # ------------------------------------------------------------ consumer (worker thread)
 
@@ -157,6 +160,7 @@ class FrameScheduler(Generic[T, M]):
         with self._cond:
             if job.kind is JobKind.REGISTER:
                 self._last_mask_used_ns = job.stamp_ns
+                self._registration_failed = not tracking
             elif tracking:
                 self._costs.append(processing_s)
             if self._tracking and not tracking:
@@ -203,11 +207,15 @@ class FrameScheduler(Generic[T, M]):
 
     def _pick(self) -> Job[T, M] | None:
         if not self._tracking:
-            pairs = self._pairs()
-            newest = next(pairs, None)
-            if newest is not None and newest[0] > self._last_mask_used_ns:
-                earlier = next(pairs, None)
-                return Job(JobKind.REGISTER, *newest, earlier=None if earlier is None else earlier[1:])
+            # The oldest mask not yet registered on, so the frames after it get poses (the frames after a
+            # loss too: proc3_fast lost 0.5 s of frames each time when it registered on the newest); after a
+            # failed registration the newest, as the older masks show the object as the failed one did.
+            pairs = list(self._pairs())
+            unused = sum(1 for pair in pairs if pair[0] > self._last_mask_used_ns)  # a prefix: newest first
+            if unused:
+                chosen = 0 if self._registration_failed else unused - 1
+                earlier = pairs[chosen + 1] if chosen + 1 < len(pairs) else None
+                return Job(JobKind.REGISTER, *pairs[chosen], earlier=None if earlier is None else earlier[1:])
         backlog = [entry for entry in self._frames if entry[0] > self._cursor_ns]
         if not backlog:
             return None

@@ -169,13 +169,32 @@ def test_an_engine_slower_than_the_stream_steps_as_far_as_keeping_up_needs() -> 
     assert frames[-1] - frames[-2] >= 5  # 150 ms per frame at 33 ms frames: every 5th frame at least
 
 
-def test_a_registration_carries_the_next_older_frame_with_a_mask() -> None:
-    """The tracker takes a late-registered fast object's velocity from that mask and the registered one."""
+def test_registers_on_the_oldest_new_mask_so_the_frames_after_it_get_poses() -> None:
+    """A fast object lost right after a registration: registering on the newest mask left 0.5 s without poses."""
     sched = make()
     for k in range(8):
         sched.push_frame(k * PERIOD, k)
     for k in (0, 3, 6):
         sched.push_mask(k * PERIOD, f"m{k}")
+    assert (run(sched).frame, run(sched).frame) == (0, 1)
+    run(sched, tracking_after=False)  # lost on frame 2
+    for k in range(8, 16):
+        sched.push_frame(k * PERIOD, k)
+    for k in (9, 12, 15):
+        sched.push_mask(k * PERIOD, f"m{k}")
+    job = run(sched)
+    assert (job.kind, job.frame) == (JobKind.REGISTER, 3)
+    assert [run(sched).frame for _ in range(12)] == list(range(4, 16))
+
+
+def test_after_a_failed_registration_the_newest_mask_with_the_one_before_it() -> None:
+    """The older masks show the object as the failed one did; the one before the newest gives the velocity."""
+    sched = make()
+    for k in range(8):
+        sched.push_frame(k * PERIOD, k)
+    for k in (0, 3, 6):
+        sched.push_mask(k * PERIOD, f"m{k}")
+    assert run(sched, tracking_after=False).frame == 0
     job = run(sched)
     assert (job.kind, job.frame, job.mask, job.earlier) == (JobKind.REGISTER, 6, "m6", (3, "m3"))
     lone = make()
