@@ -27,9 +27,10 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -m "not slow and not ros"
 
-# What CI runs on the second distro: the DDS end-to-end tests and the colcon workspace check (which
+# What CI runs on the second distro: the DDS end-to-end tests (vision_msgs boxes in and out included: that
+# package is built per distro where none is installed) and the colcon workspace check (which
 # also stops the node with SIGINT).
-DISTRO_TESTS := test/ros/test_dds_smoke.py test/ros/test_node_e2e.py test/workspace
+DISTRO_TESTS := test/ros/test_dds_smoke.py test/ros/test_node_e2e.py test/ros/test_node_detections_e2e.py test/workspace
 test-distro: setup
 	$(PY) -m pytest -m ros $(DISTRO_TESTS)
 
