@@ -169,13 +169,18 @@ def test_an_engine_slower_than_the_stream_steps_as_far_as_keeping_up_needs() -> 
     assert frames[-1] - frames[-2] >= 5  # 150 ms per frame at 33 ms frames: every 5th frame at least
 
 
-def test_registers_on_the_oldest_new_mask_so_the_frames_after_it_get_poses() -> None:
-    """A fast object lost right after a registration: registering on the newest mask left 0.5 s without poses."""
+def eight_frames_masks_on_0_3_6() -> FrameScheduler[int, str]:
     sched = make()
     for k in range(8):
         sched.push_frame(k * PERIOD, k)
     for k in (0, 3, 6):
         sched.push_mask(k * PERIOD, f"m{k}")
+    return sched
+
+
+def test_registers_on_the_oldest_new_mask_so_the_frames_after_it_get_poses() -> None:
+    """A fast object lost right after a registration: registering on the newest mask left 0.5 s without poses."""
+    sched = eight_frames_masks_on_0_3_6()
     assert (run(sched).frame, run(sched).frame) == (0, 1)
     run(sched, tracking_after=False)  # lost on frame 2
     for k in range(8, 16):
@@ -189,11 +194,7 @@ def test_registers_on_the_oldest_new_mask_so_the_frames_after_it_get_poses() -> 
 
 def test_after_a_failed_registration_the_newest_mask_with_the_one_before_it() -> None:
     """The older masks show the object as the failed one did; the one before the newest gives the velocity."""
-    sched = make()
-    for k in range(8):
-        sched.push_frame(k * PERIOD, k)
-    for k in (0, 3, 6):
-        sched.push_mask(k * PERIOD, f"m{k}")
+    sched = eight_frames_masks_on_0_3_6()
     assert run(sched, tracking_after=False).frame == 0
     job = run(sched)
     assert (job.kind, job.frame, job.mask, job.earlier) == (JobKind.REGISTER, 6, "m6", (3, "m3"))
