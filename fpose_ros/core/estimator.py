@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from fpose_ros.core.appearance import APPEARANCE_METHODS
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import InputError
 from fpose_ros.core.frame import RGBDFrame, validate_mask
@@ -38,7 +39,9 @@ from fpose_ros.core.rendering.factory import BACKENDS, create_renderer
 from fpose_ros.core.rendering.visible_surface import VisibleSurface
 from fpose_ros.core.scoring.base import DetailedScorer, Scorer
 from fpose_ros.core.scoring.geometric import GeometricScorer, GeometricScorerConfig, ScoreDetails
+from fpose_ros.core.shape_symmetry import revolution_axis
 from fpose_ros.core.surface_keyframe import KeyframeConfig, SurfaceKeyframe
+from fpose_ros.core.transforms import make_transform, so3_exp
 from fpose_ros.core.validated_config import param, validate
 
 
@@ -103,6 +106,23 @@ class EstimatorConfig:
                                      "renderer's face budget.", range=(100, 10_000_000), also=(0,))
     coarse_render_faces: int = param(0, "Triangle budget of the first pass over all hypotheses; 0 = the "
                                         "renderer's face budget.", range=(100, 10_000_000), also=(0,))
+    appearance: str = param("gradient", "Appearance measure of scoring and of the turn search "
+                                        "(fpose_ros.core.appearance, compared in docs/appearance.md): colour, "
+                                        "channel or gradient.",
+                            choices=APPEARANCE_METHODS)
+    spin_finalists: int = param(3, "Registration's best refined hypotheses whose turns about the shape's axis of "
+                                   "revolution (a can's, a bottle's) are searched by appearance; 0 = no search.",
+                                range=(0, 100))
+    spin_register_steps: int = param(18, "Turns tried about the axis of revolution per finalist (evenly over "
+                                         "360 deg).", range=(1, 360))
+    spin_track_deg: float = param(10.0, "Tracking searches turns about the axis of revolution up to this either "
+                                        "side of the refined pose, by appearance, degrees; 0 = no search.",
+                                  range=(0, 90), unit="degrees")
+    spin_full_every: int = param(5, "Every this many tracked frames, tracking also renders and scores all "
+                                     "spin_register_steps turns about the axis of revolution (recovers a turn lost "
+                                     "while the print was out of view); 0 = never.", range=(0, 1000))
+    spin_step_deg: float = param(2.0, "Step of the turn search of tracking and of registration's final local "
+                                      "search, degrees.", range=(0.1, 30), unit="degrees")
     min_register_score: float = param(0.3, "A registration whose best score is below this reports no pose.",
                                       range=(0, 1))
     track_margin: float = param(1.5, "Tracking reads the image inside the previous pose's crop window scaled by "
@@ -191,7 +211,8 @@ def build_estimator(
         renderer = renderer.with_backface_culling()
     learned_refiner = _learned_refiner(cfg, renderer)
     learned_scorer = _learned_scorer(cfg, renderer)
-    trust_scorer = GeometricScorer(renderer, GeometricScorerConfig(crop_size=cfg.score_crop_size))
+    trust_scorer = GeometricScorer(renderer, GeometricScorerConfig(crop_size=cfg.score_crop_size,
+                                                                    appearance=cfg.appearance))
     parts = EngineParts(
         renderer=renderer, render_model=render_model, coarse_model=coarse_model,
         coarse_refiner=learned_refiner or GeometricRefiner(
@@ -206,7 +227,7 @@ def build_estimator(
                 crop_ratio=cfg.crop_ratio, crop_size=cfg.fine_crop_size, inlier_start=0.15,
                 translation_only_steps=0, steps_per_render=cfg.track_steps, converged_step_m=cfg.track_converged_m)),
         coarse_scorer=learned_scorer or GeometricScorer(
-            renderer, GeometricScorerConfig(crop_size=max(cfg.coarse_crop_size, 8))),
+            renderer, GeometricScorerConfig(crop_size=max(cfg.coarse_crop_size, 8), appearance=cfg.appearance)),
         scorer=learned_scorer or trust_scorer,
         trust_scorer=trust_scorer,
     )
@@ -271,6 +292,10 @@ class PoseEstimator:
         self.trust_scorer = parts.trust_scorer
         self._rotations = IcosphereHypotheses(config.min_views, config.inplane_step_deg).rotations(self.device)
         self.keyframe = SurfaceKeyframe(KeyframeConfig(max_view_change_deg=config.keyframe_view_change_deg))
+        #: The shape's axis of revolution (centred frame) when the object is textured, else None: turns
+        #: about it are searched by appearance (depth cannot see them).
+        self.spin_axis = revolution_axis(model) if model.is_textured else None
+        self._tracked_frames = 0
 
     # ------------------------------------------------------------------ API
 
@@ -310,6 +335,7 @@ class PoseEstimator:
         stamp = frame.stamp_s
         # A rendering kept from before this registration may show the object where it no longer is.
         self.keyframe.clear()
+        self._tracked_frames = 0
         try:
             mask_bool = validate_mask(mask, frame.shape)
         except InputError as exc:
@@ -336,7 +362,12 @@ class PoseEstimator:
             top = torch.topk(coarse_scores, min(self.config.top_k, poses.shape[0])).indices
             refined = self.fine_refiner.refine(self.render_model, obs, poses[top], self.config.register_iterations)
             t_fine = time.perf_counter()
-            best, score, visible = self._rank_and_trust(obs, refined)
+            if self.spin_axis is not None and self.config.spin_finalists > 0:
+                T_best, chosen = self._register_turns(obs, refined)
+                score, visible = float(chosen.score[0]), float(chosen.visible_fraction[0])
+            else:
+                best, score, visible = self._rank_and_trust(obs, refined)
+                T_best = refined[best]
             t_end = time.perf_counter()
         timings = StageTimings(
             preprocess_ms=_ms(start, t_pre), hypotheses_ms=_ms(t_pre, t_hyp),
@@ -347,7 +378,7 @@ class PoseEstimator:
             return _no_pose(f"no hypothesis fits the observation: best score {score:.2f} < min_register_score "
                             f"{self.config.min_register_score}", TrackingMode.REGISTERING, stamp, start,
                             timings=timings, n_hypotheses=poses.shape[0])
-        return self._result(refined[best], score, visible, stamp, poses.shape[0], timings)
+        return self._result(T_best, score, visible, stamp, poses.shape[0], timings)
 
     def track(self, frame: RGBDFrame, previous: PoseResult) -> PoseResult:
         """Refine ``previous``'s pose on ``frame`` and score it (no loss decision: see ObjectTracker).
@@ -375,7 +406,10 @@ class PoseEstimator:
                 assert surface is not None  # a refinement of track_iterations >= 1 (EstimatorConfig) renders
                 self.keyframe.store(surface)
                 t_refine = time.perf_counter()
-                details = self.trust_scorer.score_surface(surface, obs, T)
+                if self.spin_axis is not None and self.config.spin_track_deg > 0:
+                    T, details = self._track_turn(obs, T, surface)
+                else:
+                    details = self.trust_scorer.score_surface(surface, obs, T)
             else:
                 T = self.track_refiner.refine(self.render_model, obs, T_prev, self.config.track_iterations)
                 t_refine = time.perf_counter()
@@ -419,12 +453,110 @@ class PoseEstimator:
         details = self.trust_scorer.details(self.render_model, obs, T[best:best + 1])
         return best, float(details.score[0]), float(details.visible_fraction[0])
 
+    def _register_turns(self, obs: Observation, refined: torch.Tensor) -> tuple[torch.Tensor, ScoreDetails]:
+        """The best of (B, 4, 4) refined poses and their turns about the axis of revolution, by the trust scorer.
+
+        The ``spin_finalists`` best refined poses, and each upside down (a half turn about a line across
+        the axis: a can's shape fits that too; one the shape does not fit scores low on depth), go
+        through :meth:`_all_turns`.
+
+        Returns:
+            The (4, 4) pose and its score details (one row).
+        """
+        scores = self.trust_scorer.score(self.render_model, obs, refined)
+        top = refined[torch.topk(scores, min(self.config.spin_finalists, refined.shape[0])).indices]
+        T, details, _ = self._all_turns(obs, torch.cat([top, top @ self.upside_down()]))
+        return T[0], details
+
+    def _all_turns(self, obs: Observation, poses: torch.Tensor) -> tuple[torch.Tensor, ScoreDetails, float]:
+        """The best of ``spin_register_steps`` turns evenly over 360 deg of each of (F, 4, 4) poses.
+
+        The shape fits every turn, the texture only one: all F x steps turns are rendered and scored,
+        and the winner's turn is refined by :meth:`_best_turn` within half a step either side.
+
+        Returns:
+            The (1, 4, 4) pose, its score details (one row), and the score of ``poses[0]`` itself
+            (rendered and scored alike).
+        """
+        step_deg = 360.0 / self.config.spin_register_steps
+        turns = self.turns(torch.arange(self.config.spin_register_steps, device=self.device) * step_deg)
+        candidates = (poses[:, None] @ turns[None]).reshape(-1, 4, 4)
+        details = self.trust_scorer.details(self.render_model, obs, candidates)
+        best = candidates[int(torch.argmax(details.score))][None]
+        T, chosen = self._best_turn(obs, best, self.trust_scorer.render_surface(self.render_model, obs, best),
+                                    0.5 * step_deg)
+        return T, chosen, float(details.score[0])
+
+    def _track_turn(self, obs: Observation, T: torch.Tensor, surface: VisibleSurface
+                    ) -> tuple[torch.Tensor, ScoreDetails]:
+        """Tracking's turn about the axis of revolution for a refined (1, 4, 4) pose, and its score details.
+
+        Every frame searches nearby turns on the refinement's rendering (:meth:`_best_turn`); every
+        ``spin_full_every``-th tracked frame also renders all turns (:meth:`_all_turns`), which takes
+        over when it scores clearly better: a turn that went wrong while the print was out of view
+        (a plain side, a glare) is found again once the print shows.
+        """
+        T_near, near = self._best_turn(obs, T, surface, self.config.spin_track_deg)
+        self._tracked_frames += 1
+        every = self.config.spin_full_every
+        if every == 0 or self._tracked_frames % every != 0:
+            return T_near, near
+        T_all, chosen, score_near = self._all_turns(obs, T_near)
+        if float(chosen.score[0]) <= score_near + _FULL_TURN_MARGIN:
+            return T_near, near
+        # The kept rendering shows the old turn's side of the print.
+        self.keyframe.clear()
+        return T_all, chosen
+
+    def _best_turn(self, obs: Observation, T: torch.Tensor, surface: VisibleSurface, half_range_deg: float
+                   ) -> tuple[torch.Tensor, ScoreDetails]:
+        """The best turn of a (1, 4, 4) pose about the axis of revolution within +-``half_range_deg``.
+
+        Turns ``spin_step_deg`` apart (the pose itself included) are scored on ``surface`` (a
+        rendering at or near ``T``, moved rigidly: the shape is the same at every turn, only the
+        texture moves), so the search costs no rendering.
+
+        Returns:
+            The (1, 4, 4) best turn and its score details (one row).
+        """
+        n_side = math.floor(half_range_deg / self.config.spin_step_deg + 1e-6)
+        angles = torch.arange(-n_side, n_side + 1, device=self.device) * self.config.spin_step_deg
+        candidates = T @ self.turns(angles)
+        details = self.trust_scorer.score_surface(surface.repeated(len(angles)), obs, candidates)
+        # Where the texture in view cannot tell turns apart (a plain side), the scores tie: keep the refined pose.
+        best = int(torch.argmax(details.score - _TURN_PRIOR * angles.abs() / max(half_range_deg, 1e-6)))
+        return candidates[best:best + 1], details.row(best)
+
+    def turns(self, angles_deg: torch.Tensor) -> torch.Tensor:
+        """(K, 4, 4) float32 turns of the centred frame about the axis of revolution by (K,) angles, degrees."""
+        assert self.spin_axis is not None
+        direction, point = (torch.as_tensor(v, dtype=torch.float32, device=self.device)
+                            for v in (self.spin_axis.direction, self.spin_axis.point))
+        R = so3_exp(torch.deg2rad(angles_deg.to(torch.float32))[:, None] * direction[None])
+        return make_transform(R, point[None] - R @ point)
+
+    def upside_down(self) -> torch.Tensor:
+        """(4, 4) float32 half turn about a line through the axis of revolution's point, across the axis."""
+        assert self.spin_axis is not None
+        direction = self.spin_axis.direction
+        across = np.cross(direction, np.eye(3)[int(np.argmin(np.abs(direction)))])
+        across /= np.linalg.norm(across)
+        R = torch.as_tensor(2.0 * np.outer(across, across) - np.eye(3), dtype=torch.float32, device=self.device)
+        point = torch.as_tensor(self.spin_axis.point, dtype=torch.float32, device=self.device)
+        return make_transform(R, point - R @ point)
+
     def _result(self, T_centered: torch.Tensor, score: float, visible: float, stamp: float, n_hypotheses: int,
                 timings: StageTimings, occluded: float = 0.0) -> PoseResult:
         T_c = T_centered.detach().cpu().numpy().astype(np.float64)
         return PoseResult(T_cam_obj=self.model.pose_for_mesh_origin(T_c), T_cam_centered=T_c, score=score,
                           mode=TrackingMode.TRACKING, stamp_s=stamp, n_hypotheses=n_hypotheses,
                           visible_fraction=visible, occluded_fraction=occluded, timings=timings)
+
+
+#: Score by which tracking's search over all turns must beat the tracked turn (both rendered alike) to take over.
+_FULL_TURN_MARGIN = 0.03
+#: Score a turn loses at the end of the tracking turn search's range (in proportion nearer): on ties, the refined pose.
+_TURN_PRIOR = 0.01
 
 
 def _no_pose(reason: str, mode: TrackingMode, stamp: float, start: float, timings: StageTimings | None = None,

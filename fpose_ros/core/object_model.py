@@ -63,6 +63,11 @@ class ObjectModel:
         """Half the diameter, metres."""
         return 0.5 * self.diameter
 
+    @property
+    def is_textured(self) -> bool:
+        """Whether the surface has a print (a texture image, or vertex colours varying by more than 3 %)."""
+        return self.texture is not None or float(self.vertex_colors.std(axis=0).max()) > 0.03
+
     def pose_for_mesh_origin(self, T_cam_centered: np.ndarray) -> np.ndarray:
         """(…, 4, 4) pose of the centred frame -> pose of the mesh file's own frame."""
         return T_cam_centered @ self.T_centered_mesh

@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -39,6 +39,7 @@ from scipy.spatial.transform import Rotation
 from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.hypotheses import initial_translation
 from fpose_ros.core.pose_result import PoseResult, TrackingMode
+from fpose_ros.core.shape_symmetry import RevolutionAxis
 from fpose_ros.core.validated_config import param, validate
 
 
@@ -80,12 +81,15 @@ class LossCriteria:
     def __post_init__(self) -> None:
         validate(self)
 
-    def failure(self, result: PoseResult, previous: PoseResult | None) -> str | None:
+    def failure(self, result: PoseResult, previous: PoseResult | None,
+                free_axis: np.ndarray | None = None) -> str | None:
         """Why ``result`` is not trusted, or None when it passes.
 
         Args:
             result: a result with a pose.
             previous: the last trusted result, for the jump criteria (None at registration).
+            free_axis: (3,) unit axis of revolution of the object's shape (centred frame), or None: a
+                turn about it is no jump (the shape cannot show it; the engine chose it by the print).
         """
         if result.T_cam_centered is None:
             return result.reason or "no pose"
@@ -95,7 +99,7 @@ class LossCriteria:
             return f"visible fraction {result.visible_fraction:.2f} < min_visible_fraction {self.min_visible_fraction}"
         if previous is None or previous.T_cam_centered is None:
             return None
-        translation, rotation_deg = pose_jump(previous.T_cam_centered, result.T_cam_centered)
+        translation, rotation_deg = pose_jump(previous.T_cam_centered, result.T_cam_centered, free_axis)
         if translation > self.max_translation_jump_m:
             return f"pose jumped {translation:.3f} m > max_translation_jump_m {self.max_translation_jump_m}"
         if rotation_deg > self.max_rotation_jump_deg:
@@ -124,9 +128,16 @@ def mask_centre(frame: RGBDFrame, mask: np.ndarray) -> np.ndarray | None:
     return None if centre is None else centre.to(torch.float64).numpy()
 
 
-def pose_jump(T_a: np.ndarray, T_b: np.ndarray) -> tuple[float, float]:
-    """Translation distance (metres) and rotation angle (degrees) between two (4, 4) poses."""
+def pose_jump(T_a: np.ndarray, T_b: np.ndarray, free_axis: np.ndarray | None = None) -> tuple[float, float]:
+    """Translation distance (metres) and rotation angle (degrees) between two (4, 4) poses.
+
+    With a ``free_axis`` (3,) (unit, object frame), turns about it do not count: the angle is the one
+    between the axis as each pose holds it (the smallest rotation left after any turn about the axis).
+    """
     translation = float(np.linalg.norm(T_b[:3, 3] - T_a[:3, 3]))
+    if free_axis is not None:
+        cos = float(np.dot(T_a[:3, :3] @ free_axis, T_b[:3, :3] @ free_axis))
+        return translation, math.degrees(math.acos(float(np.clip(cos, -1.0, 1.0))))
     cos = 0.5 * (np.trace(T_a[:3, :3].T @ T_b[:3, :3]) - 1.0)
     return translation, math.degrees(math.acos(float(np.clip(cos, -1.0, 1.0))))
 
@@ -166,12 +177,22 @@ class Estimator(Protocol):
         """Follow the object from ``previous`` into ``frame``."""
 
 
+@runtime_checkable
+class TurnsByAppearance(Protocol):
+    """An estimator that chooses turns about its object's axis of revolution by appearance (``PoseEstimator``)."""
+
+    spin_axis: RevolutionAxis | None
+
+
 class ObjectTracker:
     """Drives one estimator through registering, tracking and lost states (see the module docstring)."""
 
     def __init__(self, estimator: Estimator, criteria: LossCriteria | None = None) -> None:
         self.estimator = estimator
         self.criteria = criteria or LossCriteria()
+        axis = estimator.spin_axis if isinstance(estimator, TurnsByAppearance) else None
+        #: Turns about this axis (object frame) are no jump: the estimator picks them by the print.
+        self._free_axis = None if axis is None else axis.direction
         self.mode = TrackingMode.REGISTERING
         self._last_good: PoseResult | None = None
         self._before_last: PoseResult | None = None
@@ -254,13 +275,15 @@ class ObjectTracker:
         start = self._last_good
         before = self._before_last
         # Both kept results carry poses (only results with a pose are kept); the checks say so to the type checker.
+        # A turn about the free axis beyond what motion makes between frames was a correction, not a velocity.
         if (before is not None and self._failures == 0 and before.T_cam_centered is not None
-                and start.T_cam_centered is not None):
+                and start.T_cam_centered is not None
+                and pose_jump(before.T_cam_centered, start.T_cam_centered)[1] <= self.criteria.max_rotation_jump_deg):
             predicted = predict_pose(before.T_cam_centered, before.stamp_s, start.T_cam_centered, start.stamp_s,
                                      frame.stamp_s)
             start = dataclasses.replace(self._last_good, T_cam_centered=predicted)
         result = self.estimator.track(frame, start)
-        failure = self.criteria.failure(result, self._last_good)
+        failure = self.criteria.failure(result, self._last_good, self._free_axis)
         if failure is None:
             return self._trusted(result)
         if self.criteria.occluded(result):

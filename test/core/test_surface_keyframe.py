@@ -15,7 +15,7 @@ T0 = pose([0.3, -0.8, 0.2], [0.02, -0.01, 0.5])
 
 def surface_at(T: np.ndarray) -> VisibleSurface:
     z, ones = torch.zeros(1, 4, 3), torch.ones(1, 4, dtype=torch.bool)
-    return VisibleSurface(points=z, normals=z, rgb=z, valid=ones, interior=ones,
+    return VisibleSurface(points=z, normals=z, rgb=z, grad=z[..., :2], valid=ones, interior=ones,
                           T_cam_centered=torch.as_tensor(T, dtype=torch.float32)[None], crop_scale=torch.ones(1),
                           diameter=0.1, crop_ratio=1.2, crop_size=8)
 

@@ -1,5 +1,6 @@
 """ObjectTracker's decisions, driven by a scripted estimator."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -10,6 +11,7 @@ from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.pose_result import PoseResult, TrackingMode
+from fpose_ros.core.shape_symmetry import RevolutionAxis
 from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker, pose_jump, touches_border
 
 CAMERA = CameraIntrinsics(fx=50.0, fy=50.0, cx=7.5, cy=5.5, width=16, height=12)
@@ -138,6 +140,40 @@ def test_reset_forgets_the_object():
 def test_pose_jump():
     translation, rotation = pose_jump(pose(0.0, 0.0), pose(0.03, 30.0))
     assert translation == pytest.approx(0.03) and rotation == pytest.approx(30.0)
+
+
+def test_a_turn_about_the_free_axis_is_no_jump():
+    # pose() turns about the optical axis, which is the object's z axis: the free axis here.
+    z = np.array([0.0, 0.0, 1.0])
+    assert pose_jump(pose(0.0, 0.0), pose(0.0, 120.0), z)[1] == pytest.approx(0.0, abs=1e-6)
+    tilt = pose_matrix([math.radians(20.0), 0.0, 0.0], [0.0, 0.0, 0.5]) @ pose(0.0, 90.0)
+    assert pose_jump(pose(0.0, 0.0), tilt, z)[1] == pytest.approx(20.0)
+    criteria = LossCriteria(max_rotation_jump_deg=60.0)
+    assert criteria.failure(good(yaw_deg=120.0), good(), free_axis=z) is None
+    assert "turned" in criteria.failure(good(yaw_deg=120.0), good())
+
+
+class TurningEstimator(ScriptedEstimator):
+    """A scripted estimator whose object has an axis of revolution (z), as PoseEstimator.spin_axis says."""
+
+    spin_axis = RevolutionAxis(point=np.zeros(3), direction=np.array([0.0, 0.0, 1.0]))
+
+
+def test_the_tracker_lets_the_estimator_turn_about_its_axis_and_predicts_no_velocity_from_it():
+    stamps = [0.0, 1 / 30, 2 / 30, 3 / 30]
+    yaws = [0.0, 2.0, 100.0, 101.0]
+    results = [dataclasses.replace(good(yaw_deg=yaw), stamp_s=t) for yaw, t in zip(yaws, stamps, strict=True)]
+    est = TurningEstimator(results[:1], results[1:])
+    tracker = ObjectTracker(est)
+    frames = [dataclasses.replace(FRAME, stamp_s=t) for t in stamps]
+    tracker.process(frames[0], MASK)
+    tracker.process(frames[1])
+    assert tracker.process(frames[2]).has_pose  # a 98 deg turn about the free axis is trusted
+    tracker.process(frames[3])
+    # Frame 2 started from frame 1 extrapolated (2 deg a frame); frame 3 from frame 2 as it is, not
+    # extrapolated by the 98 deg correction.
+    assert pose_jump(est.previous[1].T_cam_centered, pose(0.0, 4.0))[1] < 1e-6
+    assert pose_jump(est.previous[2].T_cam_centered, pose(0.0, 100.0))[1] < 1e-6
 
 
 def test_criteria_reject_absurd_values():

@@ -8,10 +8,12 @@ little (only self-occlusion at the outline differs).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
 
+from fpose_ros.core.appearance import crop_gradients
 from fpose_ros.core.pose_conditioned_crop import crop_affine, crop_intrinsics
 from fpose_ros.core.rendering.base import MeshTensors, Renderer, RenderOutput
 from fpose_ros.core.transforms import invert_transform, rotate_vectors, transform_points
@@ -27,6 +29,8 @@ class VisibleSurface:
         points: (B, N, 3) float32 surface points, centred object frame, metres.
         normals: (B, N, 3) float32 unit surface normals, object frame.
         rgb: (B, N, 3) float32 shaded colour in [0, 1].
+        grad: (B, N, 2) float32 luminance gradient of the rendered crop, per crop pixel (meaningful on
+            ``interior`` pixels; :func:`~fpose_ros.core.appearance.crop_gradients`).
         valid: (B, N) bool, a drawn pixel (not padding).
         interior: (B, N) bool, a drawn pixel whose 8 neighbours are drawn too (off the outline).
         T_cam_centered: (B, 4, 4) float32 poses the crops were rendered at.
@@ -40,6 +44,7 @@ class VisibleSurface:
     points: torch.Tensor
     normals: torch.Tensor
     rgb: torch.Tensor
+    grad: torch.Tensor
     valid: torch.Tensor
     interior: torch.Tensor
     T_cam_centered: torch.Tensor
@@ -51,6 +56,17 @@ class VisibleSurface:
     def points_in_camera(self, T_cam_centered: torch.Tensor) -> torch.Tensor:
         """The points moved to (B, 4, 4) poses: (B, N, 3) camera-frame metres."""
         return transform_points(T_cam_centered, self.points)
+
+    def repeated(self, k: int) -> VisibleSurface:
+        """A one-crop surface as ``k`` identical rows (to move it to k poses at once); views, no copies."""
+        if self.points.shape[0] != 1:
+            raise ValueError(f"repeated() needs a surface of one crop, got {self.points.shape[0]}")
+        def rows(t: torch.Tensor) -> torch.Tensor:
+            return t.expand(k, *t.shape[1:])
+
+        return dataclasses.replace(self, points=rows(self.points), normals=rows(self.normals), rgb=rows(self.rgb),
+                                   grad=rows(self.grad), valid=rows(self.valid), interior=rows(self.interior),
+                                   T_cam_centered=rows(self.T_cam_centered), crop_scale=rows(self.crop_scale))
 
     def crop_affine(self, T_cam_centered: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
         """(B, 3, 3) image-to-crop affines of this surface's crop windows at (B, 4, 4) poses."""
@@ -114,6 +130,7 @@ def visible_surface_from_rendering(
         points=transform_points(T_centered_cam, drawn(out.xyz)),
         normals=rotate_vectors(R, drawn(out.normals)),
         rgb=drawn(out.rgb),
+        grad=drawn(crop_gradients(out.rgb)),
         valid=drawn(out.mask)[..., 0],
         interior=drawn(silhouette_interior(out.mask))[..., 0],
         T_cam_centered=T_cam_centered,

@@ -14,18 +14,21 @@ Pixels on the rendered outline only count when they agree: there the nearest ima
 just off the object, so disagreement is no evidence.
 
 The score in [0, 1] multiplies a depth fit (agreement quality minus violations over the pixels the
-observation can judge), a silhouette term (IoU with the detector mask, when there is one) and a colour
-term (normalised cross-correlation of rendered and observed colour on agreeing pixels; invariant to
-gain and offset, neutral on untextured objects), so scores are comparable across frames and usable
-for loss detection. Cost: one rendering of B crops plus O(B * crop_size^2) tensor work.
+observation can judge), a silhouette term (IoU with the detector mask, when there is one) and an
+appearance term (a normalised cross-correlation of rendered and observed appearance on agreeing
+pixels, :mod:`fpose_ros.core.appearance`; invariant to gain and offset, neutral on untextured
+objects), so scores are comparable across frames and usable for loss detection. Cost: one rendering
+of B crops plus O(B * crop_size^2) tensor work.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
 
+from fpose_ros.core.appearance import APPEARANCE_METHODS, appearance_agreement
 from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.observation import Observation
 from fpose_ros.core.projective_lookup import gather_pixels, project_to_pixels
@@ -48,9 +51,12 @@ class GeometricScorerConfig:
     free_space_penalty: float = param(1.0, "Each violating pixel cancels this many perfectly agreeing pixels.",
                                       range=(0, None))
     silhouette_weight: float = param(0.5, "The silhouette term is 1 - w * (1 - IoU) (mask only).", range=(0, 1))
-    colour_weight: float = param(0.3, "The colour term is 1 - w * (1 - max(NCC, 0)).", range=(0, 1))
-    min_colour_std: float = param(0.03, "Rendered colour standard deviation below which the object counts as "
-                                        "untextured and the colour term is 1.", range=(0, None))
+    appearance: str = param(APPEARANCE_METHODS[0], "Appearance measure (fpose_ros.core.appearance): colour, "
+                                                   "channel or gradient NCC.", choices=APPEARANCE_METHODS)
+    appearance_weight: float = param(0.3, "The appearance term is 1 - w * (1 - max(NCC, 0)).", range=(0, 1))
+    min_texture_std: float = param(0.03, "Rendered colour standard deviation (gradient: a quarter of it, per crop "
+                                         "pixel) below which the object counts as untextured and the appearance "
+                                         "term is 1.", range=(0, None))
     # A pose hidden behind the scene must not score well on a handful of pixels.
     min_judged_fraction: float = param(0.25, "The depth fit is scaled down when the observation can judge (neither "
                                              "occluded nor missing) less than this fraction of the rendered pixels.",
@@ -76,7 +82,7 @@ class ScoreDetails:
         free_space_fraction: counted pixels where the observed surface is clearly behind.
         occluded_fraction: counted pixels where the observed surface is in front.
         silhouette_iou: IoU of the rendered silhouette and the mask inside the crop window (1 without mask).
-        colour_ncc: normalised cross-correlation of colour on agreeing pixels in [-1, 1] (1 when untextured).
+        appearance: normalised cross-correlation of appearance on agreeing pixels in [-1, 1] (1 when untextured).
         rendered_pixels: rendered pixels in the crop.
     """
 
@@ -86,8 +92,12 @@ class ScoreDetails:
     free_space_fraction: torch.Tensor
     occluded_fraction: torch.Tensor
     silhouette_iou: torch.Tensor
-    colour_ncc: torch.Tensor
+    appearance: torch.Tensor
     rendered_pixels: torch.Tensor
+
+    def row(self, i: int) -> ScoreDetails:
+        """The details of pose ``i`` alone (every field (1,))."""
+        return ScoreDetails(**{f.name: getattr(self, f.name)[i:i + 1] for f in dataclasses.fields(self)})
 
 
 class GeometricScorer:
@@ -104,11 +114,15 @@ class GeometricScorer:
 
     def details(self, model: ObjectModel, observation: Observation, T_cam_centered: torch.Tensor) -> ScoreDetails:
         """Render (B, 4, 4) float32 poses and measure their agreement with the observation."""
-        cfg = self.config
         T = T_cam_centered.to(dtype=torch.float32, device=observation.depth.device)
-        surface = render_visible_surface(self.renderer, self._mesh(model, T.device), T, observation.K, model.diameter,
-                                         cfg.crop_ratio, cfg.crop_size)
-        return self.score_surface(surface, observation, T)
+        return self.score_surface(self.render_surface(model, observation, T), observation, T)
+
+    def render_surface(self, model: ObjectModel, observation: Observation, T_cam_centered: torch.Tensor
+                       ) -> VisibleSurface:
+        """Render (B, 4, 4) float32 poses on this scorer's crops (``crop_ratio``, ``crop_size``)."""
+        cfg = self.config
+        return render_visible_surface(self.renderer, self._mesh(model, T_cam_centered.device), T_cam_centered,
+                                      observation.K, model.diameter, cfg.crop_ratio, cfg.crop_size)
 
     def score_surface(self, surface: VisibleSurface, observation: Observation, T_cam_centered: torch.Tensor
                       ) -> ScoreDetails:
@@ -206,13 +220,15 @@ def score_surface(
 
     iou = silhouette_iou(rendered, gather_pixels(mask, hits) if mask is not None else rendered,
                          surface.crop_scale, window_mask_area)
-    ncc = colour_ncc(surface.rgb, gather_pixels(observation.rgb, hits), agree, cfg.min_colour_std)
+    ncc = appearance_agreement(cfg.appearance, surface.rgb, surface.grad, observation.rgb, hits,
+                               agree & surface.interior if cfg.appearance == "gradient" else agree,
+                               surface.crop_scale, cfg.min_texture_std)
     score = (fit * (1.0 - cfg.silhouette_weight * (1.0 - iou))
-             * (1.0 - cfg.colour_weight * (1.0 - ncc.clamp_min(0.0))))
+             * (1.0 - cfg.appearance_weight * (1.0 - ncc.clamp_min(0.0))))
     score = torch.where(n_rendered >= cfg.min_pixels, score, torch.zeros_like(score))
     return ScoreDetails(
         score=score, depth_fit=fit, visible_fraction=agree.sum(-1) / n_any, free_space_fraction=n_free / n_any,
-        occluded_fraction=n_occluded / n_any, silhouette_iou=iou, colour_ncc=ncc, rendered_pixels=n_rendered,
+        occluded_fraction=n_occluded / n_any, silhouette_iou=iou, appearance=ncc, rendered_pixels=n_rendered,
     )
 
 
@@ -236,29 +252,4 @@ def silhouette_iou(
     intersection = (rendered & in_mask).sum(-1) * pixel_area
     union = rendered.sum(-1) * pixel_area + window_mask_area - intersection
     return (intersection / union.clamp_min(1e-6)).clamp(0.0, 1.0)
-
-
-def colour_ncc(rendered_rgb: torch.Tensor, observed_rgb: torch.Tensor, weight: torch.Tensor,
-               min_std: float) -> torch.Tensor:
-    """Normalised cross-correlation of rendered and observed colour over selected pixels.
-
-    Computed over pixels and channels jointly after removing each side's per-channel mean, so a colour
-    gain or offset between rendering and camera does not matter.
-
-    Args:
-        rendered_rgb, observed_rgb: (B, N, 3) float32 in [0, 1].
-        weight: (B, N) bool, pixels to use.
-        min_std: below this rendered standard deviation the object is untextured: NCC is 1 (neutral).
-
-    Returns:
-        (B,) float32 in [-1, 1]; 1 where untextured or fewer than 2 pixels are used.
-    """
-    w = weight.to(rendered_rgb.dtype)[..., None]
-    n = w.sum(1).clamp_min(1.0)  # (B, 1)
-    a = (rendered_rgb - (rendered_rgb * w).sum(1, keepdim=True) / n[:, None]) * w
-    b = (observed_rgb - (observed_rgb * w).sum(1, keepdim=True) / n[:, None]) * w
-    var_a, var_b = a.square().sum((1, 2)), b.square().sum((1, 2))
-    ncc = (a * b).sum((1, 2)) / (var_a * var_b).sqrt().clamp_min(1e-12)
-    textured = (var_a / (3.0 * n[:, 0]) > min_std**2) & (n[:, 0] >= 2)
-    return torch.where(textured, ncc.clamp(-1.0, 1.0), torch.ones_like(ncc))
 
