@@ -106,7 +106,7 @@ class EstimatorConfig:
                                      "renderer's face budget.", range=(100, 10_000_000), also=(0,))
     coarse_render_faces: int = param(0, "Triangle budget of the first pass over all hypotheses; 0 = the "
                                         "renderer's face budget.", range=(100, 10_000_000), also=(0,))
-    appearance: str = param("gradient", "Appearance measure of scoring and of the turn search "
+    appearance: str = param("colour", "Appearance measure of scoring and of the turn search "
                                         "(fpose_ros.core.appearance, compared in docs/appearance.md): colour, "
                                         "channel or gradient.",
                             choices=APPEARANCE_METHODS)

@@ -167,6 +167,17 @@ def predict_pose(T_a: np.ndarray, t_a: float, T_b: np.ndarray, t_b: float, t: fl
     return out
 
 
+def without_turn(R_from: np.ndarray, R_to: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """``R_to`` (3, 3) less its turn about ``axis`` (3,) (unit, object frame) relative to ``R_from`` (3, 3).
+
+    Swing-twist split of the relative rotation ``R_from^T R_to`` = swing x twist (twist about ``axis``);
+    returns ``R_from @ swing``: the same axis direction as ``R_to``, the turn about it as ``R_from``'s.
+    """
+    relative = Rotation.from_matrix(R_from.T @ R_to).as_quat()  # (x, y, z, w)
+    twist = 2.0 * math.atan2(float(relative[:3] @ axis), float(relative[3]))
+    return R_to @ Rotation.from_rotvec(-twist * axis).as_matrix()
+
+
 class Estimator(Protocol):
     """What the tracker needs from :class:`~fpose_ros.core.estimator.PoseEstimator`."""
 
@@ -275,12 +286,14 @@ class ObjectTracker:
         start = self._last_good
         before = self._before_last
         # Both kept results carry poses (only results with a pose are kept); the checks say so to the type checker.
-        # A turn about the free axis beyond what motion makes between frames was a correction, not a velocity.
         if (before is not None and self._failures == 0 and before.T_cam_centered is not None
-                and start.T_cam_centered is not None
-                and pose_jump(before.T_cam_centered, start.T_cam_centered)[1] <= self.criteria.max_rotation_jump_deg):
+                and start.T_cam_centered is not None):
             predicted = predict_pose(before.T_cam_centered, before.stamp_s, start.T_cam_centered, start.stamp_s,
                                      frame.stamp_s)
+            if self._free_axis is not None:
+                # The estimator picks the turn about the free axis by the print every frame; extrapolating
+                # its corrections as a velocity would run away from the print.
+                predicted[:3, :3] = without_turn(start.T_cam_centered[:3, :3], predicted[:3, :3], self._free_axis)
             start = dataclasses.replace(self._last_good, T_cam_centered=predicted)
         result = self.estimator.track(frame, start)
         failure = self.criteria.failure(result, self._last_good, self._free_axis)
