@@ -312,7 +312,7 @@ class ObjectTracker:
             why = f"occluded for {hidden_s:.2f} s > occlusion_timeout_s {self.criteria.occlusion_timeout_s}"
             return self._lose(_without_pose(frame, self.mode, ""), why)
         result = self.estimator.track(frame, self._last_good)
-        failure = self.criteria.failure(result, self._last_good)
+        failure = self.criteria.failure(result, self._last_good, self._free_axis)
         if failure is None:
             return self._trusted(result)  # the next frame's prediction spans the occlusion (predict_pose's max gap)
         if self.criteria.occluded(result):
