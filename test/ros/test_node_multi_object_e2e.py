@@ -2,11 +2,11 @@
 
 A synthetic scene with three objects side by side (one static, two moving slowly) is streamed into
 the node (its own process) with a 16UC1 instance label image on every third frame (10 Hz); the
-rightmost object is then pushed out of view for good. The node is configured from a parameter file
+rightmost object is then pushed out of view for one second and comes back. The node is configured from a parameter file
 (``object_names`` + ``objects.<name>.*``, as config/fpose_objects.yaml). What a user must see: each
 object's poses on ``<name>/pose`` near its ground truth, the three TF frames of a frame in one ``/tf``
-message and its three entries in one ``detections`` message, and the removed object going ``lost``
-while the other two keep being tracked.
+message and its three entries in one ``detections`` message, the removed object going ``lost``
+while the other two keep being tracked, and its registration after the return not stopping theirs.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 NAMES = ("mug", "box", "can")
 ASSETS = ("proc:21", "proc:22", "proc:23")
-N_FRAMES = 105
-REMOVED_AT = 60  # frame from which "can" (the rightmost) slides out of view, for good
+N_FRAMES = 135
+REMOVED_AT = 45  # frame from which "can" (the rightmost) slides out of view, for AWAY_S
+AWAY_S = 1.0
 MASK_EVERY = 3  # label image on every third frame: 10 Hz at 30 Hz
 RATE = 0.5  # played at half speed: three objects on a 2-core machine shared with the player and pytest
 START_NS = 1_700_000_000_000_000_000
@@ -109,6 +110,11 @@ class Run:
     outputs: Outputs
     stamps: list[int]
 
+    @property
+    def returned(self) -> int:
+        """Index of the first frame that shows "can" again after its removal."""
+        return REMOVED_AT + 4 + int(np.flatnonzero(self.seq.visible[REMOVED_AT + 4:, 2])[0])
+
 
 def _write_params(root: Path) -> Path:
     objects = {}
@@ -128,7 +134,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     # 320x240 at 0.7 m: each object 1000-3500 pixels; renders and streams 4x faster than 640x480.
     seq = render_multi_object_sequence(MultiObjectSpec(ASSETS, ("static", "slow", "slow"), (None, None, REMOVED_AT),
                                                        n_frames=N_FRAMES, seed=4, width=320, height=240,
-                                                       spacing_m=0.2, depth_m=0.7))
+                                                       spacing_m=0.2, depth_m=0.7, away_s=AWAY_S))
     frames = [StreamFrame(f.rgb, f.depth, seq.labels[i] if i % MASK_EVERY == 0 else None)
               for i, f in enumerate(seq.frames)]
     plan = stream_plan(TOPICS)
@@ -152,10 +158,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         node.stop()
 
 
-def test_the_scene_shows_three_objects_and_then_two(run: Run) -> None:
+def test_the_scene_shows_three_objects_then_two_then_three(run: Run) -> None:
     visible = run.seq.visible
-    assert visible[:REMOVED_AT].all()
-    assert visible[REMOVED_AT + 4:, :2].all() and not visible[REMOVED_AT + 4:, 2].any()
+    assert visible[:REMOVED_AT].all() and visible[:, :2].all()
+    assert run.returned >= REMOVED_AT + 30 and visible[run.returned:].all()
+    assert N_FRAMES - run.returned >= 30
     assert {int(v) for v in np.unique(run.seq.labels[0])} == {0, 1, 2, 3}
 
 
@@ -191,17 +198,28 @@ def test_detections_carry_every_posed_object_of_a_frame(run: Run) -> None:
     assert len(complete) >= 10
     in_step = [s for s in _posed_by_all(run) if s >= min(complete)]  # as for /tf
     assert len(complete) >= 0.9 * len(in_step), (len(complete), len(in_step))
-    later = [s for s in run.stamps[REMOVED_AT + 8:] if s in run.outputs.detections]
-    assert later and all("can_class" not in run.outputs.detections[s] for s in later)
+    away = [s for s in run.stamps[REMOVED_AT + 8:run.returned] if s in run.outputs.detections]
+    assert away and all("can_class" not in run.outputs.detections[s] for s in away)
 
 
 def test_the_removed_object_goes_lost_while_the_others_keep_tracking(run: Run) -> None:
     gone = run.stamps[REMOVED_AT + 4]
     can = run.outputs.modes["can"]
     assert any(mode == "lost" for stamp, mode in can.items() if stamp >= run.stamps[REMOVED_AT]), can
-    assert not [s for s in run.outputs.poses["can"] if s >= gone]
+    assert not [s for s in run.outputs.poses["can"] if gone <= s < run.stamps[run.returned]]
     after = run.stamps[REMOVED_AT + 8:]
     for name in NAMES[:2]:
         posed = np.mean([s in run.outputs.poses[name] for s in after])
         assert posed >= 0.8, f"{name}: poses on {posed:.0%} of the frames after 'can' left"
         assert run.outputs.modes[name][run.stamps[-1]] == "tracking"
+
+
+def test_a_registration_of_one_object_does_not_stop_the_others(run: Run) -> None:
+    back = [s for s in run.outputs.poses["can"] if s >= run.stamps[run.returned]]
+    assert back, "'can' was not registered again after its return"
+    registered = run.stamps.index(min(back))
+    assert registered - run.returned <= MASK_EVERY + 1  # on its first label image back
+    during = run.stamps[registered:registered + 15]  # the 0.5 s of stream its registration took at most
+    for name in NAMES[:2]:
+        posed = np.mean([s in run.outputs.poses[name] for s in during])
+        assert posed >= 0.9, f"{name}: poses on {posed:.0%} of the frames while 'can' registered"

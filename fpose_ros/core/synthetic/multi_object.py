@@ -31,7 +31,8 @@ class MultiObjectSpec:
     Attributes:
         assets: one asset name per object (see :mod:`.assets`); object i has label i + 1.
         motions: one motion preset per object ("static", "slow", ...).
-        removed_at: per object, the frame from which it is pushed out of view for good, or None.
+        removed_at: per object, the frame from which it is pushed out of view, or None.
+        away_s: how long a removed object stays away, seconds; None: for good.
         n_frames, seed, width, height, fps: as :class:`~fpose_ros.core.synthetic.sequences.SequenceSpec`.
         spacing_m: distance between neighbouring objects, left to right, metres.
         depth_m: distance of the objects from the camera, metres.
@@ -47,6 +48,7 @@ class MultiObjectSpec:
     fps: float = 30.0
     spacing_m: float = 0.16
     depth_m: float = 0.6
+    away_s: float | None = None
 
     def __post_init__(self) -> None:
         if not len(self.assets) == len(self.motions) == len(self.removed_at) or not self.assets:
@@ -96,7 +98,8 @@ def render_multi_object_sequence(spec: MultiObjectSpec) -> MultiObjectSequence:
         start[:3, 3] = [(i - (count - 1) / 2) * spec.spacing_m, rng.uniform(-0.02, 0.02), spec.depth_m]
         T = trajectory(PRESETS[motion], spec.n_frames, spec.fps, start, rng)
         if removed_at is not None:
-            T = exit_and_return(T, spec.fps, removed_at, away_s=spec.n_frames / spec.fps)
+            away_s = spec.n_frames / spec.fps if spec.away_s is None else spec.away_s
+            T = exit_and_return(T, spec.fps, removed_at, away_s=away_s)
         poses.append(T)
     T_centered = np.stack(poses, axis=1)  # (N, K, 4, 4)
     static = background_plane(camera, background_image(spec.height, spec.width, rng), 1.1, (0.1, -0.1))
