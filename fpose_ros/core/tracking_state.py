@@ -249,16 +249,16 @@ class ObjectTracker:
         return self._register(frame, mask)
 
     def note_mask(self, frame: RGBDFrame, mask: np.ndarray) -> None:
-        """Remember where a detector ``mask`` shows the object on ``frame``, a frame older than the next one processed.
+        """Remember where a detector ``mask`` shows the object on ``frame``, a frame the tracker does not process.
 
-        A node registers on the newest frame that has a mask and skips the older ones; the mask of one
-        of those tells the velocity the first tracked frame after the registration starts with.
+        With the mask of the next registration (the frame before it or after it), it tells the velocity
+        the first tracked frame after that registration starts with.
         """
         centre = mask_centre(frame, mask)
         self._mask_seen = None if centre is None else (frame.stamp_s, centre)
 
     def _register(self, frame: RGBDFrame, mask: np.ndarray) -> PoseResult:
-        earlier = self._mask_seen
+        other = self._mask_seen
         self.note_mask(frame, mask)
         centre = None if self._mask_seen is None else self._mask_seen[1]
         if self.criteria.border_mask_pair_s > 0 and touches_border(mask):
@@ -278,7 +278,7 @@ class ObjectTracker:
         # occlusion), but from the masks: the refinement does not follow a fast object's first frame from
         # where it was registered (proc3_fast: 2 cm per frame, lost right after 7 of 26 registrations
         # without, 1 with the masks' velocity).
-        self._last_good, self._before_last, self._failures = result, _velocity_seed(result, earlier, centre), 0
+        self._last_good, self._before_last, self._failures = result, _velocity_seed(result, other, centre), 0
         return dataclasses.replace(result, mode=self.mode)
 
     def _track(self, frame: RGBDFrame) -> PoseResult:
@@ -344,19 +344,21 @@ class ObjectTracker:
         return _rejected(result, self.mode, f"object lost: {failure}")
 
 
-def _velocity_seed(result: PoseResult, earlier: tuple[float, np.ndarray] | None,
+def _velocity_seed(result: PoseResult, other: tuple[float, np.ndarray] | None,
                    centre: np.ndarray | None) -> PoseResult | None:
     """A pose before the registered ``result`` that moves as the masks' centre did, or None.
 
-    ``earlier``: (stamp_s, centre) of an earlier mask; ``centre``: the registered frame's mask centre.
-    The seed is ``result`` at the earlier stamp, shifted back by the centre's motion (no rotation),
-    so :func:`predict_pose` starts the next frame at that velocity (and ignores it beyond its maximum gap).
+    ``other``: (stamp_s, centre) of another frame's mask, before or after the registered one; ``centre``:
+    the registered frame's mask centre. The seed is ``result`` as far before it as the other mask is away,
+    shifted back by the centre's motion over that time (no rotation), so :func:`predict_pose` starts the
+    next frame at that velocity (and ignores it beyond its maximum gap).
     """
-    if earlier is None or centre is None or result.T_cam_centered is None or not earlier[0] < result.stamp_s:
+    if other is None or centre is None or result.T_cam_centered is None or other[0] == result.stamp_s:
         return None
+    gap_s = other[0] - result.stamp_s
     T = np.array(result.T_cam_centered, dtype=np.float64, copy=True)
-    T[:3, 3] -= centre - earlier[1]
-    return dataclasses.replace(result, T_cam_centered=T, stamp_s=earlier[0])
+    T[:3, 3] -= (other[1] - centre) * math.copysign(1.0, gap_s)
+    return dataclasses.replace(result, T_cam_centered=T, stamp_s=result.stamp_s - abs(gap_s))
 
 
 def _rejected(result: PoseResult, mode: TrackingMode, reason: str) -> PoseResult:

@@ -68,15 +68,16 @@ class FrameSchedulerConfig:
 class Job(Generic[T, M]):
     """One frame for the engine: ``frame`` is the pushed payload, ``mask`` the paired one (REGISTER only).
 
-    ``earlier`` (REGISTER only, may be None): the next older frame that has a mask, with that mask; the
-    tracker takes the object's velocity from the two masks (``ObjectTracker.note_mask``).
+    ``other_mask`` (REGISTER only, may be None): the nearest older frame that has a mask, else the nearest
+    newer one, with that mask; the tracker takes the object's velocity from the two masks
+    (``ObjectTracker.note_mask``).
     """
 
     kind: JobKind
     stamp_ns: int
     frame: T
     mask: M | None = None
-    earlier: tuple[T, M] | None = None
+    other_mask: tuple[T, M] | None = None
 
 
 class FrameScheduler(Generic[T, M]):
@@ -214,8 +215,9 @@ class FrameScheduler(Generic[T, M]):
             unused = sum(1 for pair in pairs if pair[0] > self._last_mask_used_ns)  # a prefix: newest first
             if unused:
                 chosen = 0 if self._registration_failed else unused - 1
-                earlier = pairs[chosen + 1] if chosen + 1 < len(pairs) else None
-                return Job(JobKind.REGISTER, *pairs[chosen], earlier=None if earlier is None else earlier[1:])
+                # Registered on the oldest, the one after it: under load the mask queue no longer holds older ones.
+                other = pairs[chosen + 1] if chosen + 1 < len(pairs) else pairs[chosen - 1] if chosen else None
+                return Job(JobKind.REGISTER, *pairs[chosen], other_mask=None if other is None else other[1:])
         backlog = [entry for entry in self._frames if entry[0] > self._cursor_ns]
         if not backlog:
             return None

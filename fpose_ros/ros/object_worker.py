@@ -203,8 +203,8 @@ class ObjectWorker:
             return
         mask = self._to_mask(mask_msg, frame, header) if mask_msg is not None else None
         start = time.perf_counter()
-        if job.earlier is not None:
-            self._note_earlier_mask(*job.earlier)
+        if job.other_mask is not None:
+            self._note_other_mask(*job.other_mask)
         result = self._tracker.process(frame, mask)
         processing_ms = (time.perf_counter() - start) * 1e3
         with self._state_lock:
@@ -232,8 +232,8 @@ class ObjectWorker:
         if mode is not previous:
             self._shared.logger.info(f"{self._label}{previous.value} -> {mode.value}")
 
-    def _note_earlier_mask(self, item: SyncedFrame, msg: Image | Detection2D) -> None:
-        """Give the tracker the mask of a frame before the one registered on: the object's velocity comes from both."""
+    def _note_other_mask(self, item: SyncedFrame, msg: Image | Detection2D) -> None:
+        """Give the tracker the mask of a frame near the one registered on: the object's velocity comes from both."""
         try:
             frame = self._shared.frames.get(item.stamp_ns, item)
         except InputError:

@@ -339,3 +339,13 @@ def test_masks_too_far_apart_give_no_velocity():
     assert tracker.process(frame_at(3.33), _mask_at_columns(8, 12)).has_pose
     tracker.process(frame_at(3.33 + 1 / 30), None)
     assert est.previous[-1].T_cam_centered[0, 3] == pytest.approx(0.0)
+
+
+def test_a_later_mask_gives_the_same_velocity():
+    """Registered on the oldest mask held, the node gives the tracker the mask after it."""
+    est = ScriptedEstimator([good(0.0, stamp_s=3.1)], [good(0.0133, stamp_s=3.1 + 1 / 30)])
+    tracker = ObjectTracker(est)
+    tracker.note_mask(frame_at(3.2), _mask_at_columns(12, 16))
+    assert tracker.process(frame_at(3.1), _mask_at_columns(8, 12)).has_pose
+    tracker.process(frame_at(3.1 + 1 / 30), None)
+    assert est.previous[-1].T_cam_centered[0, 3] == pytest.approx(0.04 / 3, abs=1e-4)

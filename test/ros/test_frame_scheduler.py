@@ -181,7 +181,9 @@ def eight_frames_masks_on_0_3_6() -> FrameScheduler[int, str]:
 def test_registers_on_the_oldest_new_mask_so_the_frames_after_it_get_poses() -> None:
     """A fast object lost right after a registration: registering on the newest mask left 0.5 s without poses."""
     sched = eight_frames_masks_on_0_3_6()
-    assert (run(sched).frame, run(sched).frame) == (0, 1)
+    first = run(sched)
+    assert (first.frame, first.other_mask) == (0, (3, "m3"))  # the next mask gives the velocity
+    assert run(sched).frame == 1
     run(sched, tracking_after=False)  # lost on frame 2
     for k in range(8, 16):
         sched.push_frame(k * PERIOD, k)
@@ -197,8 +199,8 @@ def test_after_a_failed_registration_the_newest_mask_with_the_one_before_it() ->
     sched = eight_frames_masks_on_0_3_6()
     assert run(sched, tracking_after=False).frame == 0
     job = run(sched)
-    assert (job.kind, job.frame, job.mask, job.earlier) == (JobKind.REGISTER, 6, "m6", (3, "m3"))
+    assert (job.kind, job.frame, job.mask, job.other_mask) == (JobKind.REGISTER, 6, "m6", (3, "m3"))
     lone = make()
     lone.push_frame(0, 0)
     lone.push_mask(0, "m0")
-    assert run(lone).earlier is None  # the first mask: no velocity
+    assert run(lone).other_mask is None  # the only mask: no velocity
