@@ -514,7 +514,7 @@ class PoseEstimator:
 
         Turns ``spin_step_deg`` apart (the pose itself included) are scored on ``surface`` (a
         rendering at or near ``T``, moved rigidly: the shape is the same at every turn, only the
-        texture moves), so the search costs no rendering.
+        texture moves), so the search costs no rendering; the best appearance wins.
 
         Returns:
             The (1, 4, 4) best turn and its score details (one row).
@@ -523,8 +523,10 @@ class PoseEstimator:
         angles = torch.arange(-n_side, n_side + 1, device=self.device) * self.config.spin_step_deg
         candidates = T @ self.turns(angles)
         details = self.trust_scorer.score_surface(surface.repeated(len(angles)), obs, candidates)
-        # Where the texture in view cannot tell turns apart (a plain side), the scores tie: keep the refined pose.
-        best = int(torch.argmax(details.score - _TURN_PRIOR * angles.abs() / max(half_range_deg, 1e-6)))
+        # The turn is the print's to decide (depth sees none): ranked by appearance alone, so that a poor
+        # fit (an object half out of view) cannot lift its score by sliding the frozen surface around.
+        # Where the print in view cannot tell turns apart (a plain side), they tie: keep the refined pose.
+        best = int(torch.argmax(details.appearance - _TURN_PRIOR * angles.abs() / max(half_range_deg, 1e-6)))
         return candidates[best:best + 1], details.row(best)
 
     def turns(self, angles_deg: torch.Tensor) -> torch.Tensor:
@@ -555,7 +557,7 @@ class PoseEstimator:
 
 #: Score by which tracking's search over all turns must beat the tracked turn (both rendered alike) to take over.
 _FULL_TURN_MARGIN = 0.03
-#: Score a turn loses at the end of the tracking turn search's range (in proportion nearer): on ties, the refined pose.
+#: Appearance NCC a turn loses at the end of a turn search's range (in proportion nearer): on ties, the refined pose.
 _TURN_PRIOR = 0.01
 
 
