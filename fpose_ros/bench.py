@@ -62,9 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--device", default="auto",
                         help="torch device of the engine: cpu, cuda, cuda:1, or auto (cuda when available)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    # argparse %-formats help strings: the percent sign is doubled.
     parser.add_argument("--boxes", action="store_true",
                         help=f"the detector gives boxes instead of masks: the box around the mask, each edge off by up "
-                             f"to {BOX_JITTER:.0%} of its size; registration from the box and the depth in it")
+                             f"to {BOX_JITTER:.0%}% of its size; registration from the box and the depth in it")
     parser.add_argument("--registration-only", action="store_true",
                         help="only the registration trials (no tracking run): the registration figures alone")
     parser.add_argument("--refiner", choices=["geometric", "learned"], default="geometric")

@@ -72,6 +72,14 @@ def test_bad_options_are_refused_with_a_message(argv, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+def test_help_lists_every_option(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "--boxes" in out and "5% of its size" in out and "--live" in out
+
+
 @pytest.mark.slow
 def test_quick_run_writes_every_key(tmp_path, capsys):
     out = tmp_path / "bench.json"
