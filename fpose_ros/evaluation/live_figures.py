@@ -44,7 +44,7 @@ class LiveRun:
         mask_every: a mask on every this-many-th visible frame (3: 10 Hz, acceptance 1; else acceptance 2).
         coverage: fraction of visible frames that got a pose carrying their own stamp.
         add_auc, adds_auc: AUC (0-10 cm) over visible frames, a frame without a pose counting as infinite error.
-        output_rate_hz: poses received per second (first to last pose).
+        output_rate_hz: poses received per second while the object is in view (``statistics.output_rate_hz``).
         latency_p50_ms, latency_p90_ms: pose received minus its colour frame published, milliseconds, all poses.
         latency_p90_outside_catch_up_ms: the same p90 over the poses outside the catch-up after a registration.
         catch_up_poses: poses inside a catch-up (registered frames included).

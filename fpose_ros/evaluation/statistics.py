@@ -21,8 +21,13 @@ Definitions (docs/benchmark.md repeats them):
   which at least 30 % of the object's silhouette shows, the poses on frames where less than 10 %
   shows, the **wrong poses** (ADD-S above 10 % of the object's diameter, on any frame); after the
   object's **return** (the first frame in view after frames out of it): the registrations, and the
-  seconds from the publication of the first frame with a mask to the first correct pose received
-  (the frame's, as for the re-acquisition: a mask's own delay counts against the node).
+  seconds from the publication of the first mask (of a frame after the return) to the first correct
+  pose received: the node cannot start before the mask exists, so a detector's delay is the
+  detector's, not the node's (as for the re-acquisition).
+* The **output rate** is the rate of poses while the object is in view: per maximal run of frames in
+  view, the poses received less one over the time from the first to the last of them, summed over the
+  runs. The time it is out of view is no time the node could publish in; a node that skips frames
+  while it sees the object still shows it.
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ class FrameRecord:
         add: ADD error in metres (inf without a pose, NaN without ground truth).
         adds: ADD-S error in metres (same conventions).
         masked: a mask with object pixels was published with this frame's stamp.
+        mask_published_s: monotonic time that mask was published (None: unknown, or no mask; a mask published
+            with its frame is taken to be published when the frame was).
         in_view: the object is in view on this frame (ground truth; True where unknown).
         hypotheses: the status' ``num_hypotheses`` (> 1: the frame was registered, 1: tracked).
     """
@@ -81,6 +88,7 @@ class FrameRecord:
     add: float = math.nan
     adds: float = math.nan
     masked: bool = False
+    mask_published_s: float | None = None
     in_view: bool = True
     hypotheses: int = 0
 
@@ -90,6 +98,13 @@ class FrameRecord:
         if self.pose_received_s is None or self.published_s is None:
             return math.nan
         return (self.pose_received_s - self.published_s) * 1e3
+
+    @property
+    def mask_s(self) -> float | None:
+        """When this frame's mask could first be used: its publication, else its frame's (None without a mask)."""
+        if not self.masked:
+            return None
+        return self.mask_published_s if self.mask_published_s is not None else self.published_s
 
 
 @dataclass
@@ -142,7 +157,7 @@ def evaluate(records: list[FrameRecord], model_points: np.ndarray | None, frames
     with_gt = [r for r in records if r.gt is not None and model_points is not None]
     latencies = np.array([r.latency_ms for r in with_pose if math.isfinite(r.latency_ms)])
     published = [r.published_s for r in records if r.published_s is not None]
-    received = sorted(r.pose_received_s for r in with_pose if r.pose_received_s is not None)
+    received = [r.pose_received_s for r in with_pose if r.pose_received_s is not None]
     summary = ReplaySummary(frames=len(records), poses=len(with_pose),
                             coverage=len(with_pose) / len(records) if records else 0.0,
                             frames_with_gt=len(with_gt), frames_dropped=frames_dropped, modes=list(modes))
@@ -151,25 +166,48 @@ def evaluate(records: list[FrameRecord], model_points: np.ndarray | None, frames
         summary.adds_auc = auc(np.array([r.adds for r in with_gt]))
     if len(published) > 1:
         summary.input_rate_hz = (len(published) - 1) / (max(published) - min(published))
-    if len(received) > 1:
-        summary.output_rate_hz = (len(received) - 1) / (received[-1] - received[0])
+    summary.output_rate_hz = output_rate_hz(records)
     if latencies.size:
         summary.latency_p50_ms, summary.latency_p90_ms = (float(v) for v in np.percentile(latencies, [50, 90]))
         summary.latency_max_ms = float(latencies.max())
         summary.latency_p90_outside_catch_up_ms = latency_outside_catch_up_ms(records)[0]
     if received and published:
-        summary.time_to_first_pose_s = received[0] - min(published)
+        summary.time_to_first_pose_s = min(received) - min(published)
     summary.reacquire_s = reacquisition_delays(records)
     return summary
+
+
+def output_rate_hz(records: Sequence[FrameRecord]) -> float:
+    """Poses received per second while the object is in view (see the module docstring); NaN with too few poses.
+
+    Each maximal run of frames in view (stamp order) is a span; a span's poses contribute their count less
+    one and the time from the first to the last of them received. The rate is the sum of the first over the
+    sum of the second, so the time the object is out of view counts for nothing, and a node that publishes
+    a pose for every other frame in view still shows half the input rate.
+
+    Args:
+        records: every frame in stamp order with ``in_view`` (True where unknown: one span, first to last pose).
+    """
+    intervals, seconds = 0, 0.0
+    span: list[float] = []
+    for record in [*records, None]:
+        if record is not None and record.in_view:
+            if record.pose is not None and record.pose_received_s is not None:
+                span.append(record.pose_received_s)
+            continue
+        if len(span) > 1:
+            intervals, seconds = intervals + len(span) - 1, seconds + max(span) - min(span)
+        span = []
+    return intervals / seconds if seconds > 0 else math.nan
 
 
 def reacquisition_delays(records: Sequence[FrameRecord], clock_from: str = "mask") -> list[float]:
     """Seconds from each return of a lost object to its next pose, one per loss.
 
     ``clock_from="mask"`` (what a node can be held to): a loss starts at a frame whose status is
-    "lost"; the clock starts when the first frame after it that carries a mask with object pixels is
-    published (the node cannot register before) and stops when the next pose arrives. Losses that end
-    before any such mask are not counted.
+    "lost"; the clock starts when the mask with object pixels of the first frame after it that has one is
+    published (:attr:`FrameRecord.mask_s`: the node cannot register before) and stops when the next pose
+    arrives. Losses that end before any such mask are not counted.
 
     ``clock_from="view"`` (the offline benchmark, which knows the ground truth): a loss is the object
     out of view (``in_view`` False; poses meanwhile do not end it); the clock starts when the first
@@ -194,7 +232,7 @@ def reacquisition_delays(records: Sequence[FrameRecord], clock_from: str = "mask
         else:
             lost = lost or (record.mode == "lost" and record.pose is None)
             if lost and record.masked and started is None:
-                started = record.published_s
+                started = record.mask_s
         if record.pose is not None:
             if lost and started is not None and record.pose_received_s is not None:
                 delays.append(record.pose_received_s - started)
@@ -281,7 +319,7 @@ class ScenarioFigures:
         poses_hidden: poses on frames with < 10 % showing (None without visible fractions).
         wrong_poses: poses with ADD-S above 10 % of the diameter, on any frame with ground truth.
         registrations_after_return: registered poses from the return on (None: the object never returned).
-        first_correct_after_return_s: the first frame with a mask after the return published -> the first
+        first_correct_after_return_s: the first mask of a frame after the return published -> the first
             correct pose received, seconds (negative: tracking resumed before any mask).
     """
 
@@ -321,7 +359,8 @@ def scenario_figures(records: Sequence[FrameRecord], diameter: float,
     """:class:`ScenarioFigures` of one run.
 
     Args:
-        records: every frame in stamp order, errors filled (:func:`fill_errors`), ``in_view``, ``masked``,
+        records: every frame in stamp order, errors filled (:func:`fill_errors`), ``in_view``, ``masked``
+            (``mask_published_s`` where the mask came later than its frame),
             ``hypotheses``, ``published_s`` and ``pose_received_s`` set.
         diameter: the object's diameter, metres.
         visible_fraction: per record, the fraction of the object's silhouette that shows (ground truth), or None.
@@ -342,7 +381,7 @@ def scenario_figures(records: Sequence[FrameRecord], diameter: float,
     if back is not None:
         after = records[back:]
         registrations = sum(1 for r in after if r.pose is not None and r.hypotheses > 1)
-        mask_s = next((r.published_s for r in after if r.masked and r.published_s is not None), None)
+        mask_s = next((r.mask_s for r in after if r.mask_s is not None), None)
         correct = [r.pose_received_s for r in after if r.pose is not None and r.pose_received_s is not None
                    and r.adds <= WRONG_POSE_DIAMETERS * diameter]
         if mask_s is not None and correct:

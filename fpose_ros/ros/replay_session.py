@@ -183,7 +183,7 @@ class ReplaySession:
             records = []
             for stamp in sorted(self.published):
                 record = FrameRecord(stamp_ns=stamp, published_s=self.published[stamp], gt=ground_truth.get(stamp),
-                                     masked=stamp in self.masked)
+                                     masked=stamp in self.masked, mask_published_s=self.mask_published_s.get(stamp))
                 if stamp in self.received.poses:
                     record.pose, record.pose_received_s, record.pose_frame_id = self.received.poses[stamp]
                 status = self.received.statuses.get(stamp)

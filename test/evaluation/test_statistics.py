@@ -15,6 +15,7 @@ from fpose_ros.evaluation.statistics import (
     latency_outside_catch_up_ms,
     losses,
     losses_after_registration,
+    output_rate_hz,
     percentile,
     reacquisition_delays,
     scenario_figures,
@@ -39,6 +40,8 @@ def test_delay_runs_from_the_first_mask_after_the_loss_to_the_next_pose():
     # finished; without a mask after it, it is not a second loss.
     delays = reacquisition_delays(records)
     assert len(delays) == 1 and np.isclose(delays[0], 6 / 30 + 0.3 - 4 / 30)
+    records[4].mask_published_s = 4 / 30 + 0.1  # a mask published 100 ms after its frame: the clock starts then
+    assert np.isclose(reacquisition_delays(records)[0], 6 / 30 + 0.3 - 4 / 30 - 0.1)
 
 
 def test_the_frame_with_the_mask_can_be_the_one_posed():
@@ -212,6 +215,9 @@ def test_return_figures_count_registrations_and_time_the_first_correct_pose_from
     f = scenario_figures(records, 0.2, kind="exit_and_return")
     assert f.registrations_after_return == 2  # register -> lost -> register
     assert f.first_correct_after_return_s == pytest.approx((9 - 5) / 30 + 0.02)  # frame 9's pose, frame 5's mask
+    records[5].mask_published_s = 5 / 30 + 0.3  # the mask came 300 ms after its frame: the clock starts then
+    assert scenario_figures(records, 0.2, kind="exit_and_return").first_correct_after_return_s == \
+        pytest.approx((9 - 5) / 30 + 0.02 - 0.3)
     assert f.poses_hidden is None and math.isnan(f.coverage_shown)  # no visible fractions given
     assert f.failed() == ["registrations_after_return <= 1", "coverage_visible >= 0.95", "wrong_poses <= 0"]
     good = scenario_figures([scene(0, 0.001, masked=True, hypotheses=252), scene(1, None, in_view=False),
@@ -222,3 +228,23 @@ def test_return_figures_count_registrations_and_time_the_first_correct_pose_from
     unmeasured = scenario_figures(records, 0.2, kind="occluder")  # an occluder without visible fractions
     assert not unmeasured.judged and unmeasured.failed() == []
     assert format_scenario_table([("run", unmeasured)]).splitlines()[-1].rstrip().endswith("n/a")
+
+
+def test_output_rate_leaves_out_the_time_out_of_view_but_not_frames_skipped_in_view():
+    # 30 frames in view, 30 out of view (no pose), 30 in view; a pose for every frame in view.
+    every = [record(i, pose=(i // 30) != 1) for i in range(90)]
+    for r in every[30:60]:
+        r.in_view = False
+    assert output_rate_hz(every) == pytest.approx(30.0)
+    # First to last pose would have counted the second away: 59 poses over 89 frame periods, about 20 Hz.
+    assert (59 - 1) / (89 / 30) < 29.0
+    # A node that publishes two frames of every three while the object is in view: 20 Hz, failing 29 Hz.
+    sparse = [record(i, pose=(i // 30) != 1 and i % 3 != 2) for i in range(90)]
+    for r in sparse[30:60]:
+        r.in_view = False
+    assert output_rate_hz(sparse) == pytest.approx(20.0, rel=0.05)
+    assert output_rate_hz(sparse) < 29.0
+    # In view throughout (a replay without ground truth): first to last pose, a pause included.
+    paused = [record(i, pose=not 30 <= i < 60) for i in range(90)]
+    assert output_rate_hz(paused) == pytest.approx(59 / (89 / 30))
+    assert math.isnan(output_rate_hz([record(0)]))
