@@ -84,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              f"{', '.join(t.name for t in MASK_TIMINGS)})")
     parser.add_argument("--no-offline", action="store_true",
                         help="--live: skip the offline engine's figures on the same frames (acceptance 3)")
+    parser.add_argument("--multi-object", action="store_true",
+                        help="--live: the three-object sequence into one multi-object fpose_node, every object scored "
+                             "(fpose_ros.evaluation.live_multi_object); masks 'with' their frame unless --timings")
     parser.add_argument("--soak", type=float, metavar="SECONDS",
                         help="--live: loop the first sequence (default proc4_exit_and_return) into one node for this "
                              "long under the first timing (fpose_ros.evaluation.live_soak)")
@@ -171,8 +174,11 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error("--learned-frames must be >= 1")
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be >= 1")
-    if args.soak is not None and not args.live:
-        parser.error("--soak needs --live")
+    for flag in ("soak", "multi_object"):
+        if getattr(args, flag) not in (None, False) and not args.live:
+            parser.error(f"--{flag.replace('_', '-')} needs --live")
+    if args.multi_object and (args.soak is not None or args.sequences or args.quick):
+        parser.error("--multi-object plays its own sequence: not with --soak, --sequences or --quick")
     for flag in ("boxes", "registration_only"):
         if getattr(args, flag) and args.live:
             parser.error(f"--{flag.replace('_', '-')} runs the engine in this process: not with --live")
@@ -208,6 +214,8 @@ def _live_main(parser: argparse.ArgumentParser, args: argparse.Namespace, specs:
         timings = [t for t in timings if t.name in args.timings]
     if args.soak is not None:
         return _soak_main(args, specs, timings[0])
+    if args.multi_object:
+        return _multi_object_main(args, timings if args.timings else [t for t in timings if t.name == "with"])
     offline = None
     if not args.no_offline:
         config = EstimatorConfig(device=_device(args.device))
@@ -231,6 +239,34 @@ def _live_main(parser: argparse.ArgumentParser, args: argparse.Namespace, specs:
     if args.json:
         payload = {"machine": info, "timings": [asdict(t) for t in timings], "sequences": [asdict(s) for s in specs],
                    "runs": [_finite_or_none({**asdict(r), **r.figures()}) for r in runs]}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(payload, indent=2, default=_json_default))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _multi_object_main(args: argparse.Namespace, timings: Sequence[MaskTiming]) -> int:
+    """``--live --multi-object``: the three-object sequence into one multi-object node per timing."""
+    from fpose_ros.evaluation.live_multi_object import run_live_multi_object  # imports rclpy
+    from fpose_ros.evaluation.multi_object_figures import format_multi_object_table
+    from fpose_ros.evaluation.multi_object_scene import load_or_render_multi_object, multi_object_benchmark
+
+    bench = multi_object_benchmark()
+    seq = load_or_render_multi_object(bench, args.cache)
+    print(f"[bench --live --multi-object] {bench.name}: {len(seq.frames)} frames, objects {list(bench.names)}, "
+          f"timings {[t.name for t in timings]}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="fpose_multi_") as scratch:
+        runs = [run_live_multi_object(bench, seq, t, Path(scratch) / t.name) for t in timings]
+    info = machine()
+    print(f"fpose_ros multi-object live benchmark: {bench.name} ({len(bench.names)} objects) x {len(timings)} mask "
+          f"timings, one fpose_node over DDS, machine: {info['cpu']} ({info['cores']} cores)")
+    print(format_multi_object_table(runs))
+    if args.json:
+        payload = {"machine": info, "sequence": bench.name, "objects": list(bench.names),
+                   "scene": asdict(bench.spec), "timings": [asdict(t) for t in timings],
+                   "runs": [{**_finite_or_none({k: v for k, v in asdict(r).items() if k != "objects"}),
+                             "passed": r.passed, "objects": [_finite_or_none(asdict(o)) for o in r.objects]}
+                            for r in runs]}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=2, default=_json_default))
         print(f"wrote {args.json}")

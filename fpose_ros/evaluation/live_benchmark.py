@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fpose_ros.core.camera import CameraIntrinsics
+from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.synthetic.assets import export_asset
 from fpose_ros.core.synthetic.sequences import SyntheticSequence
 from fpose_ros.evaluation import resources
@@ -55,21 +57,31 @@ def live_messages(seq: SyntheticSequence, mask_given: np.ndarray, timing: MaskTi
     """The sequence's messages in publish order; ``timestamp_ns`` is the planned publish time.
 
     Frame i carries stamp ``start_ns + i / fps``, its mask (where ``mask_given[i]``) the same stamp
-    but is due ``timing.offset_s`` later. Messages are serialised only when the consumer asks for
-    the next one, one frame ahead at most, so the sequence never sits in memory twice.
+    but is due ``timing.offset_s`` later (:func:`timed_messages`).
     """
-    period_ns = int(round(1e9 / seq.spec.fps))
+    masks = [m if given else None for m, given in zip(seq.masks, mask_given, strict=True)]
+    return timed_messages(seq.frames, masks, seq.camera, seq.spec.fps, timing, start_ns, topics)
+
+
+def timed_messages(frames: Sequence[RGBDFrame], masks: Sequence[np.ndarray | None], camera: CameraIntrinsics,
+                   fps: float, timing: MaskTiming, start_ns: int, topics: StreamTopics) -> Iterator[BagMessage]:
+    """Frames and their masks (a mask or label image each, None: none) as messages in publish order.
+
+    Frame i carries stamp ``start_ns + i / fps``, its mask the same stamp but is due ``timing.offset_s``
+    later; ``timestamp_ns`` is the planned publish time. Messages are serialised only when the consumer
+    asks for the next one, one frame ahead at most, so the sequence never sits in memory twice.
+    """
+    period_ns = int(round(1e9 / fps))
     lead_ns = max(0, int(-timing.offset_s * 1e9))
     order = itertools.count()
     pending: list[tuple[int, int, BagMessage]] = []
     next_frame = 0
-    while next_frame < len(seq.frames) or pending:
-        while next_frame < len(seq.frames) and (
+    while next_frame < len(frames) or pending:
+        while next_frame < len(frames) and (
                 not pending or start_ns + next_frame * period_ns - lead_ns <= pending[0][0]):
-            frame = seq.frames[next_frame]
-            mask = seq.masks[next_frame] if mask_given[next_frame] else None
-            for message in stream_messages([StreamFrame(frame.rgb, frame.depth, mask)], seq.camera,
-                                           fps=seq.spec.fps, start_ns=start_ns + next_frame * period_ns,
+            frame = frames[next_frame]
+            for message in stream_messages([StreamFrame(frame.rgb, frame.depth, masks[next_frame])], camera,
+                                           fps=fps, start_ns=start_ns + next_frame * period_ns,
                                            mask_delay_s=timing.offset_s, topics=topics):
                 heapq.heappush(pending, (message.timestamp_ns, next(order), message))
             next_frame += 1

@@ -96,11 +96,12 @@ class LiveRun:
         """Fill ``acceptance_failed`` (acceptance 1 or 2) and ``offline_failed`` (acceptance 3) with labels."""
         figures = self.figures()
         targets = ACCEPTANCE_10HZ if self.mask_every == MASK_EVERY_VISIBLE_FRAMES else ACCEPTANCE_3HZ
-        self.acceptance_failed = _failed_labels(figures, targets)
-        self.offline_failed = _failed_labels(figures, ACCEPTANCE_OFFLINE) if self.offline else []
+        self.acceptance_failed = failed_labels(figures, targets)
+        self.offline_failed = failed_labels(figures, ACCEPTANCE_OFFLINE) if self.offline else []
 
 
-def _failed_labels(figures: dict[str, float | None], targets: tuple[tuple[str, Target], ...]) -> list[str]:
+def failed_labels(figures: dict[str, float | None], targets: tuple[tuple[str, Target], ...]) -> list[str]:
+    """The labels of ``targets`` (label, target) that ``figures`` (figure name -> value) miss, in their order."""
     failed = set(failed_targets(figures, [t for _, t in targets]))
     return [label for label, t in targets if str(t) in failed]
 

@@ -98,11 +98,12 @@ class NodeProcess:
 @contextmanager
 def node_session(mesh: Path | None, plan: TopicPlan, log_path: Path, *, mesh_scale: float = 1.0,
                  params: Sequence[str] = (), params_file: Path | None = None, writer: BagWriter | None = None,
-                 env: dict[str, str] | None = None, publisher_qos: str = "reliable", startup_timeout_s: float = 120.0
-                 ) -> Iterator[tuple[NodeProcess, ReplaySession]]:
+                 env: dict[str, str] | None = None, publisher_qos: str = "reliable", startup_timeout_s: float = 120.0,
+                 objects: Sequence[str] = ()) -> Iterator[tuple[NodeProcess, ReplaySession]]:
     """A fresh fpose_node for ``mesh`` fed from ``plan``'s topics, matched with a publishing session.
 
-    ``mesh`` None: the objects come from ``params`` / ``params_file`` (``object_names``).
+    ``mesh`` None: the objects come from ``params`` / ``params_file`` (``object_names``); name them in
+    ``objects`` to have the session record each one's pose and status (and wait for the first one's).
 
     The node gets :func:`~fpose_ros.ros.node_topics.node_arguments` (``params`` as ``NAME:=VALUE``)
     and ``env`` (default :func:`ros_environment`); this process uses the same Fast DDS profile. The
@@ -115,9 +116,9 @@ def node_session(mesh: Path | None, plan: TopicPlan, log_path: Path, *, mesh_sca
     os.environ.update({k: v for k, v in env.items() if k.endswith("_DEFAULT_PROFILES_FILE")})
     node = NodeProcess(node_arguments(mesh, plan, mesh_scale, params, params_file), log_path, env)
     try:
-        session = ReplaySession(plan, writer, publisher_qos)
+        session = ReplaySession(plan, writer, publisher_qos, objects)
         try:
-            session.wait_for_node(node, startup_timeout_s)
+            session.wait_for_node(node, startup_timeout_s, f"/{objects[0]}/status" if objects else "/status")
             yield node, session
         finally:
             session.close()

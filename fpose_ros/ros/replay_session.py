@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -68,9 +68,12 @@ class ReplaySession:
         plan: bag topic of each node input.
         writer: output bag for the node's outputs, or None.
         publisher_qos: "reliable" (as a RealSense publishes by default) or "best_effort".
+        objects: the node's ``object_names``: each object's ``<name>/pose`` and ``<name>/status`` are recorded
+            apart (:meth:`records` / :meth:`status_events` with ``name``); empty: the one object's ``pose``.
     """
 
-    def __init__(self, plan: TopicPlan, writer: BagWriter | None, publisher_qos: str = "reliable") -> None:
+    def __init__(self, plan: TopicPlan, writer: BagWriter | None, publisher_qos: str = "reliable",
+                 objects: Sequence[str] = ()) -> None:
         self._plan = plan
         self._writer = writer
         self._context = Context()
@@ -86,12 +89,19 @@ class ReplaySession:
             topic: self._node.create_publisher(rclpy_message_type(types[name]), topic, qos)
             for name, topic in plan.inputs.items()}
         self.received = _Received()
+        self.object_received = {name: _Received() for name in objects}
+        # Output topic -> (the store it fills, "pose" / "status" / "tf"); every object's store apart.
+        self._stores = {topic: (self.received, topic.strip("/")) for topic in ("/pose", "/status", "/tf")}
+        for name, store in self.object_received.items():
+            self._stores |= {f"/{name}/pose": (store, "pose"), f"/{name}/status": (store, "status")}
         self.published: dict[int, float] = {}  # colour stamp -> monotonic publish time
         self.masked: set[int] = set()  # stamps of published masks with object pixels
         self.mask_published_s: dict[int, float] = {}  # those masks' stamp -> monotonic publish time
         self._lock = threading.Lock()
         output_qos = QoSProfile(depth=100)
-        for topic, msgtype in NODE_OUTPUTS.items():
+        outputs = {**NODE_OUTPUTS, **{f"/{name}/{kind}": NODE_OUTPUTS[f"/{kind}"]
+                                      for name in objects for kind in ("pose", "status")}}
+        for topic, msgtype in outputs.items():
             self._node.create_subscription(rclpy_message_type(msgtype), topic,
                                            lambda raw, t=topic, k=msgtype: self._on_output(t, k, raw),
                                            TF_QOS if topic == "/tf" else output_qos, raw=True)
@@ -112,21 +122,24 @@ class ReplaySession:
         now = time.monotonic()
         if self._writer is not None:
             self._writer.write(topic, msgtype, time.time_ns(), raw)
+        store, kind = self._stores.get(topic, (None, ""))
+        if store is None:  # the one-object markers: recorded into the bag only
+            return
         with self._lock:
-            if topic == "/pose":
+            if kind == "pose":
                 msg = deserialize_message(raw, PoseStamped)
-                self.received.poses[header_stamp_ns(raw)] = (matrix_from_pose(msg.pose), now, msg.header.frame_id)
-            elif topic == "/status":
+                store.poses[header_stamp_ns(raw)] = (matrix_from_pose(msg.pose), now, msg.header.frame_id)
+            elif kind == "status":
                 msg = deserialize_message(raw, TrackingStatus)
                 stamp = header_stamp_ns(raw)
-                self.received.statuses[stamp] = msg
-                self.received.events.append(StatusEvent(stamp, msg.mode_name, bool(msg.pose_published),
-                                                        int(msg.num_hypotheses), msg.message))
-                self.received.last_status = msg
-            elif topic == "/tf":
+                store.statuses[stamp] = msg
+                store.events.append(StatusEvent(stamp, msg.mode_name, bool(msg.pose_published),
+                                                int(msg.num_hypotheses), msg.message))
+                store.last_status = msg
+            else:
                 for t in deserialize_message(raw, TFMessage).transforms:
                     stamp = t.header.stamp.sec * 1_000_000_000 + t.header.stamp.nanosec
-                    self.received.tf.append((stamp, t.header.frame_id, t.child_frame_id))
+                    store.tf.append((stamp, t.header.frame_id, t.child_frame_id))
 
     def _on_detections(self, msg: Detection3DArray) -> None:
         stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
@@ -172,31 +185,36 @@ class ReplaySession:
         if not self.published:
             return
         last = max(self.published)
+        stores = list(self.object_received.values()) or [self.received]
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and last not in self.received.statuses:
+        while time.monotonic() < deadline and any(last not in store.statuses for store in stores):
             time.sleep(0.05)
         time.sleep(0.2)  # the pose of that frame is published just before its status
 
-    def records(self, ground_truth: dict[int, np.ndarray]) -> list[FrameRecord]:
-        """One record per published colour frame, in stamp order."""
+    def records(self, ground_truth: dict[int, np.ndarray], name: str | None = None) -> list[FrameRecord]:
+        """One record per published colour frame, in stamp order: the one object's, or object ``name``'s."""
+        received = self.received if name is None else self.object_received[name]
         with self._lock:
             records = []
             for stamp in sorted(self.published):
                 record = FrameRecord(stamp_ns=stamp, published_s=self.published[stamp], gt=ground_truth.get(stamp),
                                      masked=stamp in self.masked, mask_published_s=self.mask_published_s.get(stamp))
-                if stamp in self.received.poses:
-                    record.pose, record.pose_received_s, record.pose_frame_id = self.received.poses[stamp]
-                status = self.received.statuses.get(stamp)
+                if stamp in received.poses:
+                    record.pose, record.pose_received_s, record.pose_frame_id = received.poses[stamp]
+                status = received.statuses.get(stamp)
                 if status is not None:
                     record.mode, record.score, record.message = status.mode_name, status.score, status.message
                     record.hypotheses = int(status.num_hypotheses)
                 records.append(record)
             return records
 
-    def status_events(self) -> list[StatusEvent]:
-        """The node's statuses in arrival order (several per stamp where a frame was processed again)."""
+    def status_events(self, name: str | None = None) -> list[StatusEvent]:
+        """The node's statuses in arrival order (several per stamp where a frame was processed again).
+
+        ``name``: that object's (of ``objects``); None: the one object's ``status``.
+        """
         with self._lock:
-            return list(self.received.events)
+            return list((self.received if name is None else self.object_received[name]).events)
 
     def modes_received(self) -> list[str]:
         """Status modes in the order the node published them, consecutive repeats merged."""
