@@ -67,6 +67,7 @@ class ObjectFigures:
         latency_p50_ms, latency_p90_ms: colour frame published -> pose received, over all its poses.
         latency_p90_outside_catch_up_ms: that p90 outside the catch-ups after its own registrations.
         registrations: frames it registered on (with a pose).
+        registration_s: per registration, its window's length (frame published -> pose received), seconds.
         wrong_poses: poses with ADD-S above 10 % of its diameter, on any frame.
         dropped_while_others_register: see the module docstring.
         acceptance_failed: labels of :data:`ACCEPTANCE_MULTI` it misses.
@@ -83,6 +84,7 @@ class ObjectFigures:
     latency_p90_ms: float
     latency_p90_outside_catch_up_ms: float
     registrations: int
+    registration_s: list[float]
     wrong_poses: int
     dropped_while_others_register: int
     acceptance_failed: list[str] = field(default_factory=list)
@@ -160,6 +162,7 @@ def object_figures(name: str, records: Sequence[FrameRecord], diameter: float,
     """
     visible = [r for r in records if r.in_view]
     posed = [r for r in visible if r.pose is not None]
+    own = registration_windows(records)
     latencies = [r.latency_ms for r in records if r.pose is not None]
     adds = np.array([r.adds for r in visible])
     return ObjectFigures(
@@ -170,7 +173,7 @@ def object_figures(name: str, records: Sequence[FrameRecord], diameter: float,
         output_rate_hz=output_rate_hz(records),
         latency_p50_ms=percentile(latencies, 50), latency_p90_ms=percentile(latencies, 90),
         latency_p90_outside_catch_up_ms=latency_outside_catch_up_ms(records)[0],
-        registrations=len(registration_windows(records)),
+        registrations=len(own), registration_s=[end - start for start, end in own],
         wrong_poses=sum(1 for r in records if r.pose is not None and r.adds > WRONG_POSE_DIAMETERS * diameter),
         dropped_while_others_register=dropped_while_others_register(records, others))
 

@@ -82,7 +82,8 @@ def test_score_objects_judges_each_object_against_issue_15():
     assert verdicts["d"] == ["lat"]
     c = figures[2]
     assert c.dropped_while_others_register == 1 and c.coverage == pytest.approx(59 / 60)
-    assert figures[1].registrations == 1 and figures[1].latency_p90_ms == pytest.approx(20.0)
+    assert figures[1].registrations == 1 and figures[1].registration_s == [pytest.approx(0.4)]
+    assert figures[1].latency_p90_ms == pytest.approx(20.0)
 
 
 def test_coverage_and_accuracy_are_over_the_visible_frames_and_sparse_masks_allow_less():
