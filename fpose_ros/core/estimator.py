@@ -118,9 +118,17 @@ class EstimatorConfig:
     spin_track_deg: float = param(10.0, "Tracking searches turns about the axis of revolution up to this either "
                                         "side of the refined pose, by appearance, degrees; 0 = no search.",
                                   range=(0, 90), unit="degrees")
-    spin_full_every: int = param(5, "Every this many tracked frames, tracking also renders and scores all "
-                                     "spin_register_steps turns about the axis of revolution (recovers a turn lost "
-                                     "while the print was out of view); 0 = never.", range=(0, 1000))
+    spin_full_every: int = param(3, "Every this many tracked frames, tracking renders and scores spin_track_turns "
+                                     "more of the spin_register_steps turns about the axis of revolution "
+                                     "(round-robin, with the tracked turn and the best other turn so far) and takes "
+                                     "the best when it scores clearly better (recovers a turn lost while the print "
+                                     "was out of view); 0 = never.", range=(0, 1000))
+    spin_track_turns: int = param(6, "Turns of that full search rendered per such frame besides the tracked turn "
+                                      "and the best other turn so far (all spin_register_steps - 1 others take "
+                                      "ceil((spin_register_steps - 1) / this) such frames).", range=(1, 359))
+    spin_track_crop: int = param(32, "Crop side of that full search's renderings, pixels (the tracked turn is "
+                                      "rendered alike; the winner is refined on a score_crop_size rendering).",
+                                 range=(8, 512), unit="pixels")
     spin_step_deg: float = param(2.0, "Step of the turn search of tracking and of registration's final local "
                                       "search, degrees.", range=(0.1, 30), unit="degrees")
     min_register_score: float = param(0.3, "A registration whose best score is below this reports no pose.",
@@ -170,6 +178,7 @@ class EngineParts:
         coarse_scorer: ranks the coarse pass's hypotheses.
         scorer: ranks the refined hypotheses.
         trust_scorer: decides whether the chosen pose is trusted, whatever ranked the hypotheses.
+        turn_scorer: the trust scorer's measure on tracking's full turn search's smaller crops.
     """
 
     renderer: Renderer
@@ -181,6 +190,7 @@ class EngineParts:
     coarse_scorer: Scorer
     scorer: Scorer
     trust_scorer: GeometricScorer
+    turn_scorer: GeometricScorer
 
 
 def build_estimator(
@@ -230,6 +240,8 @@ def build_estimator(
             renderer, GeometricScorerConfig(crop_size=max(cfg.coarse_crop_size, 8), appearance=cfg.appearance)),
         scorer=learned_scorer or trust_scorer,
         trust_scorer=trust_scorer,
+        turn_scorer=GeometricScorer(renderer, GeometricScorerConfig(crop_size=cfg.spin_track_crop,
+                                                                    appearance=cfg.appearance)),
     )
     return PoseEstimator(model, cfg, parts)
 
@@ -255,6 +267,40 @@ def _learned_scorer(config: EstimatorConfig, renderer: Renderer) -> Scorer | Non
 
     net, net_config = load_score_net(config.scorer_weights_dir, config.device)
     return LearnedScorer(renderer, net, net_config, LearnedRunConfig(batch_size=config.batch_size))
+
+
+@dataclass
+class TurnSearch:
+    """Where tracking's full turn search, spread over frames, stands since the last registration.
+
+    Turn ``i`` (1 .. steps - 1) is ``i * 360 / steps`` deg about the axis of revolution from the
+    tracked turn, whatever that is on the frame (the search asks how far off the tracked turn is).
+
+    Attributes:
+        frames: tracked frames since the registration.
+        cursor: the round-robin's next turn index.
+        candidate: the index of the best other turn on the last search frame (rendered again on the
+            next one, so that a winner seen once need not wait for the round-robin to come back), or None.
+    """
+
+    frames: int = 0
+    cursor: int = 1
+    candidate: int | None = None
+
+    def next_batch(self, steps: int, per_frame: int) -> list[int]:
+        """The turn indices to render on this search frame: the candidate, then the round-robin's next.
+
+        The round-robin moves on by ``per_frame`` (at most all ``steps - 1`` others) whether or not the
+        candidate is among them, so every turn comes round within ``ceil((steps - 1) / per_frame)``
+        search frames; at most ``per_frame + 1`` indices, none twice.
+        """
+        others = steps - 1
+        picked = [] if self.candidate is None else [self.candidate]
+        for _ in range(min(per_frame, others)):
+            if self.cursor != self.candidate:
+                picked.append(self.cursor)
+            self.cursor = self.cursor % others + 1
+        return picked
 
 
 class PoseEstimator:
@@ -290,12 +336,13 @@ class PoseEstimator:
         self.coarse_scorer = parts.coarse_scorer
         self.scorer = parts.scorer
         self.trust_scorer = parts.trust_scorer
+        self.turn_scorer = parts.turn_scorer
         self._rotations = IcosphereHypotheses(config.min_views, config.inplane_step_deg).rotations(self.device)
         self.keyframe = SurfaceKeyframe(KeyframeConfig(max_view_change_deg=config.keyframe_view_change_deg))
         #: The shape's axis of revolution (centred frame) when the object is textured, else None: turns
         #: about it are searched by appearance (depth cannot see them).
         self.spin_axis = revolution_axis(model) if model.is_textured else None
-        self._tracked_frames = 0
+        self._turn_search = TurnSearch()
 
     # ------------------------------------------------------------------ API
 
@@ -335,7 +382,7 @@ class PoseEstimator:
         stamp = frame.stamp_s
         # A rendering kept from before this registration may show the object where it no longer is.
         self.keyframe.clear()
-        self._tracked_frames = 0
+        self._turn_search = TurnSearch()
         try:
             mask_bool = validate_mask(mask, frame.shape)
         except InputError as exc:
@@ -482,31 +529,52 @@ class PoseEstimator:
         turns = self.turns(torch.arange(self.config.spin_register_steps, device=self.device) * step_deg)
         candidates = (poses[:, None] @ turns[None]).reshape(-1, 4, 4)
         details = self.trust_scorer.details(self.render_model, obs, candidates)
-        best = candidates[int(torch.argmax(details.score))][None]
-        T, chosen = self._best_turn(obs, best, self.trust_scorer.render_surface(self.render_model, obs, best),
-                                    0.5 * step_deg)
+        T, chosen = self._refine_turn(obs, candidates[int(torch.argmax(details.score))][None])
         return T, chosen, float(details.score[0])
+
+    def _refine_turn(self, obs: Observation, T: torch.Tensor) -> tuple[torch.Tensor, ScoreDetails]:
+        """The winner (1, 4, 4) of a search over turns ``360 / spin_register_steps`` deg apart, refined.
+
+        Rendered afresh on the trust scorer's crop, its turn is searched within half that step either
+        side (:meth:`_best_turn`). Returns the (1, 4, 4) pose and its score details (one row).
+        """
+        surface = self.trust_scorer.render_surface(self.render_model, obs, T)
+        return self._best_turn(obs, T, surface, 180.0 / self.config.spin_register_steps)
 
     def _track_turn(self, obs: Observation, T: torch.Tensor, surface: VisibleSurface
                     ) -> tuple[torch.Tensor, ScoreDetails]:
         """Tracking's turn about the axis of revolution for a refined (1, 4, 4) pose, and its score details.
 
-        Every frame searches nearby turns on the refinement's rendering (:meth:`_best_turn`); every
-        ``spin_full_every``-th tracked frame also renders all turns (:meth:`_all_turns`), which takes
-        over when it scores clearly better: a turn that went wrong while the print was out of view
-        (a plain side, a glare) is found again once the print shows.
+        Every frame searches nearby turns on the refinement's rendering (:meth:`_best_turn`). Every
+        ``spin_full_every``-th tracked frame also renders, on ``spin_track_crop`` crops, the tracked
+        turn, the best other turn found so far and the next ``spin_track_turns`` of the
+        ``spin_register_steps`` turns over 360 deg (:class:`TurnSearch`, round-robin), so that no
+        frame renders them all (a frame that did cost several frames' tracking time, and a live node
+        fell behind the camera). The best other turn takes over, refined (:meth:`_refine_turn`), when it
+        beats the tracked turn, rendered alike on this frame, by ``_FULL_TURN_MARGIN``: a turn that went
+        wrong while the print was out of view (a plain side, a glare) is found again once the print shows.
         """
         T_near, near = self._best_turn(obs, T, surface, self.config.spin_track_deg)
-        self._tracked_frames += 1
         every = self.config.spin_full_every
-        if every == 0 or self._tracked_frames % every != 0:
+        search = self._turn_search
+        search.frames += 1
+        if every == 0 or search.frames % every != 0:
             return T_near, near
-        T_all, chosen, score_near = self._all_turns(obs, T_near)
-        if float(chosen.score[0]) <= score_near + _FULL_TURN_MARGIN:
+        steps = self.config.spin_register_steps
+        indices = search.next_batch(steps, self.config.spin_track_turns)
+        if not indices:  # a single step: no other turn
             return T_near, near
+        angles = torch.tensor([0, *indices], dtype=torch.float32, device=self.device) * (360.0 / steps)
+        scores = self.turn_scorer.score(self.render_model, obs, T_near @ self.turns(angles))
+        best = int(torch.argmax(scores[1:])) + 1
+        if float(scores[best]) <= float(scores[0]) + _FULL_TURN_MARGIN:
+            search.candidate = indices[best - 1]
+            return T_near, near
+        # The winner becomes the tracked turn: the candidate's offset from it is gone.
+        search.candidate = None
         # The kept rendering shows the old turn's side of the print.
         self.keyframe.clear()
-        return T_all, chosen
+        return self._refine_turn(obs, T_near @ self.turns(angles[best:best + 1]))
 
     def _best_turn(self, obs: Observation, T: torch.Tensor, surface: VisibleSurface, half_range_deg: float
                    ) -> tuple[torch.Tensor, ScoreDetails]:

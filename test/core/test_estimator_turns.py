@@ -1,12 +1,14 @@
 """The engine finds the turn of a labelled can about its axis, which depth alone cannot see."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
 from fpose_ros.core.camera import CameraIntrinsics
-from fpose_ros.core.estimator import EstimatorConfig, build_estimator
+from fpose_ros.core.estimator import EstimatorConfig, TurnSearch, build_estimator
 from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.object_model import object_model_from_trimesh
 from fpose_ros.core.pose_result import PoseResult, TrackingMode
@@ -69,6 +71,52 @@ def test_tracking_without_the_turn_search_stays_where_it_started(can):
     previous = PoseResult(T_cam_obj=None, T_cam_centered=can_pose(38.0), score=1.0, mode=TrackingMode.TRACKING)
     result = estimator.track(frame_at(estimator, T_true), previous)
     assert turn_error_deg(result.T_cam_centered, T_true) > 5.0
+
+
+def test_turn_search_batches_cover_every_turn_within_the_round():
+    search = TurnSearch()
+    seen: set[int] = set()
+    for _ in range(math.ceil(17 / 4)):
+        batch = search.next_batch(18, 4)
+        assert len(batch) <= 4 and len(set(batch)) == len(batch)
+        seen.update(batch)
+    assert seen == set(range(1, 18))
+
+
+def test_turn_search_renders_its_candidate_first_and_once():
+    search = TurnSearch(cursor=5, candidate=6)
+    assert search.next_batch(18, 4) == [6, 5, 7, 8]
+    assert search.cursor == 9
+    assert TurnSearch(cursor=16).next_batch(18, 4) == [16, 17, 1, 2]
+
+
+def test_a_lost_turn_is_found_within_a_round_rendering_few_turns_a_frame(can):
+    model, _ = can
+    config = EstimatorConfig()
+    estimator = build_estimator(model, config)
+    rendered: list[int] = []
+    render = estimator.renderer.render
+
+    def counting_render(mesh, T, *args, **kwargs):
+        rendered.append(T.shape[0])
+        return render(mesh, T, *args, **kwargs)
+
+    estimator.renderer.render = counting_render  # type: ignore[method-assign]
+    T_true = can_pose(30.0)
+    frame = frame_at(estimator, T_true)
+    # 120 deg off: far outside the nearby search, only the full search over 360 deg can find it.
+    previous = PoseResult(T_cam_obj=None, T_cam_centered=can_pose(150.0), score=1.0, mode=TrackingMode.TRACKING)
+    errors, per_frame = [], []
+    rounds = math.ceil((config.spin_register_steps - 1) / config.spin_track_turns)
+    for _ in range(rounds * config.spin_full_every + 1):
+        rendered.clear()
+        previous = estimator.track(frame, previous)
+        assert previous.has_pose
+        errors.append(turn_error_deg(previous.T_cam_centered, T_true))
+        per_frame.append(sum(rendered))
+    assert errors[0] > 100.0 and errors[-1] < 2.5
+    # The refinement's rendering, the tracked turn, the candidate, spin_track_turns others, the winner refined.
+    assert max(per_frame) <= config.spin_track_turns + 4
 
 
 def test_registration_finds_the_turn(can):
