@@ -1,6 +1,7 @@
 """``fpose-replay``: play a rosbag2 into fpose_node over DDS, record its outputs, score them.
 
     fpose-replay BAG --mesh FILE [--gt-topic /ground_truth/pose] [--out DIR] [NODE_INPUT:=BAG_TOPIC ...]
+    fpose-replay BAG --params-file OBJECTS.yaml [--out DIR] [...]      (a multi-object node, every object scored)
 
 No ROS 2 command-line tools are needed (``ros2 bag`` is not on PyPI): the bag (sqlite3 or
 mcap) is read with ``rosbags``, its messages are published, still serialized, at the recorded
@@ -33,7 +34,9 @@ def _parse_args(argv: list[str] | None) -> ReplayOptions:
     parser.add_argument("bag", type=Path, help="rosbag2 directory (or .db3 / .mcap file)")
     parser.add_argument("remaps", nargs="*", metavar="NODE_INPUT:=BAG_TOPIC",
                         help=f"bag topic for a node input ({', '.join(NODE_INPUTS)})")
-    parser.add_argument("--mesh", type=Path, required=True, help="mesh of the object (the node's mesh_file)")
+    parser.add_argument("--mesh", type=Path,
+                        help="mesh of the object (the node's mesh_file); without it, the objects of --params-file's "
+                             "object_names, each scored on its own (ground truth: /ground_truth/<name>/pose)")
     parser.add_argument("--mesh-scale", type=float, default=1.0, help="mesh units -> metres (default 1.0)")
     parser.add_argument("--gt-topic", help="ground-truth PoseStamped topic (default: found by name)")
     parser.add_argument("--out", type=Path, help="output directory (default: BAG_replay next to the bag)")
@@ -46,6 +49,8 @@ def _parse_args(argv: list[str] | None) -> ReplayOptions:
     parser.add_argument("--params-file", type=Path, help="node parameter file (e.g. config/fpose.yaml)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     args = parser.parse_args(argv)
+    if args.mesh is None and args.params_file is None:
+        parser.error("--mesh FILE, or --params-file FILE with object_names (several objects), is required")
     remaps = {}
     for remap in args.remaps:
         name, sep, topic = remap.partition(":=")
@@ -69,9 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"bag {options.bag}: {', '.join(f'{n} <- {t}' for n, t in result.plan.inputs.items())}"
           + (f"; ground truth {result.plan.gt_topic}" if result.plan.gt_topic else "; no ground truth"))
-    print(format_replay_table(result.summary))
-    print(f"outputs in {options.out}: outputs/ (rosbag2), frames.csv, summary.json"
-          + (", error_over_time.png, auc.png" if options.plots and result.plan.gt_topic else ""))
+    if result.objects:
+        for name, summary in result.objects.items():
+            print(f"object {name}:\n{format_replay_table(summary)}")
+        print(f"outputs in {options.out}: outputs/ (rosbag2), <name>_frames.csv, summary.json (key objects)")
+    else:
+        print(format_replay_table(result.summary))
+        print(f"outputs in {options.out}: outputs/ (rosbag2), frames.csv, summary.json"
+              + (", error_over_time.png, auc.png" if options.plots and result.plan.gt_topic else ""))
     if not math.isfinite(result.summary.output_rate_hz):
         print("fpose-replay: the node published fewer than two poses; see node.log", file=sys.stderr)
     return 0

@@ -29,5 +29,14 @@ def write_csv(records: list[FrameRecord], path: Path) -> None:
 
 def write_json(summary: ReplaySummary, path: Path, extra: dict | None = None) -> None:
     """The summary (non-finite numbers as null) plus ``extra`` keys (inputs, options)."""
-    data = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(summary).items()}
-    path.write_text(json.dumps({**data, **(extra or {})}, indent=2) + "\n")
+    path.write_text(json.dumps({**_finite(summary), **(extra or {})}, indent=2) + "\n")
+
+
+def write_json_objects(summaries: dict[str, ReplaySummary], path: Path, extra: dict | None = None) -> None:
+    """Each object's summary under ``objects`` (by name; non-finite numbers as null) plus ``extra`` keys."""
+    objects = {name: _finite(summary) for name, summary in summaries.items()}
+    path.write_text(json.dumps({"objects": objects, **(extra or {})}, indent=2) + "\n")
+
+
+def _finite(summary: ReplaySummary) -> dict:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(summary).items()}
