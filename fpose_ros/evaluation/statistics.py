@@ -28,6 +28,10 @@ Definitions (docs/benchmark.md repeats them):
   view, the poses received less one over the time from the first to the last of them, summed over the
   runs. The time it is out of view is no time the node could publish in; a node that skips frames
   while it sees the object still shows it.
+* A soak's **minute** (:func:`loop_windows`): a run of whole loops of the looped sequence (as many
+  as last about 60 s), so that every minute holds the same frames; its latency p90 is given over
+  every pose, over the **steady** poses (outside catch-up) and over the catch-up poses, beside its
+  registrations.
 """
 
 from __future__ import annotations
@@ -434,6 +438,82 @@ def latency_outside_catch_up_ms(records: Sequence[FrameRecord], q: float = 90.0,
     flags = catch_up_flags(records, budget_s)
     outside = [r.latency_ms for r, inside in zip(records, flags, strict=True) if not inside]
     return percentile(outside, q), sum(flags)
+
+
+@dataclass(frozen=True)
+class LatencyWindow:
+    """The poses of a run of whole loops of a soak (a "minute"): how many, what work, what latency.
+
+    A soak loops one sequence, so windows of whole loops hold the same frames; how many
+    registrations (and catch-ups after them) fall into a window still differs, and the latency over
+    every pose follows them: the steady and catch-up percentiles are apart so that this shows.
+
+    Attributes:
+        first_loop: index of its first loop (0-based).
+        loops: whole loops in it.
+        start_s: publish time of its first frame, seconds after the soak's first frame.
+        poses: poses published for its frames.
+        registrations: of those, registered ones (``hypotheses`` > 1).
+        catch_up_poses: of those, in the catch-up after a registration (the registered one included).
+        p90_all_ms: latency p90 over every pose, ms.
+        p90_steady_ms: over the poses outside catch-up, ms.
+        p90_catch_up_ms: over the poses inside it, ms.
+    """
+
+    first_loop: int
+    loops: int
+    start_s: float
+    poses: int
+    registrations: int
+    catch_up_poses: int
+    p90_all_ms: float
+    p90_steady_ms: float
+    p90_catch_up_ms: float
+
+
+def loop_windows(records: Sequence[FrameRecord], frames_per_loop: int, loops_per_window: int,
+                 budget_s: float = CATCH_UP_BUDGET_S) -> list[LatencyWindow]:
+    """The soak's poses in windows of ``loops_per_window`` whole loops.
+
+    Windows follow each other from the first loop; the last window is always the last
+    ``loops_per_window`` loops, so it overlaps the one before when the loops do not divide evenly.
+    A loop left over at the end (not whole) belongs to no window.
+
+    Args:
+        records: every published frame, stamp order, ``frames_per_loop`` per loop; catch-up is
+            judged over all of them (:func:`catch_up_flags`), so one that runs across a loop's end counts.
+        frames_per_loop: frames of the looped sequence.
+        loops_per_window: whole loops per window (>= 1).
+        budget_s: longest catch-up after a registration's pose, seconds.
+    """
+    if frames_per_loop < 1 or loops_per_window < 1:
+        raise ValueError("frames_per_loop and loops_per_window must be >= 1")
+    flags = catch_up_flags(records, budget_s)
+    loops = len(records) // frames_per_loop
+    firsts = list(range(0, loops - loops_per_window + 1, loops_per_window))
+    if firsts and firsts[-1] + loops_per_window < loops:
+        firsts.append(loops - loops_per_window)
+    t0 = next((r.published_s for r in records if r.published_s is not None), 0.0)
+    windows = []
+    for first in firsts:
+        span = slice(first * frames_per_loop, (first + loops_per_window) * frames_per_loop)
+        posed = [(r, inside) for r, inside in zip(records[span], flags[span], strict=True) if r.pose is not None]
+        start = records[span][0].published_s
+        windows.append(LatencyWindow(
+            first_loop=first, loops=loops_per_window, start_s=math.nan if start is None else start - t0,
+            poses=len(posed), registrations=sum(r.hypotheses > 1 for r, _ in posed),
+            catch_up_poses=sum(inside for _, inside in posed),
+            p90_all_ms=percentile([r.latency_ms for r, _ in posed], 90),
+            p90_steady_ms=percentile([r.latency_ms for r, inside in posed if not inside], 90),
+            p90_catch_up_ms=percentile([r.latency_ms for r, inside in posed if inside], 90)))
+    return windows
+
+
+def relative_change(after: float, before: float) -> float:
+    """``after / before - 1`` (+0.1: 10 % more); NaN unless both are finite and ``before`` is positive."""
+    if not (math.isfinite(after) and math.isfinite(before)) or before <= 0:
+        return math.nan
+    return after / before - 1.0
 
 
 def losses(events: Sequence[StatusEvent]) -> list[StatusEvent]:

@@ -13,11 +13,13 @@ from fpose_ros.evaluation.statistics import (
     evaluate,
     failed_targets,
     latency_outside_catch_up_ms,
+    loop_windows,
     losses,
     losses_after_registration,
     output_rate_hz,
     percentile,
     reacquisition_delays,
+    relative_change,
     scenario_figures,
 )
 from fpose_ros.evaluation.tables import format_replay_table, format_scenario_table
@@ -248,3 +250,66 @@ def test_output_rate_leaves_out_the_time_out_of_view_but_not_frames_skipped_in_v
     paused = [record(i, pose=not 30 <= i < 60) for i in range(90)]
     assert output_rate_hz(paused) == pytest.approx(59 / (89 / 30))
     assert math.isnan(output_rate_hz([record(0)]))
+
+
+def soak_records(loops: int, frames: int, registered: int, registration_s: float, first_registration_s: float,
+                 leftover: int = 0) -> list[FrameRecord]:
+    """A soak: ``loops`` loops of ``frames`` frames (then ``leftover`` frames of one more), published back to back.
+
+    Frame ``registered`` of every loop is registered in ``registration_s`` (the node tracks everything
+    else, 5 ms a frame, steady latency 8 ms); the first loop registers its first frame too, in
+    ``first_registration_s``, as the soak's node does on the stream's first mask.
+    """
+    records = [FrameRecord(stamp_ns=i, published_s=i * PERIOD) for i in range(loops * frames + leftover)]
+    done = 0.0
+    for i, r in enumerate(records):
+        took = (first_registration_s if i == 0 else registration_s if i % frames == registered else None)
+        r.hypotheses = 1 if took is None else 252
+        done = max(done, r.published_s) + took if took is not None else max(done + 0.005, r.published_s + 0.008)
+        r.pose, r.pose_received_s = POSE, done
+    return records
+
+
+def test_soak_minutes_are_whole_loops_and_the_last_one_is_the_last_loops():
+    records = soak_records(loops=5, frames=60, registered=20, registration_s=0.3, first_registration_s=0.6,
+                           leftover=25)
+    windows = loop_windows(records, frames_per_loop=60, loops_per_window=2)
+    # Loops 0-1 and 2-3, then the last two (3-4) overlapping the one before; the 25 frames of a
+    # sixth loop that never finished belong to none.
+    assert [(w.first_loop, w.loops) for w in windows] == [(0, 2), (2, 2), (3, 2)]
+    assert [w.poses for w in windows] == [120, 120, 120]
+    assert windows[1].start_s == pytest.approx(120 * PERIOD)
+    assert windows == loop_windows(records[:300], frames_per_loop=60, loops_per_window=2)
+
+
+def test_a_minute_with_one_registration_more_is_slower_over_all_poses_but_not_steady():
+    records = soak_records(loops=6, frames=60, registered=20, registration_s=0.3, first_registration_s=0.6)
+    first, second, last = loop_windows(records, frames_per_loop=60, loops_per_window=2)
+    assert (first.registrations, second.registrations, last.registrations) == (3, 2, 2)
+    assert first.catch_up_poses > second.catch_up_poses == last.catch_up_poses > 2
+    # The extra, slower registration and its backlog raise the p90 over every pose...
+    assert first.p90_all_ms > 1.5 * second.p90_all_ms
+    assert second.p90_all_ms == pytest.approx(last.p90_all_ms)
+    # ... while the poses outside catch-up, and the catch-ups alike, show the node no slower.
+    assert first.p90_steady_ms == pytest.approx(second.p90_steady_ms) == pytest.approx(8.0)
+    assert second.p90_catch_up_ms == pytest.approx(last.p90_catch_up_ms)
+
+
+def test_a_catch_up_across_a_loops_end_counts_in_the_minute_it_falls_in():
+    records = soak_records(loops=4, frames=60, registered=58, registration_s=0.4, first_registration_s=0.0)
+    windows = loop_windows(records, frames_per_loop=60, loops_per_window=1)
+    flags = catch_up_flags(records)
+    # The backlog after loop 1's registration (frame 58) runs into loop 2's first frames.
+    assert any(flags[120:130])
+    assert windows[2].catch_up_poses == sum(flags[120:180])
+
+
+def test_soak_minutes_reject_empty_loops():
+    with pytest.raises(ValueError):
+        loop_windows([], frames_per_loop=0, loops_per_window=1)
+
+
+def test_relative_change_is_a_fraction_and_nan_without_a_positive_reference():
+    assert relative_change(110.0, 100.0) == pytest.approx(0.10)
+    assert relative_change(140.9, 171.2) == pytest.approx(-0.177, abs=1e-3)
+    assert math.isnan(relative_change(1.0, 0.0)) and math.isnan(relative_change(math.nan, 1.0))
