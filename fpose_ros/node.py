@@ -71,7 +71,7 @@ class FposeNode(Node):
         self._config: NodeConfig = declare_and_read(self, ENGINE_SECTIONS)
         config = self._config
         self._warn = RateLimitedLogger(self.get_logger().warning, config.warn_period_s)
-        models = [load_object_model(o.mesh_file, scale=o.mesh_scale) for o in config.objects]
+        models = [load_object_model(o.mesh_file, scale=o.mesh_scale, symmetry=o.symmetry) for o in config.objects]
         # Engines are built and warmed up before any topic exists: whoever waits for the node's topics
         # (a launch, the tests) then finds it ready to process.
         trackers = [self._make_tracker(model) for model in models]
@@ -119,6 +119,8 @@ class FposeNode(Node):
         tracked = ", ".join(f"'{m.name}' ({m.diameter * 100:.1f} cm across) as TF frame '{o.tf_frame}'"
                             + (f" (mask label {o.mask_label})" if o.mask_label else "")
                             + (f" (boxes of class '{o.class_id}')" if o.class_id else "")
+                            + (f" (symmetries {', '.join((*o.symmetry_axes, *o.symmetry_planes))})"
+                               if len(m.symmetries) > 1 else "")
                             for o, m in zip(config.objects, models, strict=True))
         self.get_logger().info(
             f"tracking {tracked}; inputs {', '.join(self._topics)} ({config.input_qos} QoS, "
@@ -214,7 +216,8 @@ class FposeNode(Node):
         try:
             if not mesh_file:
                 raise MeshError("mesh_file cannot be empty")
-            model = load_object_model(mesh_file, scale=mesh_scale)
+            # The declared symmetries are read-only: they hold for the new mesh too.
+            model = load_object_model(mesh_file, scale=mesh_scale, symmetry=self._config.objects[0].symmetry)
         except MeshError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         self._workers[0].request_model(model, mesh_file, mesh_scale)

@@ -41,6 +41,7 @@ from fpose_ros.core.scoring.base import DetailedScorer, Scorer
 from fpose_ros.core.scoring.geometric import GeometricScorer, GeometricScorerConfig, ScoreDetails
 from fpose_ros.core.shape_symmetry import revolution_axis
 from fpose_ros.core.surface_keyframe import KeyframeConfig, SurfaceKeyframe
+from fpose_ros.core.symmetry import prune_equivalent
 from fpose_ros.core.transforms import make_transform, so3_exp
 from fpose_ros.core.validated_config import param, validate
 
@@ -337,11 +338,15 @@ class PoseEstimator:
         self.scorer = parts.scorer
         self.trust_scorer = parts.trust_scorer
         self.turn_scorer = parts.turn_scorer
-        self._rotations = IcosphereHypotheses(config.min_views, config.inplane_step_deg).rotations(self.device)
+        # Hypotheses equivalent under the object's declared symmetries look the same: one of each is refined.
+        self._rotations = prune_equivalent(
+            IcosphereHypotheses(config.min_views, config.inplane_step_deg).rotations(self.device),
+            model.symmetries, EQUIVALENT_HYPOTHESIS_DEG)
         self.keyframe = SurfaceKeyframe(KeyframeConfig(max_view_change_deg=config.keyframe_view_change_deg))
         #: The shape's axis of revolution (centred frame) when the object is textured, else None: turns
-        #: about it are searched by appearance (depth cannot see them).
-        self.spin_axis = revolution_axis(model) if model.is_textured else None
+        #: about it are searched by appearance (depth cannot see them). None too where the user declared
+        #: any turn about an axis a symmetry (the print then shows none either).
+        self.spin_axis = revolution_axis(model) if model.is_textured and model.symmetry_axis is None else None
         self._turn_search = TurnSearch()
 
     # ------------------------------------------------------------------ API
@@ -623,6 +628,10 @@ class PoseEstimator:
                           visible_fraction=visible, occluded_fraction=occluded, timings=timings)
 
 
+#: Registration hypotheses within this angle of another's equivalent (under the declared symmetries) are one,
+#: degrees. Neighbours on the default grid are 31.7-33.3 deg apart; Isaac ROS clusters at 30 deg, which on a
+#: continuous symmetry leaves the axis's direction sampled only every ~30 deg (20 hypotheses for a can).
+EQUIVALENT_HYPOTHESIS_DEG = 20.0
 #: Score by which tracking's search over all turns must beat the tracked turn (both rendered alike) to take over.
 _FULL_TURN_MARGIN = 0.03
 #: Appearance NCC a turn loses at the end of a turn search's range (in proportion nearer): on ties, the refined pose.

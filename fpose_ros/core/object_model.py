@@ -15,6 +15,7 @@ import numpy as np
 import trimesh
 
 from fpose_ros.core.errors import MeshError
+from fpose_ros.core.symmetry import Symmetry
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,10 @@ class ObjectModel:
         surface_points: (N, 3) float32 points sampled uniformly on the surface, centred frame.
         surface_normals: (N, 3) float32 unit face normals at ``surface_points``.
         symmetries: (S, 4, 4) float64 transforms of the centred frame that leave the object
-            looking the same; always starts with the identity.
+            looking the same (shape and print); always starts with the identity. Declared by the user
+            (:func:`fpose_ros.core.symmetry.parse_symmetry`); a continuous symmetry is sampled here.
+        symmetry_axis: (3,) float64 unit axis of a continuous symmetry (any turn about it through the
+            centred origin leaves the object looking the same), centred frame; None when there is none.
         uv: (V, 2) float32 texture coordinates, or None.
         texture: (Ht, Wt, 3) float32 RGB in [0, 1], or None.
         name: a label for logs (the file stem).
@@ -54,6 +58,7 @@ class ObjectModel:
     surface_points: np.ndarray
     surface_normals: np.ndarray
     symmetries: np.ndarray = field(default_factory=lambda: np.eye(4)[None])
+    symmetry_axis: np.ndarray | None = None
     uv: np.ndarray | None = None
     texture: np.ndarray | None = None
     name: str = "object"
@@ -82,6 +87,7 @@ def object_model_from_trimesh(
     *,
     scale: float = 1.0,
     symmetries: np.ndarray | None = None,
+    symmetry_axis: np.ndarray | None = None,
     n_surface_samples: int = 4096,
     name: str = "object",
     seed: int = 0,
@@ -92,6 +98,8 @@ def object_model_from_trimesh(
         mesh: the mesh, in units of ``1 / scale`` metres.
         scale: multiplies vertex coordinates to give metres (0.001 for millimetre files).
         symmetries: (S, 4, 4) symmetry transforms in the centred frame (identity added if missing).
+        symmetry_axis: (3,) unit axis of a continuous symmetry in the centred frame (``symmetries`` then
+            holds turns about it), or None.
         n_surface_samples: how many surface points to sample for ICP and metrics.
         name: label for logs.
         seed: seed of the surface sampling.
@@ -140,6 +148,7 @@ def object_model_from_trimesh(
         surface_points=points.astype(np.float32),
         surface_normals=normals.astype(np.float32),
         symmetries=sym,
+        symmetry_axis=None if symmetry_axis is None else np.asarray(symmetry_axis, dtype=np.float64),
         uv=uv,
         texture=texture,
         name=name,
@@ -150,18 +159,22 @@ def load_object_model(
     path: str | Path,
     *,
     scale: float = 1.0,
-    symmetries: np.ndarray | None = None,
+    symmetry: Symmetry | None = None,
     n_surface_samples: int = 4096,
 ) -> ObjectModel:
     """Load a mesh file (.obj with .mtl texture, .ply, .stl, .glb, ...) as an :class:`ObjectModel`.
+
+    ``symmetry``: the object's declared symmetries (:func:`fpose_ros.core.symmetry.parse_symmetry`), or
+    None for none.
 
     Raises:
         MeshError: the file is missing, unreadable, holds no triangles, or is in the wrong units.
     """
     path = Path(path)
     return object_model_from_trimesh(
-        load_trimesh(path, process=False), scale=scale, symmetries=symmetries, n_surface_samples=n_surface_samples,
-        name=path.stem,
+        load_trimesh(path, process=False), scale=scale, n_surface_samples=n_surface_samples, name=path.stem,
+        symmetries=None if symmetry is None else symmetry.transforms(),
+        symmetry_axis=None if symmetry is None else symmetry.axis,
     )
 
 

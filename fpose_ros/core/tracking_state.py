@@ -20,6 +20,11 @@ States (``PoseResult.mode``):
   occlusion evidence, or ``occlusion_timeout_s`` after the last trusted pose.
 * LOST: no pose until a frame comes with a mask; a failed registration attempt -> REGISTERING.
 
+Declared symmetries (``ObjectModel.symmetries``): a turn to an equivalent pose is no jump, and the
+published pose is, of the equivalent ones, the nearest the previously published pose (after a
+registration, the last one published if at most ``SYMMETRY_MEMORY_S`` old, else the one nearest the
+camera's axes), so it does not flip between equivalent poses from frame to frame.
+
 A mask touching the image border registers only when the mask before it did too
 (``border_mask_pair_s``): an object coming back into view is mid-swing, and a pose registered on
 its first mask is out of the tracking window by the next frame.
@@ -38,9 +43,15 @@ from scipy.spatial.transform import Rotation
 
 from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.hypotheses import initial_translation
+from fpose_ros.core.object_model import ObjectModel
 from fpose_ros.core.pose_result import PoseResult, TrackingMode
 from fpose_ros.core.shape_symmetry import RevolutionAxis
+from fpose_ros.core.symmetry import closest_equivalent, without_turn
 from fpose_ros.core.validated_config import param, validate
+
+#: After a registration, the published pose is the equivalent one nearest the last published pose when that is
+#: at most this old, seconds (the object is likely where it was: no flip); older, the canonical one.
+SYMMETRY_MEMORY_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -82,7 +93,7 @@ class LossCriteria:
         validate(self)
 
     def failure(self, result: PoseResult, previous: PoseResult | None,
-                free_axis: np.ndarray | None = None) -> str | None:
+                free_axis: np.ndarray | None = None, symmetries: np.ndarray | None = None) -> str | None:
         """Why ``result`` is not trusted, or None when it passes.
 
         Args:
@@ -90,6 +101,8 @@ class LossCriteria:
             previous: the last trusted result, for the jump criteria (None at registration).
             free_axis: (3,) unit axis of revolution of the object's shape (centred frame), or None: a
                 turn about it is no jump (the shape cannot show it; the engine chose it by the print).
+            symmetries: (S, 4, 4) the object's symmetry transforms (centred frame), or None: a turn to an
+                equivalent pose is no jump.
         """
         if result.T_cam_centered is None:
             return result.reason or "no pose"
@@ -99,7 +112,7 @@ class LossCriteria:
             return f"visible fraction {result.visible_fraction:.2f} < min_visible_fraction {self.min_visible_fraction}"
         if previous is None or previous.T_cam_centered is None:
             return None
-        translation, rotation_deg = pose_jump(previous.T_cam_centered, result.T_cam_centered, free_axis)
+        translation, rotation_deg = pose_jump(previous.T_cam_centered, result.T_cam_centered, free_axis, symmetries)
         if translation > self.max_translation_jump_m:
             return f"pose jumped {translation:.3f} m > max_translation_jump_m {self.max_translation_jump_m}"
         if rotation_deg > self.max_rotation_jump_deg:
@@ -128,18 +141,23 @@ def mask_centre(frame: RGBDFrame, mask: np.ndarray) -> np.ndarray | None:
     return None if centre is None else centre.to(torch.float64).numpy()
 
 
-def pose_jump(T_a: np.ndarray, T_b: np.ndarray, free_axis: np.ndarray | None = None) -> tuple[float, float]:
+def pose_jump(T_a: np.ndarray, T_b: np.ndarray, free_axis: np.ndarray | None = None,
+              symmetries: np.ndarray | None = None) -> tuple[float, float]:
     """Translation distance (metres) and rotation angle (degrees) between two (4, 4) poses.
 
     With a ``free_axis`` (3,) (unit, object frame), turns about it do not count: the angle is the one
     between the axis as each pose holds it (the smallest rotation left after any turn about the axis).
+    With ``symmetries`` (S, 4, 4) (object frame), the jump is to the equivalent pose ``T_b @ S`` that
+    turns least from ``T_a``. O(S).
     """
-    translation = float(np.linalg.norm(T_b[:3, 3] - T_a[:3, 3]))
+    candidates = T_b[None] if symmetries is None else np.einsum("ij,sjk->sik", T_b, symmetries)
     if free_axis is not None:
-        cos = float(np.dot(T_a[:3, :3] @ free_axis, T_b[:3, :3] @ free_axis))
-        return translation, math.degrees(math.acos(float(np.clip(cos, -1.0, 1.0))))
-    cos = 0.5 * (np.trace(T_a[:3, :3].T @ T_b[:3, :3]) - 1.0)
-    return translation, math.degrees(math.acos(float(np.clip(cos, -1.0, 1.0))))
+        cos = (candidates[:, :3, :3] @ free_axis) @ (T_a[:3, :3] @ free_axis)
+    else:
+        cos = 0.5 * (np.einsum("ij,sij->s", T_a[:3, :3], candidates[:, :3, :3]) - 1.0)
+    best = int(np.argmax(cos))
+    translation = float(np.linalg.norm(candidates[best, :3, 3] - T_a[:3, 3]))
+    return translation, math.degrees(math.acos(float(np.clip(cos[best], -1.0, 1.0))))
 
 
 def predict_pose(T_a: np.ndarray, t_a: float, T_b: np.ndarray, t_b: float, t: float,
@@ -167,17 +185,6 @@ def predict_pose(T_a: np.ndarray, t_a: float, T_b: np.ndarray, t_b: float, t: fl
     return out
 
 
-def without_turn(R_from: np.ndarray, R_to: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    """``R_to`` (3, 3) less its turn about ``axis`` (3,) (unit, object frame) relative to ``R_from`` (3, 3).
-
-    Swing-twist split of the relative rotation ``R_from^T R_to`` = swing x twist (twist about ``axis``);
-    returns ``R_from @ swing``: the same axis direction as ``R_to``, the turn about it as ``R_from``'s.
-    """
-    relative = Rotation.from_matrix(R_from.T @ R_to).as_quat()  # (x, y, z, w)
-    twist = 2.0 * math.atan2(float(relative[:3] @ axis), float(relative[3]))
-    return R_to @ Rotation.from_rotvec(-twist * axis).as_matrix()
-
-
 class Estimator(Protocol):
     """What the tracker needs from :class:`~fpose_ros.core.estimator.PoseEstimator`."""
 
@@ -186,6 +193,13 @@ class Estimator(Protocol):
 
     def track(self, frame: RGBDFrame, previous: PoseResult) -> PoseResult:
         """Follow the object from ``previous`` into ``frame``."""
+
+
+@runtime_checkable
+class KnowsItsObject(Protocol):
+    """An estimator that tells its object (``PoseEstimator``): the tracker takes the declared symmetries from it."""
+
+    model: ObjectModel
 
 
 @runtime_checkable
@@ -202,8 +216,15 @@ class ObjectTracker:
         self.estimator = estimator
         self.criteria = criteria or LossCriteria()
         axis = estimator.spin_axis if isinstance(estimator, TurnsByAppearance) else None
-        #: Turns about this axis (object frame) are no jump: the estimator picks them by the print.
-        self._free_axis = None if axis is None else axis.direction
+        #: The object (for its declared symmetries), when the estimator tells it.
+        self._model = estimator.model if isinstance(estimator, KnowsItsObject) else None
+        symmetric = self._model is not None and len(self._model.symmetries) > 1
+        #: (S, 4, 4) the declared symmetries, or None (only the identity): equivalent poses are one.
+        self._symmetries = self._model.symmetries if symmetric and self._model is not None else None
+        #: Turns about this axis (object frame) are no jump and no velocity: the estimator picks them by the
+        #: print, or the user declared that any turn about it looks the same.
+        self._free_axis = axis.direction if axis is not None else \
+            None if self._model is None else self._model.symmetry_axis
         self.mode = TrackingMode.REGISTERING
         self._last_good: PoseResult | None = None
         self._before_last: PoseResult | None = None
@@ -211,6 +232,8 @@ class ObjectTracker:
         self._border_mask_s: float | None = None  # stamp of the last mask that touched the image border
         # (stamp_s, mask_centre) of the last detector mask seen: with the next registration's, the object's velocity.
         self._mask_seen: tuple[float, np.ndarray] | None = None
+        # The last pose reported (kept across losses): a registration's pose is the equivalent nearest it.
+        self._published: PoseResult | None = None
 
     def reset(self) -> None:
         """Forget the object: the next frame with a mask registers it afresh.
@@ -274,11 +297,13 @@ class ObjectTracker:
             self.mode = TrackingMode.REGISTERING
             return _rejected(result, self.mode, f"registration failed: {failure}")
         self.mode = TrackingMode.TRACKING
+        result = self._equivalent_nearest(result, self._recently_published(frame.stamp_s))
         # No velocity across a registration from poses (the pose before it may be from before a loss or an
         # occlusion), but from the masks: the refinement does not follow a fast object's first frame from
         # where it was registered (proc3_fast: 2 cm per frame, lost right after 7 of 26 registrations
         # without, 1 with the masks' velocity).
         self._last_good, self._before_last, self._failures = result, _velocity_seed(result, other, centre), 0
+        self._published = result
         return dataclasses.replace(result, mode=self.mode)
 
     def _track(self, frame: RGBDFrame) -> PoseResult:
@@ -296,7 +321,7 @@ class ObjectTracker:
                 predicted[:3, :3] = without_turn(start.T_cam_centered[:3, :3], predicted[:3, :3], self._free_axis)
             start = dataclasses.replace(self._last_good, T_cam_centered=predicted)
         result = self.estimator.track(frame, start)
-        failure = self.criteria.failure(result, self._last_good, self._free_axis)
+        failure = self.criteria.failure(result, self._last_good, self._free_axis, self._symmetries)
         if failure is None:
             return self._trusted(result)
         if self.criteria.occluded(result):
@@ -312,7 +337,7 @@ class ObjectTracker:
             why = f"occluded for {hidden_s:.2f} s > occlusion_timeout_s {self.criteria.occlusion_timeout_s}"
             return self._lose(_without_pose(frame, self.mode, ""), why)
         result = self.estimator.track(frame, self._last_good)
-        failure = self.criteria.failure(result, self._last_good, self._free_axis)
+        failure = self.criteria.failure(result, self._last_good, self._free_axis, self._symmetries)
         if failure is None:
             return self._trusted(result)  # the next frame's prediction spans the occlusion (predict_pose's max gap)
         if self.criteria.occluded(result):
@@ -326,8 +351,29 @@ class ObjectTracker:
 
     def _trusted(self, result: PoseResult) -> PoseResult:
         self.mode = TrackingMode.TRACKING
+        result = self._equivalent_nearest(result, self._last_good)
         self._before_last, self._last_good, self._failures = self._last_good, result, 0
+        self._published = result
         return dataclasses.replace(result, mode=self.mode)
+
+    def _recently_published(self, stamp_s: float) -> PoseResult | None:
+        """The last published result if at most ``SYMMETRY_MEMORY_S`` before ``stamp_s``, else None."""
+        published = self._published
+        if published is None or not 0 <= stamp_s - published.stamp_s <= SYMMETRY_MEMORY_S:
+            return None
+        return published
+
+    def _equivalent_nearest(self, result: PoseResult, reference: PoseResult | None) -> PoseResult:
+        """``result`` with, of the poses equivalent to its own, the one nearest ``reference``'s.
+
+        Without a reference (or its pose), the one nearest the camera's axes (identity rotation): the
+        same canonical choice whichever equivalent pose the engine found. Unchanged without symmetries.
+        """
+        if self._symmetries is None or self._model is None or result.T_cam_centered is None:
+            return result
+        T_ref = np.eye(4) if reference is None or reference.T_cam_centered is None else reference.T_cam_centered
+        T = closest_equivalent(T_ref, result.T_cam_centered, self._symmetries, self._model.symmetry_axis)
+        return dataclasses.replace(result, T_cam_centered=T, T_cam_obj=self._model.pose_for_mesh_origin(T))
 
     def _failed(self, result: PoseResult, failure: str) -> PoseResult:
         """An untrusted pose without occlusion evidence: LOST after ``max_failed_frames`` of them in a row."""

@@ -43,8 +43,9 @@ class ParamSpec:
 
     Attributes:
         description: one-line help (it becomes the ROS parameter's description).
-        kind: the value's type (``bool``, ``int``, ``float`` or ``str``; the default's type); ``int``
-            accepts no bool, ``float`` accepts an int and no NaN or infinity. None: not checked.
+        kind: the value's type (``bool``, ``int``, ``float``, ``str`` or ``tuple`` (of strings; a list is
+            accepted); the default's type); ``int`` accepts no bool, ``float`` accepts an int and no NaN
+            or infinity. None: not checked.
         range: ``(low, high)`` bounds, inclusive; either may be None (unbounded).
         low_open: the low bound itself is excluded (``(0, 180]``).
         high_open: the high bound itself is excluded (``(0, 1)``).
@@ -115,12 +116,12 @@ def param(
 ) -> Any:
     """A dataclass field whose metadata holds its :class:`ParamSpec` (arguments as its attributes).
 
-    The spec's ``kind`` is the type of ``default`` (bool, int, float, str); a ``default_factory`` field
-    is not type-checked.
+    The spec's ``kind`` is the type of ``default`` (bool, int, float, str, or tuple for a list of strings);
+    a ``default_factory`` field is not type-checked.
     """
     if not description:
         raise ValueError("param() needs a description")
-    kind = type(default) if isinstance(default, bool | int | float | str) else None
+    kind = type(default) if isinstance(default, bool | int | float | str | tuple) else None
     spec = ParamSpec(description, kind, range, low_open, high_open, unit, choices, also, check)
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata={PARAM_KEY: spec})
@@ -155,12 +156,15 @@ def validate(config: Any, relations: Callable[[Any], Iterable[tuple[str, bool, s
         raise ConfigError(f"{type(config).__name__}: " + "; ".join(problems))
 
 
-_KIND_NAMES = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
+_KIND_NAMES = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string",
+               tuple: "a list of strings"}
 
 
 def _has_kind(value: Any, kind: type | None) -> bool:
     if kind is None:
         return True
+    if kind is tuple:
+        return isinstance(value, tuple | list) and all(isinstance(v, str) for v in value)
     if kind is bool or isinstance(value, bool):
         return kind is bool and isinstance(value, bool)
     if kind is float:

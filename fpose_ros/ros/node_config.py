@@ -33,6 +33,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from fpose_ros.core.errors import ConfigError
+from fpose_ros.core.symmetry import Symmetry, parse_symmetry, symmetry_problem
 from fpose_ros.core.validated_config import ParamSpec, param, param_spec, validate
 
 #: Parameters that may change while the node runs.
@@ -46,7 +47,8 @@ MASK_TOPIC = "mask"
 #: The parameter that lists the objects of a multi-object node.
 OBJECT_NAMES = "object_names"
 #: The one-object node's parameters that make its ObjectConfig (same names as ObjectConfig's fields).
-_SINGLE_OBJECT_PARAMETERS = ("mesh_file", "mesh_scale", "object_frame", "mask_label", "class_id")
+_SINGLE_OBJECT_PARAMETERS = ("mesh_file", "mesh_scale", "object_frame", "mask_label", "class_id", "symmetry_axes",
+                             "symmetry_planes")
 
 
 def _frame_id(value: str) -> str | None:
@@ -85,6 +87,28 @@ def _mask_label_param() -> Any:
                     "label (mono8/16UC1/32SC1 instance or class label images).", range=(0, 2**31 - 1))
 
 
+def _symmetry_axes_param() -> Any:
+    return param((), "Turns that leave the object looking the same (shape and print), as Isaac ROS FoundationPose "
+                     "declares them: '<x|y|z>_<degrees>' or '<x|y|z>_full' (any angle), about the mesh frame's "
+                     "axes through the centre of the mesh's bounding box, e.g. [z_180] or [z_full, x_180] for a "
+                     "plain can. Closed into their group (an angle must divide 360). Empty: none.",
+                 check=symmetry_problem)
+
+
+def _symmetry_planes_param() -> Any:
+    return param((), "Isaac ROS's older form of symmetry_axes: 'x', 'y' or 'z', each a half turn about that axis "
+                     "(the same as '<axis>_180').", check=lambda v: symmetry_problem(v, planes=True))
+
+
+def _symmetry_group_problems(config: Any) -> list[tuple[str, bool, str]]:
+    """The ``validate`` relation: ``symmetry_axes`` and ``symmetry_planes`` together make a group."""
+    try:
+        parse_symmetry(config.symmetry_axes, config.symmetry_planes)
+    except ConfigError as exc:
+        return [("symmetry_axes", False, f"cannot be: {exc}")]
+    return []
+
+
 def _class_id_param() -> Any:
     return param("", "Detector class of the object: a box of this class on detections_2d starts a registration "
                      "where no mask comes; the class_id of its entry on detections. Empty: boxes are not used.")
@@ -111,10 +135,17 @@ class ObjectConfig:
                                 "empty = the node's shared `mask` topic (a label image: give each object its "
                                 "mask_label).", check=_topic_or_empty)
     class_id: str = _class_id_param()
+    symmetry_axes: tuple[str, ...] = _symmetry_axes_param()
+    symmetry_planes: tuple[str, ...] = _symmetry_planes_param()
     topic_prefix: str = ""  # "" for the one-object node, "<name>/" for several objects
 
     def __post_init__(self) -> None:
-        validate(self)
+        validate(self, _symmetry_group_problems)
+
+    @property
+    def symmetry(self) -> Symmetry:
+        """The object's declared symmetries (``symmetry_axes`` and ``symmetry_planes``, validated)."""
+        return parse_symmetry(self.symmetry_axes, self.symmetry_planes)
 
     @property
     def tf_frame(self) -> str:
@@ -147,6 +178,8 @@ class NodeConfig:
                                       "metres regardless.", range=(1e-6, 0.01), unit="m per depth unit")
     mask_label: int = _mask_label_param()
     class_id: str = _class_id_param()
+    symmetry_axes: tuple[str, ...] = _symmetry_axes_param()
+    symmetry_planes: tuple[str, ...] = _symmetry_planes_param()
     publish_tf: bool = param(True, "Publish the pose on /tf as well as on `pose`.")
     input_qos: str = param("sensor_data", "QoS of the image, camera_info and mask subscriptions: sensor_data "
                                           "(best effort; also receives from reliable publishers) or reliable.",
@@ -176,7 +209,7 @@ class NodeConfig:
     objects: tuple[ObjectConfig, ...] = ()
 
     def __post_init__(self) -> None:
-        validate(self)
+        validate(self, _symmetry_group_problems)
         problems = object_problems(self.objects)
         if problems:
             raise ConfigError("NodeConfig: " + "; ".join(problems))
@@ -293,18 +326,20 @@ def _declare_objects(node: Node, values: dict[str, Any], errors: list[str]) -> t
     """The tracked objects: one per ``object_names`` entry (``objects.<name>.*``), else the plain parameters'."""
     names: list[str] = node.declare_parameter(OBJECT_NAMES, Parameter.Type.STRING_ARRAY, ParameterDescriptor(
         description="Names of the objects to track in one node (their parameters: objects.<name>.mesh_file, "
-                    "mesh_scale, object_frame, mask_label, mask_topic; topics <name>/pose, <name>/status, ...). "
+                    "mesh_scale, object_frame, mask_label, mask_topic, class_id, symmetry_axes, symmetry_planes; "
+                    "topics <name>/pose, <name>/status, ...). "
                     "Empty: the one object of mesh_file.", read_only=True)).value or []
     if not names:
         if "mesh_file" in values and not values["mesh_file"]:
             errors.append(f"parameter 'mesh_file' = '' {_mesh_file('')} (or list several objects in {OBJECT_NAMES})")
         single = {k: values[k] for k in _SINGLE_OBJECT_PARAMETERS if k in values}
-        return (ObjectConfig(**single),) if len(single) == len(_SINGLE_OBJECT_PARAMETERS) and single["mesh_file"] \
-            else ()
+        if len(single) < len(_SINGLE_OBJECT_PARAMETERS) or not single["mesh_file"]:
+            return ()
+        return _object_or_error(errors, "the object", **single)
     if values.get("mesh_file"):
         errors.append(f"parameter 'mesh_file' is the one-object parameter: with {OBJECT_NAMES} set, give each "
                       "object's mesh as objects.<name>.mesh_file")
-    objects = []
+    objects: list[ObjectConfig] = []
     for name in names:
         problem = _object_name(name)
         if problem:
@@ -317,16 +352,32 @@ def _declare_objects(node: Node, values: dict[str, Any], errors: list[str]) -> t
             if value is not None:
                 object_values[f.name] = value
         if len(object_values) == len(fields):
-            objects.append(ObjectConfig(name=name, topic_prefix=f"{name}/", **object_values))
+            objects.extend(_object_or_error(errors, f"objects.{name}", name=name, topic_prefix=f"{name}/",
+                                            **object_values))
     return tuple(objects)
+
+
+def _object_or_error(errors: list[str], label: str, **values: Any) -> tuple[ObjectConfig, ...]:
+    """``(ObjectConfig(**values),)``, or ``()`` after recording why values valid alone do not go together."""
+    try:
+        return (ObjectConfig(**values),)
+    except ConfigError as exc:
+        errors.append(f"parameters of {label} rejected: {exc}")
+        return ()
 
 
 def _declare(node: Node, name: str, f: dataclasses.Field, read_only: bool, errors: list[str]) -> Any:
     """Declare one parameter; returns its value, or None after recording why it was refused."""
     spec = param_spec(f)
     assert spec is not None  # ros_fields / section_fields hold only param() fields
+    value: Any
     try:
-        value = node.declare_parameter(name, f.default, descriptor(spec, read_only)).value
+        if isinstance(f.default, tuple):
+            # rclpy cannot tell a string array from an empty default; unset, the value is None.
+            value = node.declare_parameter(name, Parameter.Type.STRING_ARRAY, descriptor(spec, read_only)).value
+            value = tuple(value or f.default)
+        else:
+            value = node.declare_parameter(name, f.default, descriptor(spec, read_only)).value
     except InvalidParameterValueException:
         # Outside the ROS range: declared again without it, to say what a valid value is in our words.
         plain = descriptor(dataclasses.replace(spec, range=None), read_only)

@@ -12,11 +12,12 @@ from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.estimator import EstimatorConfig, PoseEstimator, build_estimator
 from fpose_ros.core.frame import RGBDFrame
-from fpose_ros.core.metrics import add_error, adds_error
+from fpose_ros.core.metrics import add_error, adds_error, symmetric_add_error
 from fpose_ros.core.object_model import ObjectModel, object_model_from_trimesh
 from fpose_ros.core.pose_result import TrackingMode
 from fpose_ros.core.rendering.base import MeshTensors
 from fpose_ros.core.rendering.torch_rasterizer import TorchRasterizer
+from fpose_ros.core.symmetry import parse_symmetry
 from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker
 
 CAMERA = CameraIntrinsics(fx=600.0, fy=600.0, cx=319.5, cy=239.5, width=640, height=480)
@@ -42,8 +43,9 @@ def glued_boxes() -> ObjectModel:
 MODEL = glued_boxes()
 
 
-def render_frame(T_cam_centered: np.ndarray | None, seed: int = 0, stamp: float = 0.0) -> tuple[RGBDFrame, np.ndarray]:
-    """640x480 frame: the object (when posed) in front of a textured wall, with mild sensor noise."""
+def render_frame(T_cam_centered: np.ndarray | None, seed: int = 0, stamp: float = 0.0,
+                 model: ObjectModel = MODEL) -> tuple[RGBDFrame, np.ndarray]:
+    """640x480 frame: ``model`` (when posed) in front of a textured wall, with mild sensor noise."""
     rng = np.random.default_rng(seed)
     H, W = CAMERA.height, CAMERA.width
     depth = np.full((H, W), BACKGROUND_M, np.float32)
@@ -51,7 +53,7 @@ def render_frame(T_cam_centered: np.ndarray | None, seed: int = 0, stamp: float 
     rgb = (100 + 60 * np.sin(u / 9.0)[..., None] * np.cos(v / 13.0)[..., None] * np.ones(3)).astype(np.float32)
     mask = np.zeros((H, W), bool)
     if T_cam_centered is not None:
-        out = TorchRasterizer().render(MeshTensors.from_object_model(MODEL),
+        out = TorchRasterizer().render(MeshTensors.from_object_model(model),
                                        torch.as_tensor(T_cam_centered, dtype=torch.float32)[None],
                                        CAMERA.matrix_tensor(), H, W)
         mask = out.mask[0].numpy()
@@ -235,3 +237,13 @@ def test_re_registration_after_a_loss_never_reuses_a_rendering_from_before_it():
     hits_before = est.keyframe.hits
     assert tracker.process(render_frame(T_TRUE, seed=6)[0]).has_pose
     assert est.keyframe.hits == hits_before  # rendered afresh, although the kept view was the same
+
+
+def test_declared_symmetries_prune_equivalent_hypotheses_and_registration_still_finds_the_pose():
+    box = trimesh.creation.box(extents=(0.12, 0.07, 0.04))
+    symmetry = parse_symmetry(["x_180", "y_180"])  # a plain box: its three half turns look the same
+    model = object_model_from_trimesh(box, symmetries=symmetry.transforms(), symmetry_axis=symmetry.axis)
+    frame, mask = render_frame(T_TRUE, model=model)
+    result = build_estimator(model).register(frame, mask)
+    assert result.n_hypotheses == 63  # 252 / 4: one of each equivalent quadruple is refined
+    assert symmetric_add_error(model.surface_points, result.T_cam_centered, T_TRUE, model.symmetries) < 0.005

@@ -5,14 +5,17 @@ import math
 
 import numpy as np
 import pytest
+import trimesh
 from geometry_helpers import pose_matrix
 
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.errors import ConfigError
 from fpose_ros.core.frame import RGBDFrame
+from fpose_ros.core.object_model import ObjectModel, object_model_from_trimesh
 from fpose_ros.core.pose_result import PoseResult, TrackingMode
 from fpose_ros.core.shape_symmetry import RevolutionAxis
-from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker, pose_jump, touches_border, without_turn
+from fpose_ros.core.symmetry import parse_symmetry
+from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker, pose_jump, touches_border
 
 CAMERA = CameraIntrinsics(fx=50.0, fy=50.0, cx=7.5, cy=5.5, width=16, height=12)
 FRAME = RGBDFrame(np.zeros((12, 16, 3), np.uint8), np.full((12, 16), 0.5, np.float32), CAMERA, stamp_s=3.0)
@@ -173,14 +176,6 @@ def test_the_tracker_lets_the_estimator_turn_about_its_axis_and_predicts_no_velo
     # Each track starts from the last pose's turn: the turns are the estimator's to choose, not a velocity.
     assert pose_jump(est.previous[1].T_cam_centered, pose(0.0, 2.0))[1] < 1e-4
     assert pose_jump(est.previous[2].T_cam_centered, pose(0.0, 100.0))[1] < 1e-4
-
-
-def test_without_turn_keeps_the_axis_direction_and_drops_the_turn_about_it():
-    axis = np.array([0.0, 0.0, 1.0])
-    R_from = pose_matrix([0.3, -0.2, 0.1], [0, 0, 0])[:3, :3]
-    swing = pose_matrix([0.2, 0.1, 0.0], [0, 0, 0])[:3, :3]
-    turn = pose_matrix([0.0, 0.0, 1.1], [0, 0, 0])[:3, :3]
-    np.testing.assert_allclose(without_turn(R_from, R_from @ swing @ turn, axis), R_from @ swing, atol=1e-9)
 
 
 def test_criteria_reject_absurd_values():
@@ -349,3 +344,75 @@ def test_a_later_mask_gives_the_same_velocity():
     assert tracker.process(frame_at(3.1), _mask_at_columns(8, 12)).has_pose
     tracker.process(frame_at(3.1 + 1 / 30), None)
     assert est.previous[-1].T_cam_centered[0, 3] == pytest.approx(0.04 / 3, abs=1e-4)
+
+
+def symmetric_box(axes: list[str]) -> ObjectModel:
+    """A plain 6 x 4 x 10 cm box declared symmetric under ``axes`` (Isaac ROS's strings)."""
+    symmetry = parse_symmetry(axes)
+    return object_model_from_trimesh(trimesh.creation.box(extents=(0.06, 0.04, 0.1)),
+                                     symmetries=symmetry.transforms(), symmetry_axis=symmetry.axis)
+
+
+class SymmetricEstimator(ScriptedEstimator):
+    """A scripted estimator that tells its object, as PoseEstimator.model does."""
+
+    def __init__(self, model: ObjectModel, registrations: list[PoseResult], tracks: list[PoseResult]) -> None:
+        super().__init__(registrations, tracks)
+        self.model = model
+
+
+def yaw_of(result: PoseResult) -> float:
+    """The turn about the optical axis (= the object's z axis here) of a result's pose, degrees in (-180, 180]."""
+    R = result.T_cam_centered[:3, :3]
+    return math.degrees(math.atan2(R[1, 0], R[0, 0]))
+
+
+def test_a_flip_to_an_equivalent_pose_is_no_jump():
+    half = symmetric_box(["z_180"]).symmetries
+    assert pose_jump(pose(0.0, 0.0), pose(0.01, 183.0), symmetries=half) == pytest.approx((0.01, 3.0))
+    assert pose_jump(pose(0.0, 0.0), pose(0.01, 183.0))[1] == pytest.approx(177.0)
+    assert LossCriteria().failure(good(yaw_deg=180.0), good(), symmetries=half) is None
+
+
+def test_tracking_trusts_a_flip_to_an_equivalent_pose_and_publishes_the_pose_nearest_the_last():
+    flip = [good(0.002, yaw_deg=182.0), good(0.004, yaw_deg=-177.0)]
+    tracker = ObjectTracker(SymmetricEstimator(symmetric_box(["z_180"]), [good(yaw_deg=1.0)], flip))
+    tracker.process(FRAME, MASK)
+    published = [tracker.process(FRAME), tracker.process(FRAME)]
+    assert all(r.has_pose for r in published)
+    assert [yaw_of(r) for r in published] == pytest.approx([2.0, 3.0])  # no flip from frame to frame
+    assert np.allclose(published[1].T_cam_obj, published[1].T_cam_centered @ tracker.estimator.model.T_centered_mesh)
+    # Undeclared, the same flip is a jump: not trusted.
+    plain = ObjectTracker(SymmetricEstimator(symmetric_box([]), [good(yaw_deg=1.0)], flip[:1]))
+    plain.process(FRAME, MASK)
+    assert "turned" in plain.process(FRAME).reason
+
+
+def test_a_registration_publishes_the_equivalent_pose_nearest_a_recent_one_else_the_canonical_one():
+    registrations = [good(yaw_deg=100.0, stamp_s=3.0), good(yaw_deg=80.0, stamp_s=4.0),
+                     good(yaw_deg=80.0, stamp_s=10.0)]
+    tracker = ObjectTracker(SymmetricEstimator(symmetric_box(["z_180"]), registrations,
+                                               [good(yaw_deg=-100.0, stamp_s=3.1)]))
+    # No pose published before: of 100 and -80 deg, the one nearest the camera's axes.
+    assert yaw_of(tracker.process(frame_at(3.0), MASK)) == pytest.approx(-80.0)
+    assert yaw_of(tracker.process(frame_at(3.1))) == pytest.approx(-100.0)  # tracked on, past the canonical half
+    tracker.reset()
+    # 0.9 s later: of 80 and -100, the one nearest the last published (-100), not the canonical one (80).
+    assert yaw_of(tracker.process(frame_at(4.0), MASK)) == pytest.approx(-100.0)
+    tracker.reset()
+    assert yaw_of(tracker.process(frame_at(10.0), MASK)) == pytest.approx(80.0)  # 6 s later: canonical
+
+
+def test_a_continuous_symmetry_publishes_no_turn_about_its_axis_and_predicts_none():
+    can = symmetric_box(["z_full"])  # declared about z (the box is not round: the tracker takes the user's word)
+    stamps = [0.0, 1 / 30, 2 / 30]
+    results = [dataclasses.replace(good(x=0.001 * i, yaw_deg=yaw), stamp_s=t)
+               for i, (yaw, t) in enumerate(zip([0.0, 37.0, 81.0], stamps, strict=True))]
+    est = SymmetricEstimator(can, results[:1], results[1:])
+    tracker = ObjectTracker(est)
+    tracker.process(dataclasses.replace(FRAME, stamp_s=stamps[0]), MASK)
+    published = [tracker.process(dataclasses.replace(FRAME, stamp_s=t)) for t in stamps[1:]]
+    assert [yaw_of(r) for r in published] == pytest.approx([0.0, 0.0], abs=1e-6)
+    assert published[1].T_cam_centered[0, 3] == pytest.approx(0.002)
+    # The second track starts from the first's published pose, with no turn extrapolated.
+    assert yaw_of(est.previous[1]) == pytest.approx(0.0, abs=1e-6)

@@ -138,7 +138,9 @@ def test_config_yaml_lists_every_parameter_with_its_default() -> None:
 
     path = Path(__file__).resolve().parents[2] / "config" / "fpose.yaml"
     documented = flatten_keys(yaml.safe_load(path.read_text())["/**/fpose_node"]["ros__parameters"])
-    expected = {f.name: f.default for f in ros_fields()} | {OBJECT_NAMES: []}
+    # YAML writes the string lists' default () as [].
+    expected = {f.name: list(f.default) if isinstance(f.default, tuple) else f.default
+                for f in ros_fields()} | {OBJECT_NAMES: []}
     for section in ENGINE_SECTIONS:
         expected.update({f"{section.prefix}.{f.name}": f.default for f in section_fields(section)})
         scalar = [f.name for f in fields(section.config_type) if isinstance(f.default, bool | int | float | str)]
@@ -205,3 +207,42 @@ def test_the_multi_object_example_file_gives_three_objects(make_node) -> None:
     config = declare_and_read(node)
     assert [o.name for o in config.objects] == ["mug", "box", "can"]
     assert sorted(o.mask_label for o in config.objects) == [1, 2, 3]
+    assert config.objects[2].symmetry.axis is not None and len(config.objects[2].symmetry.rotations) == 2
+
+
+def test_symmetries_are_declared_as_isaac_ros_does(make_node) -> None:
+    (single,) = declare_and_read(make_node(mesh_file="/tmp/x.ply", symmetry_axes=["z_90"],
+                                           symmetry_planes=["x"])).objects
+    assert (single.symmetry_axes, single.symmetry_planes) == (("z_90",), ("x",))
+    assert len(single.symmetry.rotations) == 8  # the square's four turns, each also upside down
+    (plain,) = declare_and_read(make_node(mesh_file="/tmp/x.ply")).objects
+    assert plain.symmetry.is_trivial
+    node = make_node(object_names=["can"], objects__can__mesh_file="/m/can.ply",
+                     objects__can__symmetry_axes=["z_full"])
+    (can,) = declare_and_read(node).objects
+    assert can.symmetry.axis is not None
+    assert node.describe_parameter("objects.can.symmetry_axes").additional_constraints == "a list of strings"
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"symmetry_axes": ["z180"]}, "'symmetry_axes' = ('z180',) must be a list of '<x|y|z>_<degrees>'"),
+    ({"symmetry_axes": ["z_70"]}, "'z_70': 70 deg does not divide 360"),
+    ({"symmetry_planes": ["w"]}, "'symmetry_planes' = ('w',) must be a list of 'x', 'y' or 'z'"),
+    ({"symmetry_axes": ["z_full"], "symmetry_planes": ["x", "y"]}, ""),
+    ({"symmetry_axes": ["z_full", "x_90"]}, "symmetry_axes=('z_full', 'x_90') cannot be"),
+    ({"symmetry_axes": "z_180"}, "'symmetry_axes'"),
+])
+def test_bad_symmetries_are_named(make_node, overrides, expected) -> None:
+    node = make_node(mesh_file="/tmp/x.ply", **overrides)
+    if not expected:
+        declare_and_read(node)  # half turns about x and y with any turn about z: a plain can
+        return
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        declare_and_read(node)
+
+
+def test_an_object_whose_symmetries_make_no_group_is_named(make_node) -> None:
+    node = make_node(object_names=["cup"], objects__cup__mesh_file="/m/cup.ply",
+                     objects__cup__symmetry_axes=["x_30", "y_30"])
+    with pytest.raises(ConfigError, match=re.escape("parameters of objects.cup rejected")):
+        declare_and_read(node)
