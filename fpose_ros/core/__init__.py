@@ -16,6 +16,7 @@ from fpose_ros.core.metrics import PoseErrors, add_error, adds_error, auc, pose_
 from fpose_ros.core.object_model import ObjectModel, load_object_model, object_model_from_trimesh
 from fpose_ros.core.observation import Observation, observation_from_frame
 from fpose_ros.core.pose_result import PoseResult, StageTimings, TrackingMode
+from fpose_ros.core.symmetry import Symmetry, parse_symmetry
 from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker
 from fpose_ros.core.transforms import (
     invert_transform,
@@ -43,6 +44,7 @@ __all__ = [
     "PoseResult",
     "RGBDFrame",
     "StageTimings",
+    "Symmetry",
     "TrackingMode",
     "add_error",
     "adds_error",
@@ -53,6 +55,7 @@ __all__ = [
     "make_transform",
     "object_model_from_trimesh",
     "observation_from_frame",
+    "parse_symmetry",
     "pose_errors",
     "rotate_vectors",
     "rotation_angle",
