@@ -43,6 +43,7 @@ from fpose_ros.ros.detection_messages import detection_3d_array, select_detectio
 from fpose_ros.ros.frame_scheduler import FrameSchedulerConfig
 from fpose_ros.ros.image_conversion import color_to_rgb, depth_to_metres, describe
 from fpose_ros.ros.input_monitor import InputMonitor
+from fpose_ros.ros.markers import object_colour
 from fpose_ros.ros.node_config import EngineSection, NodeConfig, declare_and_read
 from fpose_ros.ros.object_group import SharedConversion, StampGrouper
 from fpose_ros.ros.object_outputs import OUTPUT_QOS, ObjectOutputs
@@ -106,8 +107,10 @@ class FposeNode(Node):
             self._make_tracker, self._warn, self.get_logger(), self.resolve_topic_name, self._detections_2d_topic)
         self._frames = frames
         self._workers: list[ObjectWorker] = []
-        for object_config, model, tracker in zip(config.objects, models, trackers, strict=True):
-            outputs = ObjectOutputs(self, object_config.topic_prefix, object_config.tf_frame, object_config.class_id)
+        several = len(config.objects) > 1
+        for index, (object_config, model, tracker) in enumerate(zip(config.objects, models, trackers, strict=True)):
+            outputs = ObjectOutputs(self, object_config.topic_prefix, object_config.tf_frame, object_config.class_id,
+                                    colour=object_colour(index) if several else None)
             outputs.set_model(model, object_config.mesh_file, object_config.mesh_scale, header=None)
             self._workers.append(ObjectWorker(object_config, model, tracker, outputs, shared))
         self.create_service(Trigger, "~/reset", self._on_reset)

@@ -58,10 +58,14 @@ class ObjectOutputs:
         prefix: topic prefix ("" for the single-object node, "<name>/" for several objects).
         object_frame: TF child frame of the object.
         class_id: the object's detector class (its entry on ``detections``).
+        colour: RGB (0-255) of its rviz mesh and overlay outline where the node tracks several objects
+            (:func:`~fpose_ros.ros.markers.object_colour`); None: grey mesh, outline in the mode's colour.
     """
 
-    def __init__(self, node: Node, prefix: str, object_frame: str, class_id: str = "") -> None:
+    def __init__(self, node: Node, prefix: str, object_frame: str, class_id: str = "",
+                 colour: tuple[int, int, int] | None = None) -> None:
         self._object_frame = object_frame
+        self._colour = colour
         self._class_id = class_id
         self._pose_pub = node.create_publisher(PoseStamped, f"{prefix}pose", OUTPUT_QOS)
         self._status_pub = node.create_publisher(TrackingStatus, f"{prefix}status", OUTPUT_QOS)
@@ -79,10 +83,12 @@ class ObjectOutputs:
             self._markers_pub.publish(self._markers.delete_markers(header))
         self._mesh_file = mesh_file
         self._mesh_box = MeshBox.of(model)
-        self._markers = MarkerFactory(mesh_file, mesh_scale, self._object_frame, axis_length=0.5 * model.diameter)
+        self._markers = MarkerFactory(mesh_file, mesh_scale, self._object_frame, axis_length=0.5 * model.diameter,
+                                      colour=self._colour)
         T_mesh_centered = np.linalg.inv(model.T_centered_mesh)
         vertices = model.vertices.astype(np.float64) @ T_mesh_centered[:3, :3].T + T_mesh_centered[:3, 3]
-        self._overlay = OverlayRenderer(vertices, model.faces, axis_length=0.5 * model.diameter)
+        self._overlay = OverlayRenderer(vertices, model.faces, axis_length=0.5 * model.diameter,
+                                        outline_colour=self._colour)
         self._markers_shown = False
 
     def _model_outputs(self) -> tuple[MarkerFactory, OverlayRenderer]:

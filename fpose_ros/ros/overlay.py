@@ -20,12 +20,17 @@ class OverlayRenderer:
         vertices: (V, 3) mesh vertices in the mesh file's frame, metres (the frame poses refer to).
         faces: (F, 3) triangle vertex indices, counter-clockwise seen from outside.
         axis_length: length of the drawn axes, metres.
+        outline_colour: RGB (0-255) of the outline, the object's palette colour where the node tracks
+            several (:func:`~fpose_ros.ros.markers.object_colour`); None: the mode's colour. The caption
+            always takes the mode's colour.
     """
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, axis_length: float) -> None:
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, axis_length: float,
+                 outline_colour: tuple[int, int, int] | None = None) -> None:
         self._vertices = np.asarray(vertices, dtype=np.float64)
         self._faces = np.asarray(faces, dtype=np.int64)
         self._axis_length = float(axis_length)
+        self._outline_colour = outline_colour
 
     def draw(self, rgb: np.ndarray, intrinsics: CameraIntrinsics, T_cam_obj: np.ndarray | None,
              mode: str, score: float) -> np.ndarray:
@@ -33,7 +38,7 @@ class OverlayRenderer:
         out = np.array(rgb, dtype=np.uint8, copy=True)
         colour = _MODE_COLOURS.get(mode, (255, 255, 255))
         if T_cam_obj is not None:
-            self._draw_outline(out, intrinsics, T_cam_obj, colour)
+            self._draw_outline(out, intrinsics, T_cam_obj, self._outline_colour or colour)
             self._draw_axes(out, intrinsics, T_cam_obj)
         caption = f"{mode} {score:.2f}" if T_cam_obj is not None else mode
         cv2.putText(out, caption, (10, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)

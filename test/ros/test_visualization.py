@@ -7,7 +7,7 @@ from std_msgs.msg import Header
 from visualization_msgs.msg import Marker
 
 from fpose_ros.core.camera import CameraIntrinsics
-from fpose_ros.ros.markers import MarkerFactory
+from fpose_ros.ros.markers import OBJECT_PALETTE, MarkerFactory, object_colour
 from fpose_ros.ros.overlay import OverlayRenderer
 from fpose_ros.ros.pose_conversion import matrix_from_pose, pose_from_matrix, quaternion_from_matrix
 
@@ -45,6 +45,33 @@ def test_overlay_without_pose_or_behind_camera_only_captions() -> None:
     behind = renderer.draw(rgb, K, _pose(z=-0.5), "tracking", 0.5)
     assert lost[50:].max() == 0 and behind[50:].max() == 0
     assert lost[:50].max() > 0
+
+
+def test_objects_get_distinct_palette_colours_on_markers_and_overlay_outlines(tmp_path) -> None:
+    colours = [object_colour(i) for i in range(len(OBJECT_PALETTE))]
+    assert len(set(colours)) == len(colours) and object_colour(len(OBJECT_PALETTE)) == colours[0]
+    mesh = tmp_path / "part.ply"
+    mesh.write_bytes(b"")
+    header = Header(frame_id="camera_color_optical_frame")
+    tints = [MarkerFactory(str(mesh), 1.0, f"o{i}", 0.05, colour=object_colour(i)).pose_markers(header, _pose())
+             .markers[0].color for i in range(3)]
+    assert [(round(c.r * 255), round(c.g * 255), round(c.b * 255)) for c in tints] == colours[:3]
+    grey = MarkerFactory(str(mesh), 1.0, "one", 0.05).pose_markers(header, _pose()).markers[0].color
+    assert (grey.r, grey.g, grey.b) == pytest.approx((0.8, 0.8, 0.8))  # the single-object node's look
+    # The outline takes the object's colour, the caption the mode's (green for tracking).
+    box = trimesh.creation.box((0.1, 0.1, 0.1))
+    T = np.eye(4)
+    T[2, 3] = 0.5
+    for i in range(3):
+        out = OverlayRenderer(box.vertices, box.faces, 0.05, outline_colour=object_colour(i)).draw(
+            np.zeros((480, 640, 3), np.uint8), K, T, "tracking", 0.9)
+        left_edge = out[200, 250:280]  # the front face's left edge at x = 320 - 55.6 px
+        drawn = left_edge[left_edge.sum(axis=1).argmax()]
+        assert np.abs(drawn.astype(int) - object_colour(i)).max() < 40
+    default = OverlayRenderer(box.vertices, box.faces, 0.05).draw(np.zeros((480, 640, 3), np.uint8), K, T,
+                                                                  "tracking", 0.9)
+    row = default[200, 250:280]
+    assert tuple(row[row.sum(axis=1).argmax()]) == (0, 220, 0)
 
 
 def test_markers_carry_pose_mesh_uri_and_scale(tmp_path) -> None:
