@@ -191,8 +191,10 @@ def _axis_problem(entry: object) -> str | None:
         return f"{entry!r}: the angle must be in (0, 360) degrees"
     folds = 360.0 / degrees
     if abs(folds - round(folds)) > 1e-6:
-        return f"{entry!r}: {degrees:g} deg does not divide 360 (an object symmetric under it is under " \
-               f"{360.0 / math.ceil(folds - 1e-6):g} deg, or any turn: full)"
+        # Turns by it generate the turns by gcd(angle, 360) (in thousandths of a degree).
+        step = math.gcd(round(degrees * 1000), 360_000) / 1000
+        return f"{entry!r}: {degrees:g} deg does not divide 360 (an object that looks the same after it does " \
+               f"after {step:g} deg: '{axis}_{step:g}', or after any turn: '{axis}_full')"
     return None
 
 

@@ -83,7 +83,8 @@ def test_bad_declarations_say_what_is_wrong(axes, planes, words):
 def test_symmetry_problem_checks_each_entry_alone():
     assert symmetry_problem(["z_180", "x_full"]) is None
     assert symmetry_problem([]) is None
-    assert "z_70" in symmetry_problem(["z_70"])
+    assert "after 10 deg: 'z_10'" in symmetry_problem(["z_70"])  # 70 deg turns generate every 10 deg
+    assert "'y_full'" in symmetry_problem(["y_135.5"])
     assert symmetry_problem(["x", "y"], planes=True) is None
     assert "'<x|y|z>_<degrees>'" in symmetry_problem(["x"])
 
