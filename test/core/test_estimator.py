@@ -99,8 +99,28 @@ def test_track_follows_a_small_motion(estimator, registered):
     assert tracked.score > 0.5 and tracked.timings.refine_ms > 0
 
 
-def test_tracker_loses_the_removed_object_within_three_frames(estimator):
+@pytest.mark.parametrize("motion_m", [(0.02, 0.01, 0.02), (0.0, 0.0, -0.03)], ids=["away", "towards"])
+def test_the_first_frame_after_a_registration_keeps_an_object_that_moved_a_few_cm(estimator, motion_m):
+    """2-3 cm in the first frame after a registration, no velocity known: the tracker's retries find it.
+
+    Tracking from the registered pose alone fails the criteria (away: score 0; towards the camera: taken
+    for an occlusion).
+    """
+    first, mask = render_frame(T_TRUE, stamp=0.0)
+    moved = T_TRUE.copy()
+    moved[:3, 3] += motion_m
+    frame, _ = render_frame(moved, seed=1, stamp=1 / 30)
     tracker = ObjectTracker(estimator, LossCriteria())
+    registered = tracker.process(first, mask)
+    assert registered.has_pose
+    assert LossCriteria().failure(estimator.track(frame, registered), registered) is not None
+    tracked = tracker.process(frame)
+    assert tracked.has_pose and tracked.mode is TrackingMode.TRACKING
+    assert add_error(POINTS, tracked.T_cam_centered, moved) < 0.002
+
+
+def test_tracker_loses_the_removed_object_within_three_frames(estimator):
+    tracker = ObjectTracker(estimator, LossCriteria())  # the first frames also retry around the pose
     frame, mask = render_frame(T_TRUE)
     assert tracker.process(frame, mask).has_pose
     results = [tracker.process(render_frame(None, seed=i)[0], None) for i in range(3)]

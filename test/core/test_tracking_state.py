@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,6 +51,11 @@ def none(reason: str = "bad") -> PoseResult:
     return PoseResult(None, None, 0.0, TrackingMode.REGISTERING, reason=reason)
 
 
+def without_retry(**kwargs: Any) -> LossCriteria:
+    """Criteria without the retry around a failed first tracked frame (these tests script one track per frame)."""
+    return LossCriteria(retry_offset_m=0.0, **kwargs)
+
+
 class ScriptedEstimator:
     """Returns scripted results and records how it was called."""
 
@@ -70,7 +76,7 @@ class ScriptedEstimator:
 
 def test_waits_for_a_mask_then_registers_and_tracks():
     est = ScriptedEstimator([good()], [good(0.01)])
-    tracker = ObjectTracker(est)
+    tracker = ObjectTracker(est, without_retry())
     waiting = tracker.process(FRAME, None)
     assert not waiting.has_pose and waiting.mode is TrackingMode.REGISTERING and "mask" in waiting.reason
     assert waiting.stamp_s == 3.0
@@ -83,7 +89,7 @@ def test_waits_for_a_mask_then_registers_and_tracks():
 
 def test_failed_registration_reports_no_pose_and_stays_registering():
     est = ScriptedEstimator([none("the mask is empty"), good(score=0.1)], [])
-    tracker = ObjectTracker(est)
+    tracker = ObjectTracker(est, without_retry())
     first = tracker.process(FRAME, MASK)
     assert not first.has_pose and first.mode is TrackingMode.REGISTERING and "the mask is empty" in first.reason
     low = tracker.process(FRAME, MASK)
@@ -93,7 +99,7 @@ def test_failed_registration_reports_no_pose_and_stays_registering():
 @pytest.mark.parametrize("bad", [good(score=0.1), good(visible=0.05), good(x=0.5), good(yaw_deg=90.0), none()])
 def test_each_criterion_rejects_the_pose_and_loses_the_object(bad):
     est = ScriptedEstimator([good()], [bad, bad])
-    tracker = ObjectTracker(est, LossCriteria(max_failed_frames=2))
+    tracker = ObjectTracker(est, without_retry(max_failed_frames=2))
     tracker.process(FRAME, MASK)
     first = tracker.process(FRAME, None)
     assert not first.has_pose and first.mode is TrackingMode.TRACKING and "1/2" in first.reason
@@ -104,7 +110,7 @@ def test_each_criterion_rejects_the_pose_and_loses_the_object(bad):
 
 def test_tracking_continues_from_the_last_trusted_pose_after_one_bad_frame():
     est = ScriptedEstimator([good()], [good(score=0.1), good(0.02), good(0.03)])
-    tracker = ObjectTracker(est, LossCriteria(max_failed_frames=2))
+    tracker = ObjectTracker(est, without_retry(max_failed_frames=2))
     tracker.process(FRAME, MASK)
     assert not tracker.process(FRAME, None).has_pose
     recovered = tracker.process(FRAME, None)
@@ -117,7 +123,7 @@ def test_tracking_continues_from_the_last_trusted_pose_after_one_bad_frame():
 
 def test_lost_waits_for_a_mask_then_re_registers():
     est = ScriptedEstimator([good(), none(), good(0.1)], [none()])
-    tracker = ObjectTracker(est, LossCriteria(max_failed_frames=1))
+    tracker = ObjectTracker(est, without_retry(max_failed_frames=1))
     tracker.process(FRAME, MASK)
     assert tracker.process(FRAME, None).mode is TrackingMode.LOST
     waiting = tracker.process(FRAME, None)
@@ -131,7 +137,7 @@ def test_lost_waits_for_a_mask_then_re_registers():
 
 def test_reset_forgets_the_object():
     est = ScriptedEstimator([good(), good()], [])
-    tracker = ObjectTracker(est)
+    tracker = ObjectTracker(est, without_retry())
     tracker.process(FRAME, MASK)
     tracker.reset()
     assert tracker.mode is TrackingMode.REGISTERING
@@ -167,7 +173,7 @@ def test_the_tracker_lets_the_estimator_turn_about_its_axis_and_predicts_no_velo
     yaws = [0.0, 2.0, 100.0, 101.0]  # pose() turns about the object's z axis, its free axis here
     results = [dataclasses.replace(good(yaw_deg=yaw), stamp_s=t) for yaw, t in zip(yaws, stamps, strict=True)]
     est = TurningEstimator(results[:1], results[1:])
-    tracker = ObjectTracker(est)
+    tracker = ObjectTracker(est, without_retry())
     frames = [dataclasses.replace(FRAME, stamp_s=t) for t in stamps]
     tracker.process(frames[0], MASK)
     tracker.process(frames[1])
@@ -199,7 +205,7 @@ def test_predict_pose_extrapolates_constant_velocity_and_refuses_gaps():
 
 def test_an_occluded_failure_holds_the_pose_and_resumes_from_it_without_a_mask():
     est = ScriptedEstimator([good(stamp_s=3.0)], [hidden(0.03), hidden(0.05), hidden(0.04), good(0.004)])
-    tracker = ObjectTracker(est, LossCriteria(max_failed_frames=1))
+    tracker = ObjectTracker(est, without_retry(max_failed_frames=1))
     tracker.process(FRAME, MASK)
     results = [tracker.process(frame_at(3.0 + i / 30), None) for i in (1, 2, 3, 4)]
     # max_failed_frames=1 would lose the object at the first failure were it not occluded.
@@ -213,7 +219,7 @@ def test_an_occluded_failure_holds_the_pose_and_resumes_from_it_without_a_mask()
 
 def test_occluded_too_long_is_lost():
     est = ScriptedEstimator([good(stamp_s=3.0), good(0.1)], [hidden(), hidden()])
-    tracker = ObjectTracker(est, LossCriteria(occlusion_timeout_s=0.5))
+    tracker = ObjectTracker(est, without_retry(occlusion_timeout_s=0.5))
     tracker.process(FRAME, MASK)
     assert tracker.process(frame_at(3.1), None).mode is TrackingMode.OCCLUDED
     assert tracker.process(frame_at(3.4), None).mode is TrackingMode.OCCLUDED
@@ -226,7 +232,7 @@ def test_occluded_too_long_is_lost():
 
 def test_a_failed_resumption_without_occlusion_is_lost_after_max_failed_frames():
     est = ScriptedEstimator([good()], [hidden(), good(score=0.1), good(score=0.1)])
-    tracker = ObjectTracker(est, LossCriteria(max_failed_frames=2))
+    tracker = ObjectTracker(est, without_retry(max_failed_frames=2))
     tracker.process(FRAME, MASK)
     assert tracker.process(FRAME, None).mode is TrackingMode.OCCLUDED
     first = tracker.process(FRAME, None)
@@ -237,7 +243,7 @@ def test_a_failed_resumption_without_occlusion_is_lost_after_max_failed_frames()
 def test_occluded_registers_on_a_mask_when_nothing_hides_the_held_pose():
     """The object moved while hidden and is seen elsewhere: the mask registers it there."""
     est = ScriptedEstimator([good(), good(0.2)], [hidden(), good(score=0.1, occluded=0.0)])
-    tracker = ObjectTracker(est)
+    tracker = ObjectTracker(est, without_retry())
     tracker.process(FRAME, MASK)
     assert tracker.process(FRAME, MASK).mode is TrackingMode.OCCLUDED  # a mask while tracking is not used
     moved = tracker.process(FRAME, MASK)
@@ -247,7 +253,7 @@ def test_occluded_registers_on_a_mask_when_nothing_hides_the_held_pose():
 
 def test_a_mask_of_the_part_in_view_does_not_register_while_the_held_pose_is_hidden():
     est = ScriptedEstimator([good()], [hidden(), hidden(visible=0.1, occluded=0.8)])
-    tracker = ObjectTracker(est)
+    tracker = ObjectTracker(est, without_retry())
     tracker.process(FRAME, MASK)
     tracker.process(FRAME, None)
     held = tracker.process(FRAME, MASK)
@@ -257,7 +263,7 @@ def test_a_mask_of_the_part_in_view_does_not_register_while_the_held_pose_is_hid
 
 def test_partial_occlusion_that_passes_the_criteria_keeps_tracking():
     est = ScriptedEstimator([good()], [good(0.001, visible=0.3, occluded=0.7, score=0.5)])
-    tracker = ObjectTracker(est)
+    tracker = ObjectTracker(est, without_retry())
     tracker.process(FRAME, MASK)
     partly = tracker.process(FRAME, None)
     assert partly.has_pose and partly.mode is TrackingMode.TRACKING
@@ -266,7 +272,7 @@ def test_partial_occlusion_that_passes_the_criteria_keeps_tracking():
 def test_a_failure_with_little_in_front_is_not_an_occlusion():
     """The object leaving the view or a pose slipping off it shows background behind, not something in front."""
     est = ScriptedEstimator([good()], [good(visible=0.05, occluded=0.1)])
-    tracker = ObjectTracker(est, LossCriteria(max_failed_frames=1, min_occluded_fraction=0.4))
+    tracker = ObjectTracker(est, without_retry(max_failed_frames=1, min_occluded_fraction=0.4))
     tracker.process(FRAME, MASK)
     assert tracker.process(FRAME, None).mode is TrackingMode.LOST
 
@@ -275,7 +281,7 @@ def test_no_velocity_is_extrapolated_across_a_registration_from_occluded():
     est = ScriptedEstimator([good(stamp_s=3.0), good(0.1, stamp_s=3.1)],
                             [good(0.01, stamp_s=3.0 + 1 / 30), hidden(), good(score=0.1),
                              good(0.1, stamp_s=3.1 + 1 / 30)])
-    tracker = ObjectTracker(est)
+    tracker = ObjectTracker(est, without_retry())
     tracker.process(FRAME, MASK)
     tracker.process(frame_at(3.0 + 1 / 30), None)
     assert tracker.process(frame_at(3.0 + 2 / 30), None).mode is TrackingMode.OCCLUDED
@@ -294,7 +300,7 @@ def test_touches_border():
 def test_a_mask_cut_by_the_border_registers_only_after_another_one():
     """An object swinging back into view is not registered on its first, border-cut mask."""
     est = ScriptedEstimator([good(0.1, stamp_s=3.1), good(0.2, stamp_s=4.1)], [])
-    tracker = ObjectTracker(est, LossCriteria(border_mask_pair_s=0.5))
+    tracker = ObjectTracker(est, without_retry(border_mask_pair_s=0.5))
     entering = tracker.process(frame_at(3.0), BORDER_MASK)
     assert not entering.has_pose and "border" in entering.reason and est.calls == []
     assert tracker.process(frame_at(3.1), MASK).has_pose  # in view now: registers at once
@@ -316,7 +322,7 @@ def _mask_at_columns(first: int, end: int) -> np.ndarray:
 def test_the_first_tracked_frame_after_a_registration_moves_at_the_masks_velocity():
     """The live node registers a fast object late: the frame after it starts where the two masks say it went."""
     est = ScriptedEstimator([good(0.0, stamp_s=3.1)], [good(0.0133, stamp_s=3.1 + 1 / 30)])
-    tracker = ObjectTracker(est)
+    tracker = ObjectTracker(est, without_retry())
     # Depth 0.5 m, fx 50: the mask's box centre moving 4 pixels to the right in 0.1 s is 4 cm, 0.4 m/s.
     tracker.note_mask(frame_at(3.0), _mask_at_columns(4, 8))  # an earlier frame the node skipped
     assert tracker.process(frame_at(3.1), _mask_at_columns(8, 12)).has_pose
@@ -329,7 +335,7 @@ def test_the_first_tracked_frame_after_a_registration_moves_at_the_masks_velocit
 def test_masks_too_far_apart_give_no_velocity():
     """Masks 0.33 s apart (3 Hz) are beyond the constant-velocity gap: the registered pose is the start."""
     est = ScriptedEstimator([none("no hypothesis fits"), good(0.0, stamp_s=3.33)], [good(0.0, stamp_s=3.33 + 1 / 30)])
-    tracker = ObjectTracker(est)
+    tracker = ObjectTracker(est, without_retry())
     assert not tracker.process(frame_at(3.0), _mask_at_columns(4, 8)).has_pose
     assert tracker.process(frame_at(3.33), _mask_at_columns(8, 12)).has_pose
     tracker.process(frame_at(3.33 + 1 / 30), None)
@@ -339,7 +345,7 @@ def test_masks_too_far_apart_give_no_velocity():
 def test_a_later_mask_gives_the_same_velocity():
     """Registered on the oldest mask held, the node gives the tracker the mask after it."""
     est = ScriptedEstimator([good(0.0, stamp_s=3.1)], [good(0.0133, stamp_s=3.1 + 1 / 30)])
-    tracker = ObjectTracker(est)
+    tracker = ObjectTracker(est, without_retry())
     tracker.note_mask(frame_at(3.2), _mask_at_columns(12, 16))
     assert tracker.process(frame_at(3.1), _mask_at_columns(8, 12)).has_pose
     tracker.process(frame_at(3.1 + 1 / 30), None)
@@ -376,14 +382,14 @@ def test_a_flip_to_an_equivalent_pose_is_no_jump():
 
 def test_tracking_trusts_a_flip_to_an_equivalent_pose_and_publishes_the_pose_nearest_the_last():
     flip = [good(0.002, yaw_deg=182.0), good(0.004, yaw_deg=-177.0)]
-    tracker = ObjectTracker(SymmetricEstimator(symmetric_box(["z_180"]), [good(yaw_deg=1.0)], flip))
+    tracker = ObjectTracker(SymmetricEstimator(symmetric_box(["z_180"]), [good(yaw_deg=1.0)], flip), without_retry())
     tracker.process(FRAME, MASK)
     published = [tracker.process(FRAME), tracker.process(FRAME)]
     assert all(r.has_pose for r in published)
     assert [yaw_of(r) for r in published] == pytest.approx([2.0, 3.0])  # no flip from frame to frame
     assert np.allclose(published[1].T_cam_obj, published[1].T_cam_centered @ tracker.estimator.model.T_centered_mesh)
     # Undeclared, the same flip is a jump: not trusted.
-    plain = ObjectTracker(SymmetricEstimator(symmetric_box([]), [good(yaw_deg=1.0)], flip[:1]))
+    plain = ObjectTracker(SymmetricEstimator(symmetric_box([]), [good(yaw_deg=1.0)], flip[:1]), without_retry())
     plain.process(FRAME, MASK)
     assert "turned" in plain.process(FRAME).reason
 
@@ -392,7 +398,7 @@ def test_a_registration_publishes_the_equivalent_pose_nearest_a_recent_one_else_
     registrations = [good(yaw_deg=100.0, stamp_s=3.0), good(yaw_deg=80.0, stamp_s=4.0),
                      good(yaw_deg=80.0, stamp_s=10.0)]
     tracker = ObjectTracker(SymmetricEstimator(symmetric_box(["z_180"]), registrations,
-                                               [good(yaw_deg=-100.0, stamp_s=3.1)]))
+                                               [good(yaw_deg=-100.0, stamp_s=3.1)]), without_retry())
     # No pose published before: of 100 and -80 deg, the one nearest the camera's axes.
     assert yaw_of(tracker.process(frame_at(3.0), MASK)) == pytest.approx(-80.0)
     assert yaw_of(tracker.process(frame_at(3.1))) == pytest.approx(-100.0)  # tracked on, past the canonical half
@@ -409,10 +415,45 @@ def test_a_continuous_symmetry_publishes_no_turn_about_its_axis_and_predicts_non
     results = [dataclasses.replace(good(x=0.001 * i, yaw_deg=yaw), stamp_s=t)
                for i, (yaw, t) in enumerate(zip([0.0, 37.0, 81.0], stamps, strict=True))]
     est = SymmetricEstimator(can, results[:1], results[1:])
-    tracker = ObjectTracker(est)
+    tracker = ObjectTracker(est, without_retry())
     tracker.process(dataclasses.replace(FRAME, stamp_s=stamps[0]), MASK)
     published = [tracker.process(dataclasses.replace(FRAME, stamp_s=t)) for t in stamps[1:]]
     assert [yaw_of(r) for r in published] == pytest.approx([0.0, 0.0], abs=1e-6)
     assert published[1].T_cam_centered[0, 3] == pytest.approx(0.002)
     # The second track starts from the first's published pose, with no turn extrapolated.
     assert yaw_of(est.previous[1]) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_failed_first_frame_without_velocity_is_tracked_again_from_starts_around_the_pose():
+    """A fast object with no second mask: a start 2 cm off the registered pose finds it in the first frame.
+
+    The first tracked frame fails from the registered pose, a start 2 cm along one camera axis finds the
+    object, a second pass from there is published; the next frame has a velocity and is not retried.
+    """
+    seeds = [good(0.0, score=0.1)] * 6
+    seeds[1] = good(0.02, score=0.5)  # the start moved along +y happened to reach the object
+    est = ScriptedEstimator([good()], [good(0.0, score=0.1), *seeds, good(0.021, score=0.9),
+                                       good(0.05, score=0.1)])
+    tracker = ObjectTracker(est, LossCriteria(retry_offset_m=0.02))
+    assert tracker.process(frame_at(3.0), MASK).has_pose
+    first = tracker.process(frame_at(3.0 + 1 / 30), None)
+    assert first.has_pose and first.mode is TrackingMode.TRACKING and first.score == 0.9
+    starts = np.array([p.T_cam_centered[:3, 3] for p in est.previous[1:7]]) - pose()[:3, 3]
+    np.testing.assert_allclose(starts, np.vstack([np.eye(3), -np.eye(3)]) * 0.02, atol=1e-12)
+    assert est.previous[7].score == 0.5  # the second pass starts from the best scoring retry
+    # With two trusted poses there is a velocity: a failure is a failure, without retries.
+    second = tracker.process(frame_at(3.0 + 2 / 30), None)
+    assert not second.has_pose and "not confirmed" in second.reason
+    assert est.calls.count("track") == 9
+
+
+def test_a_vanished_object_is_still_lost_and_no_retry_publishes_a_jump():
+    """Retries that all fail, or whose best pose jumps further than any motion, leave the object failing to LOST."""
+    far = good(0.3, score=0.95)  # scores well, but 0.3 m from the registered pose
+    est = ScriptedEstimator([good()], ([good(0.0, score=0.05)] * 6 + [far, good(0.0, score=0.05)]) * 2)
+    tracker = ObjectTracker(est, LossCriteria(retry_offset_m=0.02, max_failed_frames=2))
+    assert tracker.process(frame_at(3.0), MASK).has_pose
+    results = [tracker.process(frame_at(3.0 + k / 30), None) for k in (1, 2)]
+    assert not any(r.has_pose for r in results)
+    assert results[0].mode is TrackingMode.TRACKING and results[1].mode is TrackingMode.LOST
+    assert est.calls.count("track") == 16  # one try, six retries and a second pass per frame
