@@ -103,7 +103,8 @@ class FposeNode(Node):
         self._group: StampGrouper[FrameOutput] = StampGrouper([o.name for o in config.objects], self._publish_frame)
         shared = WorkerShared(frames, self._group, FrameSchedulerConfig(
             history_size=config.frame_history_size, mask_history_size=config.mask_queue_size,
-            mask_slop_ns=int(config.mask_slop_s * 1e9), catch_up_budget_s=config.catch_up_budget_s),
+            mask_slop_ns=int(config.mask_slop_s * 1e9), catch_up_budget_s=config.catch_up_budget_s,
+            backfill_frames=config.backfill_frames),
             self._make_tracker, self._warn, self.get_logger(), self.resolve_topic_name, self._detections_2d_topic)
         self._frames = frames
         self._workers: list[ObjectWorker] = []

@@ -12,10 +12,12 @@ mask, as soon as enough of the object shows again. Other failures lose the objec
 States (``PoseResult.mode``):
 
 * REGISTERING: no pose yet; a frame with a mask runs registration, success -> TRACKING.
-* TRACKING: each frame refines the last good pose; an occluded failure -> OCCLUDED, other failures
-  -> no pose that frame, and LOST after ``max_failed_frames`` in a row. Before the first velocity
-  estimate (right after a registration without a second mask), a failed frame is first tracked
-  again from starts ``retry_offset_m`` around the pose (the object moved an unknown few cm).
+* TRACKING: each frame refines the last good pose, moved on at the last two poses' velocity; an occluded
+  failure -> OCCLUDED, other failures -> no pose that frame, and LOST after ``max_failed_frames`` in a
+  row. A failed frame is first tracked again: from the last good pose itself where the velocity's start
+  failed (the motion changed), and, before the first velocity estimate (right after a registration
+  without a second mask), from starts ``retry_offset_m`` around the pose (the object moved an unknown
+  few cm).
 * OCCLUDED: no pose; each frame refines the held pose, which resumes TRACKING once it passes the
   criteria. A frame with a mask whose resumption fails registers on the mask (the object moved
   while hidden and is seen elsewhere). LOST after ``max_failed_frames`` failures in a row without
@@ -37,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -318,23 +321,73 @@ class ObjectTracker:
         self._published = result
         return dataclasses.replace(result, mode=self.mode)
 
+    def track_back(self, frames: Sequence[RGBDFrame], registered: PoseResult) -> list[PoseResult]:
+        """Poses for frames before a registration, tracked backwards in time from its pose.
+
+        A registration on the mask of frame k leaves the frames before it, back to where the object came into
+        view (or where the detector's first mask was late), without a pose. Tracking runs the same refinement
+        and loss criteria from frame k to k-1, k-2, ...; it stops at the first frame that fails (that frame and
+        those before it get none). The tracker's own state (mode, last poses) is not touched.
+
+        Args:
+            frames: the frames before the registered one, newest first (stamps descending).
+            registered: the registration's result, with its pose.
+
+        Returns:
+            One trusted result (mode TRACKING) per frame from the newest on, as many as passed.
+        """
+        out: list[PoseResult] = []
+        later, latest = registered, None  # the pose after the next frame's in time, and the one after that
+        for frame in frames:
+            # Backwards in time: the stamps negated, so the constant-velocity prediction runs the other way.
+            start = later if latest is None else self._predicted(latest, later, frame.stamp_s, backwards=True)
+            result = self.estimator.track(frame, start)
+            if self.criteria.failure(result, later, self._free_axis, self._symmetries) is not None:
+                break
+            result = self._equivalent_nearest(result, later)
+            out.append(dataclasses.replace(result, mode=TrackingMode.TRACKING))
+            later, latest = result, later
+        return out
+
+    def _predicted(self, before: PoseResult, last: PoseResult, stamp_s: float, backwards: bool = False) -> PoseResult:
+        """``last`` moved on to ``stamp_s`` at the velocity from ``before`` to it (see :func:`predict_pose`).
+
+        ``backwards``: time runs the other way (``before`` is later than ``last``, ``stamp_s`` earlier).
+        """
+        # Both results carry poses (only results with a pose are kept); the check says so to the type checker.
+        if before.T_cam_centered is None or last.T_cam_centered is None:
+            return last
+        sign = -1.0 if backwards else 1.0
+        predicted = predict_pose(before.T_cam_centered, sign * before.stamp_s, last.T_cam_centered,
+                                 sign * last.stamp_s, sign * stamp_s)
+        if predicted is last.T_cam_centered:
+            return last  # no velocity over that gap: the start is the pose itself
+        if self._free_axis is not None:
+            # The estimator picks the turn about the free axis by the print every frame; extrapolating
+            # its corrections as a velocity would run away from the print.
+            predicted[:3, :3] = without_turn(last.T_cam_centered[:3, :3], predicted[:3, :3], self._free_axis)
+        return dataclasses.replace(last, T_cam_centered=predicted)
+
     def _track(self, frame: RGBDFrame) -> PoseResult:
         assert self._last_good is not None  # TRACKING always has a last good pose
         started = time.perf_counter()
         start = self._last_good
         before = self._before_last
-        # Both kept results carry poses (only results with a pose are kept); the checks say so to the type checker.
-        if (before is not None and self._failures == 0 and before.T_cam_centered is not None
-                and start.T_cam_centered is not None):
-            predicted = predict_pose(before.T_cam_centered, before.stamp_s, start.T_cam_centered, start.stamp_s,
-                                     frame.stamp_s)
-            if self._free_axis is not None:
-                # The estimator picks the turn about the free axis by the print every frame; extrapolating
-                # its corrections as a velocity would run away from the print.
-                predicted[:3, :3] = without_turn(start.T_cam_centered[:3, :3], predicted[:3, :3], self._free_axis)
-            start = dataclasses.replace(self._last_good, T_cam_centered=predicted)
+        if before is not None and self._failures == 0:
+            start = self._predicted(before, start, frame.stamp_s)
         result = self.estimator.track(frame, start)
         failure = self.criteria.failure(result, self._last_good, self._free_axis, self._symmetries)
+        if failure is not None and start is not self._last_good and not self.criteria.occluded(result):
+            # The velocity may be wrong where the motion changed (right after a registration it comes from the
+            # masks: indep_sugar_exit_and_return's box swings back into view and stops, and the masks' velocity
+            # carried its first tracked frame 13 cm past it): the last trusted pose itself, before giving up.
+            # Not where something hides the object: that is an occlusion whatever the start.
+            still = self.estimator.track(frame, self._last_good)
+            if self.criteria.failure(still, self._last_good, self._free_axis, self._symmetries) is None:
+                # The frame cost both tracks.
+                total_ms = (time.perf_counter() - started) * 1e3
+                return self._trusted(dataclasses.replace(
+                    still, timings=dataclasses.replace(still.timings, total_ms=total_ms)))
         if failure is None:
             return self._trusted(result)
         if before is None and self.criteria.retry_offset_m > 0:

@@ -10,6 +10,9 @@ Protocol, per sequence (30 Hz, 640x480):
   the detector mask as a live detector gives it (:mod:`fpose_ros.evaluation.detector_masks`: every
   3rd visible frame, only while the mask covers >= 200 pixels); frames where the object is visible
   count for accuracy, a frame without a pose counting as an infinite error;
+* as the node after each registration, the frames before the registered one back to the last frame
+  processed while tracking (at most ``backfill_frames``) are tracked back from its pose
+  (``ObjectTracker.track_back``), so the frames between a return into view and the first mask get poses;
 * registration trials: a fresh ``register`` on 4 frames spread over the frames with a detector
   mask, the first one included; success means ADD-S below 10% of the object's diameter;
 * ``--boxes``: the detector gives boxes instead of masks, on the same frames (the box around the mask,
@@ -36,8 +39,8 @@ from pathlib import Path
 import numpy as np
 
 from fpose_ros.core.estimator import EstimatorConfig, build_estimator
-from fpose_ros.core.metrics import add_error, adds_error, auc
-from fpose_ros.core.pose_result import TrackingMode
+from fpose_ros.core.metrics import adds_error, auc
+from fpose_ros.core.pose_result import PoseResult, TrackingMode
 from fpose_ros.core.synthetic.sequences import SequenceSpec, SyntheticSequence, benchmark_specs
 from fpose_ros.core.tracking_state import Estimator, LossCriteria, ObjectTracker
 from fpose_ros.evaluation import resources
@@ -53,6 +56,7 @@ from fpose_ros.evaluation.statistics import (
     scenario_figures,
 )
 from fpose_ros.evaluation.tables import columns, flatten_keys, format_scenario_table, number
+from fpose_ros.ros.frame_scheduler import FrameSchedulerConfig
 
 #: The project's targets for the engine (figures named as the JSON's flattened keys).
 TARGETS = (
@@ -131,13 +135,14 @@ class Summary:
 def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator],
                  mask_every: int = MASK_EVERY_VISIBLE_FRAMES,
                  registration_trials: int = REGISTRATION_TRIALS_PER_SEQUENCE, box_jitter: float | None = None,
-                 track: bool = True) -> SequenceRun:
+                 track: bool = True, backfill_frames: int = FrameSchedulerConfig().backfill_frames) -> SequenceRun:
     """Run one method over one sequence (see the module docstring for the protocol).
 
     ``mask_every``: the detector's mask schedule (every this-many-th visible frame); ``registration_trials``:
     how many fresh registrations to time (0: tracking only); ``box_jitter``: None for masks, else boxes
     with each edge off by up to this fraction of the box's size; ``track``: False runs the registration
-    trials only.
+    trials only; ``backfill_frames``: after a registration, at most this many frames before it are tracked
+    back from its pose (the node's ``backfill_frames``; 0: none).
     """
     run = SequenceRun(seq.spec.name)
     points = seq.model.surface_points
@@ -162,9 +167,11 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
     tracker = ObjectTracker(make_estimator(), LossCriteria())
     left = None
     period = 1.0 / seq.spec.fps
+    tracked_until = -1  # the last frame processed while tracking: as the node's scheduler, no backfill before it
     # Frame i as a live camera would give it: published at i periods, its pose after the processing time.
     records = []
     for i, frame in enumerate(seq.frames):
+        was_tracking = tracker.mode is TrackingMode.TRACKING
         result = tracker.process(frame, masks[i])
         records.append(FrameRecord(stamp_ns=i, published_s=i * period, in_view=bool(seq.visible[i]),
                                    pose=result.T_cam_centered if result.has_pose else None,
@@ -172,12 +179,11 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
                                    masked=masks[i] is not None, hypotheses=result.n_hypotheses))
         if result.n_hypotheses == 1 and result.mode is TrackingMode.TRACKING:
             run.track_ms.append(result.timings.total_ms)
-        if seq.visible[i]:
-            pose = result.T_cam_centered
-            run.add_m.append(add_error(points, pose, T_gt[i]) if pose is not None else np.inf)
-            run.adds_m.append(adds_error(points, pose, T_gt[i]) if pose is not None else np.inf)
-        else:
-            run.poses_while_away += int(result.has_pose)
+        if result.has_pose and result.n_hypotheses > 1:
+            run.track_ms.extend(_track_back(tracker, seq, records, result, i, tracked_until, backfill_frames))
+        if was_tracking or result.mode is TrackingMode.TRACKING:
+            tracked_until = i
+        if not seq.visible[i]:
             if left is None:
                 left = i
             if run.detect_frames is None and result.mode is TrackingMode.LOST:
@@ -185,8 +191,30 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
     # The first exit's return (the sequences leave the view once).
     run.reacquire_s = next(iter(reacquisition_delays(records, clock_from="view")), None)
     fill_errors(records, points)
+    run.add_m = [r.add for r in records if r.in_view]
+    run.adds_m = [r.adds for r in records if r.in_view]
+    run.poses_while_away = sum(1 for r in records if not r.in_view and r.pose is not None)
     run.scenario = scenario_figures(records, diameter, visible_fractions(seq), scenario_kind(seq))
     return run
+
+
+def _track_back(tracker: ObjectTracker, seq: SyntheticSequence, records: list[FrameRecord], result: PoseResult,
+                registered: int, tracked_until: int, most: int) -> list[float]:
+    """As the node after a registration (``result``) on frame ``registered``: poses for the frames before it.
+
+    The frames after ``tracked_until`` (at most ``most``, newest first) are tracked back from the registered
+    pose (``ObjectTracker.track_back``); their records get the poses, and they and the registered frame's pose
+    are received once all are computed (the node publishes them together). Returns the tracking times, ms.
+    """
+    earlier = list(range(registered - 1, max(tracked_until, registered - 1 - most), -1))
+    reg = records[registered]
+    back = tracker.track_back([seq.frames[j] for j in earlier], result)
+    times = [b.timings.total_ms for b in back]
+    received = (reg.pose_received_s or 0.0) + sum(times) / 1000.0
+    reg.pose_received_s = received
+    for j, tracked in zip(earlier, back, strict=False):
+        records[j].pose, records[j].pose_received_s, records[j].hypotheses = tracked.T_cam_centered, received, 1
+    return times
 
 
 def registration_stats(runs: Sequence[SequenceRun]) -> RegistrationStats:

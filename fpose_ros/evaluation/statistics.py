@@ -8,8 +8,10 @@ Definitions (docs/benchmark.md repeats them):
 
 * A **registration** is a frame whose pose the node computed from many hypotheses (its status'
   ``num_hypotheses`` > 1; a tracked frame refines one).
-* The **catch-up** after a registration: the registered frame and the poses the node published next
-  while it still worked through frames that had arrived meanwhile, i.e. each next pose (in arrival
+* The **catch-up** after a registration: the registered frame, the frames before it that got their
+  poses by tracking back from it (the run of posed frames just before it whose poses arrived after it
+  was published), and the poses the node published next while it still worked through frames that had
+  arrived meanwhile, i.e. each next pose (in arrival
   order) received after the frame following it had already been published. It ends at the first pose
   received before its next frame was published (the node is level with the camera again), or
   ``budget_s`` after the registration's pose (the scheduler's catch-up budget), whichever comes first.
@@ -211,7 +213,8 @@ def reacquisition_delays(records: Sequence[FrameRecord], clock_from: str = "mask
     ``clock_from="mask"`` (what a node can be held to): a loss starts at a frame whose status is
     "lost"; the clock starts when the mask with object pixels of the first frame after it that has one is
     published (:attr:`FrameRecord.mask_s`: the node cannot register before) and stops when the next pose
-    arrives. Losses that end before any such mask are not counted.
+    arrives (poses of frames before that mask were tracked back from its registration and do not end
+    the loss). Losses that end before any such mask are not counted.
 
     ``clock_from="view"`` (the offline benchmark, which knows the ground truth): a loss is the object
     out of view (``in_view`` False; poses meanwhile do not end it); the clock starts when the first
@@ -238,6 +241,8 @@ def reacquisition_delays(records: Sequence[FrameRecord], clock_from: str = "mask
             if lost and record.masked and started is None:
                 started = record.mask_s
         if record.pose is not None:
+            if clock_from == "mask" and lost and started is None:
+                continue  # tracked back from a registration on a later mask (backfill): not yet re-acquired
             if lost and started is not None and record.pose_received_s is not None:
                 delays.append(record.pose_received_s - started)
             lost, started = False, None
@@ -408,6 +413,16 @@ def catch_up_flags(records: Sequence[FrameRecord], budget_s: float = CATCH_UP_BU
         One flag per record; False for frames without a pose.
     """
     flags = [False] * len(records)
+    for j, registered in enumerate(records):
+        if registered.pose is None or registered.hypotheses <= 1 or registered.published_s is None:
+            continue
+        # The frames before it tracked back from its pose: their poses came after the registered frame did.
+        for i in range(j - 1, -1, -1):
+            earlier = records[i]
+            if earlier.pose is None or earlier.pose_received_s is None or earlier.hypotheses > 1 \
+                    or earlier.pose_received_s <= registered.published_s:
+                break
+            flags[i] = True
     posed = sorted((r.pose_received_s, i) for i, r in enumerate(records)
                    if r.pose is not None and r.pose_received_s is not None)
     started: float | None = None  # arrival time of the registration's pose

@@ -8,7 +8,9 @@ Every registration is bridged to the live stream: a registration runs on an olde
 arrives late, or the engine needs longer than a frame period; the oldest mask not yet registered on,
 or the newest after a registration that failed), and tracking then continues with
 the frame right after the registered one, through every frame that arrived meanwhile, so tracking
-never has to follow more than a frame of motion at once. Frames are skipped evenly only when the
+never has to follow more than a frame of motion at once. A registration also carries the frames before
+its own back to the last one tracked (``backfill_frames`` at most), for the worker to track back
+through. Frames are skipped evenly only when the
 backlog cannot be processed within ``catch_up_budget_s``, and then by at most ``max_catch_up_stride``
 frames at a time: a longer step is more motion than tracking follows on a fast object (180 deg/s
 turns 30 deg in 5 frames), and a loss costs far more coverage than a slower catch-up. Only an engine
@@ -58,6 +60,8 @@ class FrameSchedulerConfig:
                                         "other frame).", range=(1, None))
     # A single frame (the first after a registration renders afresh, a busy machine preempts one) does not
     # decide how far to step: every frame is tracked until this many frames tell the cost.
+    backfill_frames: int = param(15, "Most frames before a registered one that are tracked back from its pose, "
+                                     "newest first, back to the last frame tracked (0: none).", range=(0, None))
     cost_samples: int = param(9, "Tracked frames whose median cost (s) estimates the next ones'.", range=(1, None))
 
     def __post_init__(self) -> None:
@@ -71,6 +75,11 @@ class Job(Generic[T, M]):
     ``other_mask`` (REGISTER only, may be None): the nearest older frame that has a mask, else the nearest
     newer one, with that mask; the tracker takes the object's velocity from the two masks
     (``ObjectTracker.note_mask``).
+
+    ``earlier`` (REGISTER only): ``(stamp_ns, frame)`` of the frames before ``frame`` and after the last
+    frame processed while tracking, newest first, at most ``backfill_frames``: a successful registration
+    tracks back through them (``ObjectTracker.track_back``), so the frames between the object's return
+    and its first mask get poses too.
     """
 
     kind: JobKind
@@ -78,6 +87,7 @@ class Job(Generic[T, M]):
     frame: T
     mask: M | None = None
     other_mask: tuple[T, M] | None = None
+    earlier: tuple[tuple[int, T], ...] = ()
 
 
 class FrameScheduler(Generic[T, M]):
@@ -89,6 +99,7 @@ class FrameScheduler(Generic[T, M]):
         self._masks: deque[tuple[int, M]] = deque(maxlen=config.mask_history_size)
         self._tracking = False
         self._cursor_ns = -1  # stamp of the last frame processed; the next job is newer
+        self._tracked_ns = -1  # stamp of the last frame processed while tracking: no backfill at or before it
         self._last_mask_used_ns = -1  # a frame registers with its mask once
         self._registration_failed = False  # the last registration gave no pose: the next tries the newest mask
         self._costs: deque[float] = deque(maxlen=config.cost_samples)  # engine s per tracked frame, newest last
@@ -137,6 +148,7 @@ class FrameScheduler(Generic[T, M]):
             self._masks.clear()
         self._tracking = False
         self._cursor_ns = -1
+        self._tracked_ns = -1
         self._last_mask_used_ns = -1
         self._registration_failed = False
 
@@ -167,6 +179,8 @@ class FrameScheduler(Generic[T, M]):
             if self._tracking and not tracking:
                 # Lost: frames and masks up to here show the object where it no longer is.
                 self._discard_until(job.stamp_ns)
+            if self._tracking or tracking:
+                self._tracked_ns = max(self._tracked_ns, job.stamp_ns)
             self._tracking = tracking
             self._cursor_ns = job.stamp_ns
             self._cond.notify_all()
@@ -217,7 +231,10 @@ class FrameScheduler(Generic[T, M]):
                 chosen = 0 if self._registration_failed else unused - 1
                 # Registered on the oldest, the one after it: under load the mask queue no longer holds older ones.
                 other = pairs[chosen + 1] if chosen + 1 < len(pairs) else pairs[chosen - 1] if chosen else None
-                return Job(JobKind.REGISTER, *pairs[chosen], other_mask=None if other is None else other[1:])
+                stamp = pairs[chosen][0]
+                earlier = tuple(entry for entry in reversed(self._frames) if self._tracked_ns < entry[0] < stamp)
+                return Job(JobKind.REGISTER, *pairs[chosen], other_mask=None if other is None else other[1:],
+                           earlier=earlier[:self._config.backfill_frames])
         backlog = [entry for entry in self._frames if entry[0] > self._cursor_ns]
         if not backlog:
             return None

@@ -200,6 +200,10 @@ class NodeConfig:
     catch_up_budget_s: float = param(1.0, "After a registration every frame that arrived meanwhile is tracked in "
                                           "order; frames are skipped evenly only when that would take longer "
                                           "than this, seconds.", range=(0.05, 10.0), unit="s")
+    backfill_frames: int = param(15, "After a registration, the frames before the registered one (back to the "
+                                     "last frame tracked, at most this many) are tracked back from its pose and "
+                                     "their poses published with their own stamps, before the registered frame's "
+                                     "(0: none).", range=(0, 300))
     input_timeout_s: float = param(1.0, "Warn when images arrive but no complete colour/depth/camera_info set "
                                         "was formed for this long, seconds.", range=(0.1, 60.0), unit="s")
     warn_period_s: float = param(5.0, "The same input problem is logged at most once per this period, seconds.",

@@ -27,7 +27,7 @@ from fpose_ros.core.box_mask import mask_from_box
 from fpose_ros.core.errors import InputError
 from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.object_model import ObjectModel
-from fpose_ros.core.pose_result import TrackingMode
+from fpose_ros.core.pose_result import PoseResult, TrackingMode
 from fpose_ros.core.tracking_state import ObjectTracker
 from fpose_ros.ros.detection_messages import box_of_detection
 from fpose_ros.ros.frame_scheduler import FrameScheduler, FrameSchedulerConfig, Job, JobKind
@@ -207,6 +207,16 @@ class ObjectWorker:
             self._note_other_mask(*job.other_mask)
         result = self._tracker.process(frame, mask)
         processing_ms = (time.perf_counter() - start) * 1e3
+        if result.has_pose and result.n_hypotheses > 1 and job.earlier:
+            self._track_back(job.earlier, result)  # their poses go out first: stamps stay in order on every topic
+        self._publish(item, frame, result, processing_ms)
+        self._set_mode(result.mode)  # the scheduler discards frames and masks from before a loss
+        if job.kind is JobKind.REGISTER:
+            _node_env.release_free_memory()  # the registration's temporaries, freed by now (see the module)
+
+    def _publish(self, item: SyncedFrame, frame: RGBDFrame, result: PoseResult, processing_ms: float) -> None:
+        """One processed frame's pose, status, ``/tf`` and detection (with the other objects'), overlay."""
+        header = item.color.header
         with self._state_lock:
             self._frames_processed += 1
             processed = self._frames_processed
@@ -217,9 +227,24 @@ class ObjectWorker:
                                   result.mode is TrackingMode.TRACKING)
         if self._outputs.overlay_wanted:
             self._outputs.publish_overlay(header, frame.rgb, frame.intrinsics, result)
-        self._set_mode(result.mode)  # the scheduler discards frames and masks from before a loss
-        if job.kind is JobKind.REGISTER:
-            _node_env.release_free_memory()  # the registration's temporaries, freed by now (see the module)
+
+    def _track_back(self, earlier: tuple[tuple[int, SyncedFrame], ...], registered: PoseResult) -> None:
+        """Poses for the frames before a registration (newest first in ``earlier``), tracked back from it.
+
+        Published oldest first, each with its own stamp, before the registered frame's: a consumer that takes
+        the newest message still ends with the newest pose, and a TF buffer gets the poses of those moments.
+        Only frames up to the first that fails the loss criteria (``ObjectTracker.track_back``).
+        """
+        items, frames = [], []
+        for stamp_ns, item in earlier:
+            try:
+                frames.append(self._shared.frames.get(stamp_ns, item))
+            except InputError:
+                break  # a frame that could not be converted: nothing tracks across it
+            items.append(item)
+        results = self._tracker.track_back(frames, registered)
+        for item, frame, result in reversed(list(zip(items, frames, results, strict=False))):
+            self._publish(item, frame, result, result.timings.total_ms)
 
     @property
     def _label(self) -> str:

@@ -457,3 +457,48 @@ def test_a_vanished_object_is_still_lost_and_no_retry_publishes_a_jump():
     assert not any(r.has_pose for r in results)
     assert results[0].mode is TrackingMode.TRACKING and results[1].mode is TrackingMode.LOST
     assert est.calls.count("track") == 16  # one try, six retries and a second pass per frame
+
+
+def test_a_failed_prediction_is_tried_again_from_the_last_trusted_pose():
+    """The masks' velocity carries the first tracked frame past an object that stopped: the still pose holds it."""
+    est = ScriptedEstimator([good(0.0, stamp_s=3.1)],
+                            [good(0.0, score=0.0, stamp_s=3.1 + 1 / 30), good(0.0, stamp_s=3.1 + 1 / 30)])
+    tracker = ObjectTracker(est)
+    tracker.note_mask(frame_at(3.0), _mask_at_columns(4, 8))
+    assert tracker.process(frame_at(3.1), _mask_at_columns(8, 12)).has_pose
+    result = tracker.process(frame_at(3.1 + 1 / 30), None)
+    assert result.has_pose and result.mode is TrackingMode.TRACKING
+    assert est.calls == ["register", "track", "track"]
+    assert est.previous[-2].T_cam_centered[0, 3] > 0.01  # the prediction first, then the registered pose itself
+    np.testing.assert_allclose(est.previous[-1].T_cam_centered, pose(0.0))
+
+
+def test_without_a_prediction_a_failure_is_not_tried_twice():
+    est = ScriptedEstimator([good()], [good(score=0.0)])
+    tracker = ObjectTracker(est, LossCriteria(retry_offset_m=0.0))  # only the still-pose retry is in question
+    tracker.process(FRAME, MASK)
+    assert not tracker.process(frame_at(3.1), None).has_pose
+    assert est.calls == ["register", "track"]
+
+
+def test_track_back_gives_the_frames_before_a_registration_until_one_fails():
+    """Registered on frame 3.1's mask: 3.1 - 1/30 and 3.1 - 2/30 track back from it, 3.0 fails and ends it."""
+    period = 1 / 30
+    est = ScriptedEstimator([good(0.02, stamp_s=3.1)],
+                            [good(0.01, stamp_s=3.1 - period), good(0.0, stamp_s=3.1 - 2 * period),
+                             good(0.0, score=0.0, stamp_s=3.0)])
+    tracker = ObjectTracker(est)
+    registered = tracker.process(frame_at(3.1), MASK)
+    earlier = [frame_at(3.1 - period), frame_at(3.1 - 2 * period), frame_at(3.0), frame_at(3.0 - period)]
+    back = tracker.track_back(earlier, registered)
+    assert [r.stamp_s for r in back] == pytest.approx([3.1 - period, 3.1 - 2 * period])
+    assert all(r.has_pose and r.mode is TrackingMode.TRACKING for r in back)
+    assert est.calls == ["register", "track", "track", "track"]  # nothing after the failure
+    np.testing.assert_allclose(est.previous[0].T_cam_centered, pose(0.02))  # from the registered pose itself
+    # Then at the velocity of the last two, backwards: 0.02 -> 0.01 one frame earlier, so 0.0 the next.
+    assert est.previous[1].T_cam_centered[0, 3] == pytest.approx(0.0, abs=1e-9)
+    # The tracker's own state is the registration's: the next frame tracks on from it.
+    assert tracker.mode is TrackingMode.TRACKING
+    est.tracks.append(good(0.02, stamp_s=3.1 + period))
+    assert tracker.process(frame_at(3.1 + period), None).has_pose
+    np.testing.assert_allclose(est.previous[-1].T_cam_centered, pose(0.02))

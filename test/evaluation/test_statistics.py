@@ -52,6 +52,14 @@ def test_the_frame_with_the_mask_can_be_the_one_posed():
     assert len(delays) == 1 and np.isclose(delays[0], 0.02)
 
 
+def test_poses_tracked_back_before_the_mask_do_not_end_the_loss():
+    # Frames 3 and 4 got poses tracked back from the registration on frame 5's mask, sent with it.
+    records = [record(0), record(1, "lost", pose=False), record(2, "lost", pose=False),
+               record(3, late_s=0.3), record(4, late_s=0.27), record(5, masked=True, late_s=0.24)]
+    delays = reacquisition_delays(records)
+    assert len(delays) == 1 and np.isclose(delays[0], 0.24)
+
+
 def test_no_loss_or_no_mask_gives_no_delay():
     assert reacquisition_delays([record(i) for i in range(5)]) == []
     assert reacquisition_delays([record(0), record(1, "lost", pose=False), record(2, "lost", pose=False)]) == []
@@ -147,6 +155,19 @@ def test_a_second_registration_starts_a_new_catch_up():
         r.pose_received_s += shift
     flags = catch_up_flags(records)
     assert flags[30] and flags[31] and not flags[29]
+
+
+def test_frames_tracked_back_from_a_registration_are_in_its_catch_up():
+    # Frames 0-1 tracked on time; 2-4 got no pose; frame 5 registered, then 3 and 4 tracked back from it,
+    # their poses sent (just) before the registered one's.
+    records = live_records(30, registered=5, registration_s=0.3, track_s=0.005, steady_latency_s=0.008)
+    for i in (0, 1):
+        records[i].pose, records[i].pose_received_s, records[i].hypotheses = POSE, i * PERIOD + 0.008, 1
+    for i in (3, 4):
+        records[i].pose, records[i].pose_received_s, records[i].hypotheses = POSE, records[5].pose_received_s, 1
+    flags = catch_up_flags(records)
+    assert flags[3] and flags[4] and flags[5]
+    assert not any(flags[:3])  # frames 0-1 were posed on time, before frame 5 existed
 
 
 def test_frames_without_a_pose_are_never_in_the_catch_up():

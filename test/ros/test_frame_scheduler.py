@@ -204,3 +204,38 @@ def test_after_a_failed_registration_the_newest_mask_with_the_one_before_it() ->
     lone.push_frame(0, 0)
     lone.push_mask(0, "m0")
     assert run(lone).other_mask is None  # the only mask: no velocity
+
+
+def test_a_registration_carries_the_frames_back_to_the_last_tracked_one_newest_first() -> None:
+    """Tracked 0-2, lost on 3; the object returns and its first mask is frame 9's: frames 8 down to 4 come along."""
+    sched = make()
+    sched.push_frame(0, 0)
+    sched.push_mask(0, "m0")
+    first = run(sched)
+    assert first.kind is JobKind.REGISTER and first.earlier == ()  # nothing before the very first frame
+    for k in range(1, 4):
+        sched.push_frame(k * PERIOD, k)
+    run(sched), run(sched)
+    assert run(sched, tracking_after=False).frame == 3  # lost
+    for k in range(4, 10):
+        sched.push_frame(k * PERIOD, k)
+        if k < 9:
+            assert run(sched, tracking_after=False).kind is JobKind.TRACK  # waiting for a mask
+    sched.push_mask(9 * PERIOD, "m9")
+    job = run(sched)
+    assert (job.kind, job.frame) == (JobKind.REGISTER, 9)
+    assert [frame for _stamp, frame in job.earlier] == [8, 7, 6, 5, 4]
+    assert [stamp for stamp, _frame in job.earlier] == [k * PERIOD for k in (8, 7, 6, 5, 4)]
+
+
+def test_the_frames_carried_back_are_bounded() -> None:
+    sched = make(backfill_frames=3)
+    for k in range(10):
+        sched.push_frame(k * PERIOD, k)
+    sched.push_mask(9 * PERIOD, "m9")
+    assert [frame for _stamp, frame in run(sched).earlier] == [8, 7, 6]
+    off = make(backfill_frames=0)
+    for k in range(3):
+        off.push_frame(k * PERIOD, k)
+    off.push_mask(2 * PERIOD, "m2")
+    assert run(off).earlier == ()
