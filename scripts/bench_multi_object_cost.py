@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""Per-frame tracking cost of one object against three, as ``fpose_node`` tracks several objects (issue 15).
+"""Per-frame tracking cost of three objects against one, as ``fpose_node`` tracks them (issue 15).
 
-``.venv/bin/python scripts/bench_multi_object_cost.py [--frames 90] [--repeats 3]``
+``.venv/bin/python scripts/bench_multi_object_cost.py [--frames 90] [--repeats 3] [--track-threads N]``
 
 Renders a synthetic scene with three objects (one static, two moving slowly; 640x480), registers each
-object on the first frame from its label, then tracks every frame: each object alone, the three one
-after another in one thread, and the three on a thread each (what the node does: one worker thread per
-object). Prints per case the median and p90 wall time per frame (ms) and its ratio to the mean cost of
-one object alone (issue 15's acceptance: three objects at most 2.2x one). Engine defaults (geometric
-refiner and scorer, CPU); the frame conversion the node shares between objects is not included.
+object on the first frame from its label, then tracks every frame, the same frames and objects in
+every case: each object alone on a worker thread (the one-object node), the three on a worker thread
+each (the multi-object node), and, for reference, the three one after another on one thread. Every
+worker thread tracks with the node's torch intra-op threads (``TRACKING_THREADS``; ``--track-threads
+0``: torch's default, as before the node set it). Prints per repeat and case the median and p90 wall
+time per frame (ms), the median CPU time of the process per frame (ms) and the ratio of the median
+wall time to one object's (the mean of the three objects' medians alone), then a summary table:
+one object against three on a thread each, medians over the repeats (issue 15's acceptance: at most
+2.2x). Engine defaults (geometric refiner and scorer, CPU); the frame conversion the node shares
+between objects is not included.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import statistics
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,8 +31,28 @@ from fpose_ros import _node_env  # noqa: F401 - before torch, as in the node: Op
 from fpose_ros.core.estimator import EstimatorConfig, build_estimator
 from fpose_ros.core.synthetic.multi_object import MultiObjectSequence, MultiObjectSpec, render_multi_object_sequence
 from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker
+from fpose_ros.ros.object_worker import TRACKING_THREADS
 
 ASSETS = ("proc:21", "proc:22", "proc:23")
+
+
+@dataclass(frozen=True)
+class Costs:
+    """One case's per-frame costs: wall (s) and process CPU (s) per frame after the first, fraction posed."""
+
+    wall_s: np.ndarray
+    cpu_s: np.ndarray
+    posed: float
+
+    @property
+    def median_ms(self) -> float:
+        """Median wall time per frame, ms."""
+        return float(np.median(self.wall_s)) * 1e3
+
+    @property
+    def p90_ms(self) -> float:
+        """90th percentile of the wall time per frame, ms."""
+        return float(np.percentile(self.wall_s, 90)) * 1e3
 
 
 def registered(seq: MultiObjectSequence, objects: Sequence[int]) -> list[ObjectTracker]:
@@ -43,40 +69,64 @@ def registered(seq: MultiObjectSequence, objects: Sequence[int]) -> list[ObjectT
     return trackers
 
 
-def frame_costs(seq: MultiObjectSequence, objects: Sequence[int], threaded: bool) -> tuple[np.ndarray, float]:
-    """Wall time (s) of tracking ``objects`` on each frame after the first, and the fraction of poses."""
+def frame_costs(seq: MultiObjectSequence, objects: Sequence[int], thread_each: bool, track_threads: int) -> Costs:
+    """Track ``objects`` on every frame after the first: on a worker thread each, or all on one worker thread.
+
+    ``track_threads``: torch intra-op threads of the worker threads (0: torch's default).
+    """
+    import torch  # here, not at the top: the import sorter would put it before _node_env
+
     trackers = registered(seq, objects)
-    costs, posed = [], 0
-    with ThreadPoolExecutor(len(trackers)) as pool:
+    workers = len(trackers) if thread_each else 1
+    setup = (lambda: torch.set_num_threads(track_threads)) if track_threads > 0 else None
+
+    def track_all(group: Sequence[ObjectTracker], frame: object) -> list[bool]:
+        return [tracker.process(frame).has_pose for tracker in group]  # type: ignore[arg-type]
+
+    groups = [[t] for t in trackers] if thread_each else [trackers]
+    wall, cpu, posed = [], [], 0
+    with ThreadPoolExecutor(workers, initializer=setup) as pool:
         for frame in seq.frames[1:]:
-            start = time.perf_counter()
-            if threaded:
-                results = list(pool.map(ObjectTracker.process, trackers, [frame] * len(trackers)))
-            else:
-                results = [tracker.process(frame) for tracker in trackers]
-            costs.append(time.perf_counter() - start)
-            posed += sum(r.has_pose for r in results)
-    return np.array(costs), posed / (len(costs) * len(trackers))
+            start, start_cpu = time.perf_counter(), time.process_time()
+            results = list(pool.map(track_all, groups, [frame] * len(groups)))
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+            posed += sum(sum(r) for r in results)
+    return Costs(np.array(wall), np.array(cpu), posed / (len(wall) * len(trackers)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=90)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--track-threads", type=int, default=TRACKING_THREADS,
+                        help="torch intra-op threads while tracking (default: the node's; 0: torch's default)")
     args = parser.parse_args()
     seq = render_multi_object_sequence(MultiObjectSpec(ASSETS, ("static", "slow", "slow"), (None, None, None),
                                                        n_frames=args.frames, seed=4, spacing_m=0.2, depth_m=0.7))
-    print(f"{'repeat':>6} {'case':<22} {'median ms':>9} {'p90 ms':>7} {'x one':>6} {'posed':>6}")
+    every = range(len(ASSETS))
+    print(f"{'repeat':>6} {'case':<24} {'median ms':>9} {'p90 ms':>7} {'cpu ms':>7} {'x one':>6} {'posed':>6}")
+    one: list[tuple[float, float]] = []
+    three: list[tuple[float, float]] = []
     for repeat in range(args.repeats):
-        alone = [frame_costs(seq, [k], threaded=False) for k in range(len(ASSETS))]
-        one_ms = statistics.mean(float(np.median(c)) for c, _ in alone) * 1e3
-        cases = [(f"object {k} alone", c, p) for k, (c, p) in enumerate(alone)]
-        cases += [("three, one thread", *frame_costs(seq, range(len(ASSETS)), threaded=False)),
-                  ("three, thread each", *frame_costs(seq, range(len(ASSETS)), threaded=True))]
-        for name, costs, posed in cases:
-            median_ms = float(np.median(costs)) * 1e3
-            print(f"{repeat:>6} {name:<22} {median_ms:>9.1f} {np.percentile(costs, 90) * 1e3:>7.1f} "
-                  f"{median_ms / one_ms:>6.2f} {posed:>6.2f}", flush=True)
+        alone = [frame_costs(seq, [k], True, args.track_threads) for k in every]
+        one_ms = statistics.mean(c.median_ms for c in alone)
+        each = frame_costs(seq, every, True, args.track_threads)
+        cases = [(f"object {k} alone", c) for k, c in enumerate(alone)]
+        cases += [("three, a thread each", each),
+                  ("three, one thread", frame_costs(seq, every, False, args.track_threads))]
+        for name, costs in cases:
+            print(f"{repeat:>6} {name:<24} {costs.median_ms:>9.1f} {costs.p90_ms:>7.1f} "
+                  f"{float(np.median(costs.cpu_s)) * 1e3:>7.1f} {costs.median_ms / one_ms:>6.2f} "
+                  f"{costs.posed:>6.2f}", flush=True)
+        one.append((one_ms, statistics.mean(c.p90_ms for c in alone)))
+        three.append((each.median_ms, each.p90_ms))
+    one_ms, one_p90 = (statistics.median(v) for v in zip(*one, strict=True))
+    three_ms, three_p90 = (statistics.median(v) for v in zip(*three, strict=True))
+    print(f"\nper frame, median of {args.repeats} repeats ({args.track_threads or 'default'} tracking thread(s)):")
+    print(f"{'objects':>7} {'median ms':>9} {'p90 ms':>7} {'x one':>6}")
+    print(f"{1:>7} {one_ms:>9.1f} {one_p90:>7.1f} {1.0:>6.2f}")
+    print(f"{3:>7} {three_ms:>9.1f} {three_p90:>7.1f} {three_ms / one_ms:>6.2f}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,12 @@
 """One tracked object inside ``fpose_node``: its frame scheduler, tracker, outputs and worker thread.
 
 Each object has its own worker thread, so one object's registration (0.3-0.5 s on a 2-core CPU)
-never stops the others from being tracked on the frames it takes. The workers share the frame
+never stops the others from being tracked on the frames it takes. A worker tracks with one torch intra-op
+thread (:data:`TRACKING_THREADS`) and registers with torch's default count: a tracked frame is a few
+hundred small tensor operations, each of which would otherwise wake the OpenMP team and wait for it
+(measured on a loaded 2-core machine: a tiny matmul 16 us of CPU with one thread, 40-700 us with
+two), and three objects' workers would start three teams on two cores. The poses are the same
+either way (checked bit for bit on the multi-object cost benchmark's frames). The workers share the frame
 conversion (:class:`~fpose_ros.ros.object_group.SharedConversion`: colour decoded and depth converted
 once per frame for all objects) and the ``/tf`` message of each frame
 (:class:`~fpose_ros.ros.object_group.StampGrouper`).
@@ -16,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from geometry_msgs.msg import TransformStamped
 from rclpy.impl.rcutils_logger import RcutilsLogger
 from sensor_msgs.msg import CameraInfo, Image
@@ -36,6 +42,9 @@ from fpose_ros.ros.node_config import ObjectConfig
 from fpose_ros.ros.object_group import SharedConversion, StampGrouper
 from fpose_ros.ros.object_outputs import FrameTiming, ObjectOutputs
 from fpose_ros.ros.rate_limited_log import RateLimitedLogger
+
+#: torch intra-op threads of a worker while it tracks (see the module docstring).
+TRACKING_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,7 @@ class ObjectWorker:
         self._state_lock = threading.Lock()  # guards _mode, _pending_model, _reset_reason, _frames_processed
         self._frames_processed = 0
         self.latest_header: Header | None = None
+        self._registration_threads = torch.get_num_threads()  # torch's default, before any worker changes it
         self.scheduler: FrameScheduler[SyncedFrame, Image | Detection2D] = FrameScheduler(shared.scheduler_config)
         self._thread = threading.Thread(target=self._work, name=f"fpose_engine_{config.name}", daemon=True)
         self._thread.start()
@@ -162,6 +172,9 @@ class ObjectWorker:
             if job is None:
                 continue
             start = time.perf_counter()
+            # Set for every job: the count is the thread's own, but torch hands the last count set
+            # anywhere to a thread's first parallel operation.
+            torch.set_num_threads(TRACKING_THREADS if job.kind is JobKind.TRACK else self._registration_threads)
             try:
                 self._process(job)
                 tracking = self.mode is TrackingMode.TRACKING
