@@ -33,6 +33,7 @@ from fpose_ros.evaluation.learned_path import (
     learned_weights_label,
     run_learned_path,
 )
+from fpose_ros.evaluation.multi_object_figures import MultiObjectRun
 from fpose_ros.evaluation.offline import (
     check_targets,
     engine_factory,
@@ -87,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--multi-object", action="store_true",
                         help="--live: the three-object sequence into one multi-object fpose_node, every object scored "
                              "(fpose_ros.evaluation.live_multi_object); masks 'with' their frame unless --timings")
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="--live --multi-object: skip the runs with each object alone (one node per object, the "
+                             "same play) that the per-frame cost ratio of issue 15's acceptance 2 needs")
     parser.add_argument("--soak", type=float, metavar="SECONDS",
                         help="--live: loop the first sequence (default proc4_exit_and_return) into one node for this "
                              "long under the first timing (fpose_ros.evaluation.live_soak)")
@@ -174,6 +178,8 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error("--learned-frames must be >= 1")
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be >= 1")
+    if args.no_baselines and not args.multi_object:
+        parser.error("--no-baselines needs --live --multi-object")
     for flag in ("soak", "multi_object"):
         if getattr(args, flag) not in (None, False) and not args.live:
             parser.error(f"--{flag.replace('_', '-')} needs --live")
@@ -248,29 +254,46 @@ def _live_main(parser: argparse.ArgumentParser, args: argparse.Namespace, specs:
 def _multi_object_main(args: argparse.Namespace, timings: Sequence[MaskTiming]) -> int:
     """``--live --multi-object``: the three-object sequence into one multi-object node per timing."""
     from fpose_ros.evaluation.live_multi_object import run_live_multi_object  # imports rclpy
-    from fpose_ros.evaluation.multi_object_figures import format_multi_object_table
+    from fpose_ros.evaluation.multi_object_figures import cost_ratios, format_cost_table, format_multi_object_table
     from fpose_ros.evaluation.multi_object_scene import load_or_render_multi_object, multi_object_benchmark
 
     bench = multi_object_benchmark()
     seq = load_or_render_multi_object(bench, args.cache)
     print(f"[bench --live --multi-object] {bench.name}: {len(seq.frames)} frames, objects {list(bench.names)}, "
           f"timings {[t.name for t in timings]}", file=sys.stderr)
+    runs, alone = [], []
     with tempfile.TemporaryDirectory(prefix="fpose_multi_") as scratch:
-        runs = [run_live_multi_object(bench, seq, t, Path(scratch) / t.name) for t in timings]
+        for t in timings:
+            runs.append(run_live_multi_object(bench, seq, t, Path(scratch) / t.name))
+            if not args.no_baselines:  # the same play into a node with each object alone: acceptance 2's baseline
+                alone.append([run_live_multi_object(bench, seq, t, Path(scratch) / f"{t.name}-{name}", objects=[name])
+                              for name in bench.names])
+    costs = [c for run, one in zip(runs, alone, strict=True) for c in cost_ratios(run, one)] if alone else []
     info = machine()
     print(f"fpose_ros multi-object live benchmark: {bench.name} ({len(bench.names)} objects) x {len(timings)} mask "
           f"timings, one fpose_node over DDS, machine: {info['cpu']} ({info['cores']} cores)")
     print(format_multi_object_table(runs))
+    if costs:
+        print(f"per-frame cost, {len(bench.names)} objects against each alone (issue 15 acceptance 2, CPU ratio "
+              f"<= 2.2):")
+        print(format_cost_table(costs))
     if args.json:
         payload = {"machine": info, "sequence": bench.name, "objects": list(bench.names),
                    "scene": asdict(bench.spec), "timings": [asdict(t) for t in timings],
-                   "runs": [{**_finite_or_none({k: v for k, v in asdict(r).items() if k != "objects"}),
-                             "passed": r.passed, "objects": [_finite_or_none(asdict(o)) for o in r.objects]}
-                            for r in runs]}
+                   "runs": [_multi_object_run_json(r) for r in runs],
+                   "alone_runs": [_multi_object_run_json(r) for one in alone for r in one],
+                   "cost": [_finite_or_none({**asdict(c), "mean_alone": c.mean_alone, "ratio": c.ratio,
+                                             "passed": c.passed}) for c in costs]}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=2, default=_json_default))
         print(f"wrote {args.json}")
     return 0
+
+
+def _multi_object_run_json(run: MultiObjectRun) -> dict[str, object]:
+    """One multi-object run as JSON: its figures, ``passed`` and every object's figures."""
+    return {**_finite_or_none({k: v for k, v in asdict(run).items() if k != "objects"}), "passed": run.passed,
+            "objects": [_finite_or_none(asdict(o)) for o in run.objects]}
 
 
 def _soak_main(args: argparse.Namespace, specs: Sequence[BenchmarkSpec], timing: MaskTiming) -> int:

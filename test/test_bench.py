@@ -66,7 +66,7 @@ def test_quick_set_has_an_exit_and_return_sequence():
 @pytest.mark.parametrize("argv", [["--refiner", "learned"], ["--sequences", "no_such_sequence"], ["--threads", "0"],
                                   ["--boxes", "--live"], ["--registration-only", "--live"], ["--multi-object"],
                                   ["--live", "--multi-object", "--sequences", "proc1_static"],
-                                  ["--live", "--multi-object", "--soak", "10"]])
+                                  ["--live", "--multi-object", "--soak", "10"], ["--live", "--no-baselines"]])
 def test_bad_options_are_refused_with_a_message(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)

@@ -16,6 +16,10 @@ Definitions (docs/benchmark.md, "Multi-object live benchmark", repeats them):
   window that got no pose although the object was in view and tracking when that window began (its
   last status on an earlier frame said "tracking"), and that lie inside no registration window of its
   own. Issue 15 asks for none.
+* **Per-frame cost** (acceptance 2): the node process's CPU seconds (user + system, all threads) while the
+  sequence played, per input frame, so it holds what the objects share (DDS receive, image decode, depth
+  clean-up) as well as each object's tracking. The cost of one object is the mean over the runs of the same
+  play into a node configured with each object alone; issue 15 asks for ``three / mean of one <= 2.2``.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ ACCEPTANCE_MULTI = (
     ("lat", Target("latency_p90_outside_catch_up_ms", "<=", 40.0)),
     ("regdrop", Target("dropped_while_others_register", "<=", 0)),
 )
+#: Issue 15's acceptance 2: per-frame cost with all objects over the mean cost with one object alone, at most.
+COST_RATIO_MAX = 2.2
 #: Masks sparser than 10 Hz (``3hz``): coverage as for one object with such masks (issue 13's acceptance 2).
 ACCEPTANCE_MULTI_SPARSE = (("cov", dict(ACCEPTANCE_3HZ)["cov"]), *ACCEPTANCE_MULTI[1:])
 
@@ -206,4 +212,74 @@ def format_multi_object_table(runs: Sequence[MultiObjectRun]) -> str:
                 number(o.latency_p90_outside_catch_up_ms, ".1f"), str(o.registrations), str(o.wrong_poses),
                 str(o.dropped_while_others_register), number(run.cpu_s_per_frame, ".4f"),
                 "pass" if not o.acceptance_failed else "FAIL " + ",".join(o.acceptance_failed)])
+    return columns(header, rows)
+
+
+@dataclass
+class CostRatio:
+    """One cost of the node with all objects against the mean of the nodes with each object alone, one timing.
+
+    Attributes:
+        timing: the mask timing's name.
+        quantity: what is compared (``cpu_s_per_frame`` or ``peak_rss_mb``, as in :class:`MultiObjectRun`).
+        all_objects: its value with every object configured.
+        alone: per object name, its value with that object alone (the same frames and label images).
+    """
+
+    timing: str
+    quantity: str
+    all_objects: float
+    alone: dict[str, float]
+
+    @property
+    def mean_alone(self) -> float:
+        """The mean over the objects alone (NaN when there are none)."""
+        return float(np.mean(list(self.alone.values()))) if self.alone else math.nan
+
+    @property
+    def ratio(self) -> float:
+        """``all_objects / mean_alone`` (NaN when the mean is not positive)."""
+        mean = self.mean_alone
+        return self.all_objects / mean if mean > 0 else math.nan
+
+    @property
+    def passed(self) -> bool | None:
+        """Issue 15's acceptance 2, ratio at most :data:`COST_RATIO_MAX`; None for a quantity it does not judge.
+
+        The acceptance is on the per-frame cost, the CPU per frame; the peak RSS is shown, not judged.
+        """
+        return self.ratio <= COST_RATIO_MAX if self.quantity == "cpu_s_per_frame" else None
+
+
+def cost_ratios(all_objects: MultiObjectRun, alone: Sequence[MultiObjectRun]) -> list[CostRatio]:
+    """CPU per frame and peak RSS of ``all_objects`` against ``alone`` (one run per object, the same timing).
+
+    Raises:
+        ValueError: a run of ``alone`` has not exactly one object, or another timing.
+    """
+    for run in alone:
+        if len(run.objects) != 1 or run.timing != all_objects.timing:
+            raise ValueError(f"not a one-object run of timing {all_objects.timing}: {run.timing}, "
+                             f"{[o.name for o in run.objects]}")
+    return [CostRatio(all_objects.timing, quantity, getattr(all_objects, quantity),
+                      {run.objects[0].name: getattr(run, quantity) for run in alone})
+            for quantity in ("cpu_s_per_frame", "peak_rss_mb")]
+
+
+def format_cost_table(ratios: Sequence[CostRatio]) -> str:
+    """One row per timing and quantity: all objects, each alone, their mean, the ratio and acceptance 2.
+
+    The verdict is on the CPU per frame (the per-frame cost); the peak RSS row shows its ratio only.
+    """
+    names = list(dict.fromkeys(name for r in ratios for name in r.alone))
+    labels = {"cpu_s_per_frame": ("node CPU s/frame", ".4f"), "peak_rss_mb": ("node peak RSS MB", ".0f")}
+    header = ["timing", "cost", f"{len(names)} objects", *(f"{n} alone" for n in names), "mean of one",
+              f"ratio ({len(names)} / one)", "acc 2"]
+    rows = []
+    for r in ratios:
+        label, fmt = labels[r.quantity]
+        verdict = {True: "pass", False: f"FAIL > {COST_RATIO_MAX}", None: "-"}[r.passed]
+        rows.append([r.timing, label, number(r.all_objects, fmt),
+                     *(number(r.alone.get(n, math.nan), fmt) for n in names), number(r.mean_alone, fmt),
+                     number(r.ratio, ".2f"), verdict])
     return columns(header, rows)

@@ -35,6 +35,14 @@ def test_the_node_gets_one_object_per_name_with_its_label(bench, tmp_path):
                for n, mesh in zip(bench.names, meshes, strict=True))
 
 
+def test_an_object_alone_keeps_its_label_and_mesh(bench, tmp_path):
+    params, meshes = write_objects_params(bench, tmp_path, [bench.names[1]])
+    node = yaml.safe_load(params.read_text())["/**/fpose_node"]["ros__parameters"]
+    assert node["object_names"] == [bench.names[1]] and list(node["objects"]) == [bench.names[1]]
+    assert node["objects"][bench.names[1]]["mask_label"] == 2  # its label in the scene's label images
+    assert len(meshes) == 1 and meshes[0].is_file()
+
+
 def test_every_object_is_scored_from_its_own_topics(bench, tmp_path):
     seq = render_multi_object_sequence(bench.spec)
     run = run_live_multi_object(bench, seq, WITH_FRAME, tmp_path)

@@ -7,7 +7,9 @@ import pytest
 
 from fpose_ros.evaluation.multi_object_figures import (
     MultiObjectRun,
+    cost_ratios,
     dropped_while_others_register,
+    format_cost_table,
     format_multi_object_table,
     registration_windows,
     score_objects,
@@ -107,3 +109,41 @@ def test_the_table_has_a_row_per_object_with_its_verdict():
     rows = [dict(zip(header, (c.strip() for c in line.split("|")), strict=True)) for line in lines[2:]]
     assert [r["object"] for r in rows] == ["a", "b"]
     assert rows[0]["acc 1"] == "pass" and rows[1]["acc 1"].startswith("FAIL cov")
+
+
+def _run(names, cpu_s_per_frame, peak_rss_mb, timing="with"):
+    figures = score_objects(names, [records(30) for _ in names], [0.1] * len(names), mask_every=3)
+    return MultiObjectRun("multi", timing, 3, 30, figures, cpu_s_per_frame=cpu_s_per_frame, peak_rss_mb=peak_rss_mb)
+
+
+def _table_rows(text):
+    lines = text.splitlines()
+    header = [c.strip() for c in lines[0].split("|")]
+    return [dict(zip(header, (c.strip() for c in line.split("|")), strict=True)) for line in lines[2:]]
+
+
+def test_the_cost_ratio_is_all_objects_over_the_mean_of_each_alone():
+    alone = [_run(["a"], 0.010, 500.0), _run(["b"], 0.020, 520.0), _run(["c"], 0.030, 540.0)]
+    cpu, rss = cost_ratios(_run(["a", "b", "c"], 0.044, 780.0), alone)
+    assert (cpu.quantity, rss.quantity) == ("cpu_s_per_frame", "peak_rss_mb")
+    assert cpu.alone == {"a": 0.010, "b": 0.020, "c": 0.030}
+    assert cpu.mean_alone == pytest.approx(0.020) and cpu.ratio == pytest.approx(2.2) and cpu.passed
+    assert rss.mean_alone == pytest.approx(520.0) and rss.ratio == pytest.approx(1.5) and rss.passed is None
+    over = cost_ratios(_run(["a", "b", "c"], 0.045, 780.0), alone)[0]
+    assert over.ratio == pytest.approx(2.25) and not over.passed
+    rows = _table_rows(format_cost_table([cpu, rss, over]))
+    assert [r["cost"] for r in rows] == ["node CPU s/frame", "node peak RSS MB", "node CPU s/frame"]
+    assert rows[0]["3 objects"] == "0.0440" and rows[0]["b alone"] == "0.0200"
+    assert rows[0]["mean of one"] == "0.0200" and rows[0]["ratio (3 / one)"] == "2.20"
+    assert [r["acc 2"] for r in rows] == ["pass", "-", "FAIL > 2.2"]  # the verdict is on the CPU only
+    assert rows[1]["ratio (3 / one)"] == "1.50"
+
+
+def test_a_cost_ratio_needs_one_object_runs_of_the_same_timing():
+    all_objects = _run(["a", "b"], 0.03, 600.0)
+    with pytest.raises(ValueError):
+        cost_ratios(all_objects, [_run(["a", "b"], 0.01, 500.0)])
+    with pytest.raises(ValueError):
+        cost_ratios(all_objects, [_run(["a"], 0.01, 500.0, timing="3hz")])
+    (cpu, _) = cost_ratios(all_objects, [])
+    assert math.isnan(cpu.ratio) and cpu.passed is False
