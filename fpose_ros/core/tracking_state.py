@@ -312,14 +312,12 @@ class ObjectTracker:
             self.mode = TrackingMode.REGISTERING
             return _rejected(result, self.mode, f"registration failed: {failure}")
         self.mode = TrackingMode.TRACKING
-        result = self._equivalent_nearest(result, self._recently_published(frame.stamp_s))
         # No velocity across a registration from poses (the pose before it may be from before a loss or an
         # occlusion), but from the masks: the refinement does not follow a fast object's first frame from
         # where it was registered (proc3_fast: 2 cm per frame, lost right after 7 of 26 registrations
         # without, 1 with the masks' velocity).
         self._last_good, self._before_last, self._failures = result, _velocity_seed(result, other, centre), 0
-        self._published = result
-        return dataclasses.replace(result, mode=self.mode)
+        return dataclasses.replace(self._publish(result, self._recently_published(frame.stamp_s)), mode=self.mode)
 
     def track_back(self, frames: Sequence[RGBDFrame], registered: PoseResult) -> list[PoseResult]:
         """Poses for frames before a registration, tracked backwards in time from its pose.
@@ -445,10 +443,8 @@ class ObjectTracker:
 
     def _trusted(self, result: PoseResult) -> PoseResult:
         self.mode = TrackingMode.TRACKING
-        result = self._equivalent_nearest(result, self._last_good)
         self._before_last, self._last_good, self._failures = self._last_good, result, 0
-        self._published = result
-        return dataclasses.replace(result, mode=self.mode)
+        return dataclasses.replace(self._publish(result, self._published), mode=self.mode)
 
     def _recently_published(self, stamp_s: float) -> PoseResult | None:
         """The last published result if at most ``SYMMETRY_MEMORY_S`` before ``stamp_s``, else None."""
@@ -457,17 +453,19 @@ class ObjectTracker:
             return None
         return published
 
-    def _equivalent_nearest(self, result: PoseResult, reference: PoseResult | None) -> PoseResult:
-        """``result`` with, of the poses equivalent to its own, the one nearest ``reference``'s.
+    def _publish(self, result: PoseResult, reference: PoseResult | None) -> PoseResult:
+        """The trusted ``result`` as published: of the poses equivalent to its own, the one nearest ``reference``'s.
 
-        Without a reference (or its pose), the one nearest the camera's axes (identity rotation): the
-        same canonical choice whichever equivalent pose the engine found. Unchanged without symmetries.
+        Without a reference, the one nearest the camera's axes (identity rotation): the same canonical
+        choice whichever equivalent pose the engine found. Unchanged without symmetries. The tracker goes
+        on from the engine's own pose: the print of a partly symmetric object still matches it.
         """
-        if self._symmetries is None or self._model is None or result.T_cam_centered is None:
-            return result
-        T_ref = np.eye(4) if reference is None or reference.T_cam_centered is None else reference.T_cam_centered
-        T = closest_equivalent(T_ref, result.T_cam_centered, self._symmetries, self._model.symmetry_axis)
-        return dataclasses.replace(result, T_cam_centered=T, T_cam_obj=self._model.pose_for_mesh_origin(T))
+        if self._symmetries is not None and self._model is not None and result.T_cam_centered is not None:
+            T_ref = np.eye(4) if reference is None or reference.T_cam_centered is None else reference.T_cam_centered
+            T = closest_equivalent(T_ref, result.T_cam_centered, self._symmetries, self._model.symmetry_axis)
+            result = dataclasses.replace(result, T_cam_centered=T, T_cam_obj=self._model.pose_for_mesh_origin(T))
+        self._published = result
+        return result
 
     def _failed(self, result: PoseResult, failure: str) -> PoseResult:
         """An untrusted pose without occlusion evidence: LOST after ``max_failed_frames`` of them in a row."""

@@ -387,6 +387,7 @@ def test_tracking_trusts_a_flip_to_an_equivalent_pose_and_publishes_the_pose_nea
     published = [tracker.process(FRAME), tracker.process(FRAME)]
     assert all(r.has_pose for r in published)
     assert [yaw_of(r) for r in published] == pytest.approx([2.0, 3.0])  # no flip from frame to frame
+    assert yaw_of(tracker.estimator.previous[1]) == pytest.approx(-178.0)  # the engine goes on from its own pose
     assert np.allclose(published[1].T_cam_obj, published[1].T_cam_centered @ tracker.estimator.model.T_centered_mesh)
     # Undeclared, the same flip is a jump: not trusted.
     plain = ObjectTracker(SymmetricEstimator(symmetric_box([]), [good(yaw_deg=1.0)], flip[:1]), without_retry())
@@ -420,8 +421,8 @@ def test_a_continuous_symmetry_publishes_no_turn_about_its_axis_and_predicts_non
     published = [tracker.process(dataclasses.replace(FRAME, stamp_s=t)) for t in stamps[1:]]
     assert [yaw_of(r) for r in published] == pytest.approx([0.0, 0.0], abs=1e-6)
     assert published[1].T_cam_centered[0, 3] == pytest.approx(0.002)
-    # The second track starts from the first's published pose, with no turn extrapolated.
-    assert yaw_of(est.previous[1]) == pytest.approx(0.0, abs=1e-6)
+    # The second track starts from the engine's own pose (37 deg), with no turn extrapolated (74 deg).
+    assert yaw_of(est.previous[1]) == pytest.approx(37.0)
 
 
 def test_a_failed_first_frame_without_velocity_is_tracked_again_from_starts_around_the_pose():
