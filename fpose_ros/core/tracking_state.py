@@ -342,9 +342,10 @@ class ObjectTracker:
             result = self.estimator.track(frame, start)
             if self.criteria.failure(result, later, self._free_axis, self._symmetries) is not None:
                 break
-            result = self._equivalent_nearest(result, later)
-            out.append(dataclasses.replace(result, mode=TrackingMode.TRACKING))
-            later, latest = result, later
+            # Tracked on from the engine's own pose; published as the equivalent nearest the one after it.
+            published = self._equivalent_nearest(result, out[-1] if out else registered)
+            out.append(dataclasses.replace(published, mode=TrackingMode.TRACKING))
+            later, latest = result, self._equivalent_nearest(later, result)  # a flip is no velocity
         return out
 
     def _predicted(self, before: PoseResult, last: PoseResult, stamp_s: float, backwards: bool = False) -> PoseResult:
@@ -443,7 +444,9 @@ class ObjectTracker:
 
     def _trusted(self, result: PoseResult) -> PoseResult:
         self.mode = TrackingMode.TRACKING
-        self._before_last, self._last_good, self._failures = self._last_good, result, 0
+        # The pose before, as the equivalent nearest this one: a flip to an equivalent pose is no velocity.
+        before = None if self._last_good is None else self._equivalent_nearest(self._last_good, result)
+        self._before_last, self._last_good, self._failures = before, result, 0
         return dataclasses.replace(self._publish(result, self._published), mode=self.mode)
 
     def _recently_published(self, stamp_s: float) -> PoseResult | None:
@@ -454,18 +457,24 @@ class ObjectTracker:
         return published
 
     def _publish(self, result: PoseResult, reference: PoseResult | None) -> PoseResult:
-        """The trusted ``result`` as published: of the poses equivalent to its own, the one nearest ``reference``'s.
+        """The trusted ``result`` as published (:meth:`_equivalent_nearest` ``reference``), remembered as such.
+
+        The tracker goes on from the engine's own pose: the print of a partly symmetric object still fits it.
+        """
+        self._published = self._equivalent_nearest(result, reference)
+        return self._published
+
+    def _equivalent_nearest(self, result: PoseResult, reference: PoseResult | None) -> PoseResult:
+        """``result`` with, of the poses equivalent to its own, the one nearest ``reference``'s.
 
         Without a reference, the one nearest the camera's axes (identity rotation): the same canonical
-        choice whichever equivalent pose the engine found. Unchanged without symmetries. The tracker goes
-        on from the engine's own pose: the print of a partly symmetric object still matches it.
+        choice whichever equivalent pose the engine found. Unchanged without symmetries.
         """
-        if self._symmetries is not None and self._model is not None and result.T_cam_centered is not None:
-            T_ref = np.eye(4) if reference is None or reference.T_cam_centered is None else reference.T_cam_centered
-            T = closest_equivalent(T_ref, result.T_cam_centered, self._symmetries, self._model.symmetry_axis)
-            result = dataclasses.replace(result, T_cam_centered=T, T_cam_obj=self._model.pose_for_mesh_origin(T))
-        self._published = result
-        return result
+        if self._symmetries is None or self._model is None or result.T_cam_centered is None:
+            return result
+        T_ref = np.eye(4) if reference is None or reference.T_cam_centered is None else reference.T_cam_centered
+        T = closest_equivalent(T_ref, result.T_cam_centered, self._symmetries, self._model.symmetry_axis)
+        return dataclasses.replace(result, T_cam_centered=T, T_cam_obj=self._model.pose_for_mesh_origin(T))
 
     def _failed(self, result: PoseResult, failure: str) -> PoseResult:
         """An untrusted pose without occlusion evidence: LOST after ``max_failed_frames`` of them in a row."""

@@ -503,3 +503,27 @@ def test_track_back_gives_the_frames_before_a_registration_until_one_fails():
     est.tracks.append(good(0.02, stamp_s=3.1 + period))
     assert tracker.process(frame_at(3.1 + period), None).has_pose
     np.testing.assert_allclose(est.previous[-1].T_cam_centered, pose(0.02))
+
+
+def test_a_flip_to_an_equivalent_pose_is_no_velocity():
+    stamps = [3.0, 3.0 + 1 / 30, 3.0 + 2 / 30]
+    results = [good(yaw_deg=yaw, stamp_s=t) for yaw, t in zip([0.0, 180.0, 180.0], stamps, strict=True)]
+    est = SymmetricEstimator(symmetric_box(["z_180"]), results[:1], results[1:])
+    tracker = ObjectTracker(est, without_retry())
+    tracker.process(frame_at(stamps[0]), MASK)
+    assert tracker.process(frame_at(stamps[1])).has_pose
+    tracker.process(frame_at(stamps[2]))
+    # From the engine's 180 deg pose, not turned on by another 180 deg as a velocity would.
+    assert abs(yaw_of(est.previous[1])) == pytest.approx(180.0)
+
+
+def test_track_back_publishes_the_equivalent_poses_nearest_the_registered_one():
+    period = 1 / 30
+    est = SymmetricEstimator(symmetric_box(["z_180"]), [good(yaw_deg=10.0, stamp_s=3.1)],
+                             [good(yaw_deg=191.0, stamp_s=3.1 - period), good(yaw_deg=192.0, stamp_s=3.1 - 2 * period)])
+    tracker = ObjectTracker(est)
+    registered = tracker.process(frame_at(3.1), MASK)
+    back = tracker.track_back([frame_at(3.1 - period), frame_at(3.1 - 2 * period)], registered)
+    assert [yaw_of(r) for r in back] == pytest.approx([11.0, 12.0])
+    # The second step starts from the engine's own pose, at no velocity from the flip (192 = 191 + 1 deg).
+    assert yaw_of(est.previous[1]) == pytest.approx(-168.0, abs=1e-6)
