@@ -111,8 +111,18 @@ class ObjectOutputs:
         """Whether anyone subscribes to ``overlay`` (drawing it costs milliseconds per frame)."""
         return self._overlay_pub.get_subscription_count() > 0
 
+    @property
+    def markers_wanted(self) -> bool:
+        """Whether anyone subscribes to ``markers``.
+
+        Building and publishing the four markers is a good part of what the node does per object and frame
+        outside the engine, for an rviz that is usually not running (volatile QoS: a subscriber joining
+        later gets the next frame's markers, never older ones).
+        """
+        return self._markers_pub.get_subscription_count() > 0
+
     def publish_result(self, header: Header, result: PoseResult, timing: FrameTiming) -> TransformStamped | None:
-        """Pose and markers when the result has a pose; always the status.
+        """Pose and markers (while someone subscribes) when the result has a pose; always the status.
 
         Returns:
             the pose as a TF transform (``header.frame_id`` -> the object frame), or None without a pose.
@@ -123,8 +133,9 @@ class ObjectOutputs:
         if T_cam_obj is not None:
             self._pose_pub.publish(PoseStamped(header=header, pose=pose_from_matrix(T_cam_obj)))
             transform = transform_stamped(T_cam_obj, header, self._object_frame)
-            self._markers_pub.publish(markers.pose_markers(header, T_cam_obj))
-            self._markers_shown = True
+            if self.markers_wanted:
+                self._markers_pub.publish(markers.pose_markers(header, T_cam_obj))
+                self._markers_shown = True
         elif self._markers_shown:
             self._markers_pub.publish(markers.delete_markers(header))
             self._markers_shown = False
