@@ -121,7 +121,9 @@ def param(
     """
     if not description:
         raise ValueError("param() needs a description")
-    kind = type(default) if isinstance(default, bool | int | float | str | tuple) else None
+    # A tuple of numbers (a range, a vector) is left unchecked: only a list of strings is a ROS kind here.
+    strings = isinstance(default, tuple) and all(isinstance(v, str) for v in default)
+    kind = type(default) if isinstance(default, bool | int | float | str) or strings else None
     spec = ParamSpec(description, kind, range, low_open, high_open, unit, choices, also, check)
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata={PARAM_KEY: spec})

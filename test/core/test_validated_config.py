@@ -102,3 +102,19 @@ def test_validate_is_the_whole_mechanism() -> None:
     assert Knobs(steps=5).steps == 5
     with pytest.raises(ConfigError, match=r"Knobs: steps=6 must be an integer in \[1, 5\]; name='a1' must be letters"):
         Knobs(steps=6, name="a1")
+
+
+def test_a_tuple_of_numbers_is_not_taken_for_a_list_of_strings() -> None:
+    @dataclasses.dataclass
+    class Ranges:
+        distance_m: tuple[float, float] = param((0.4, 1.0), "a range, metres")
+        axes: tuple[str, ...] = param(("z_180",), "names")
+
+        def __post_init__(self) -> None:
+            validate(self)
+
+    fields = {f.name: f for f in dataclasses.fields(Ranges)}
+    assert param_spec(fields["distance_m"]).kind is None
+    Ranges()  # a numeric tuple default is valid
+    with pytest.raises(ConfigError, match="axes.*list of strings"):
+        Ranges(axes=(1.0,))  # type: ignore[arg-type]
