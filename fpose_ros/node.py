@@ -41,7 +41,7 @@ from fpose_ros.core.pose_result import TrackingMode
 from fpose_ros.core.tracking_state import LossCriteria, ObjectTracker
 from fpose_ros.ros.detection_messages import detection_3d_array, select_detection
 from fpose_ros.ros.frame_scheduler import FrameSchedulerConfig
-from fpose_ros.ros.image_conversion import color_to_rgb, depth_to_metres, describe
+from fpose_ros.ros.image_conversion import color_to_rgb, depth_to_metres, describe, selects_nothing
 from fpose_ros.ros.input_monitor import InputMonitor
 from fpose_ros.ros.markers import object_colour
 from fpose_ros.ros.node_config import EngineSection, NodeConfig, declare_and_read
@@ -157,10 +157,14 @@ class FposeNode(Node):
             worker.scheduler.push_frame(frame.stamp_ns, frame)
 
     def _on_mask(self, topic: str, msg: Image) -> None:
-        """A mask or label image: to every object it selects from (each takes its label's pixels)."""
+        """A mask or label image: to every object it selects from (each takes its label's pixels).
+
+        Not to an object whose label it does not hold (out of view, or not detected on this frame): for that
+        object no mask came.
+        """
         stamp = stamp_ns(msg)
         for worker in self._workers:
-            if worker.config.mask_source == topic:
+            if worker.config.mask_source == topic and not selects_nothing(msg, worker.config.mask_label):
                 worker.scheduler.push_mask(stamp, msg)
 
     def _on_detections_2d(self, msg: Detection2DArray) -> None:

@@ -154,6 +154,22 @@ def mask_to_bool(msg: Image, label: int = 0) -> np.ndarray:
     return pixels == label
 
 
+def selects_nothing(msg: Image, label: int) -> bool:
+    """Whether a label image holds no pixel of ``label`` (nonzero): the segmenter did not see that object.
+
+    Such an image is no mask for the object, as if none had come: paired with a frame, it would make a
+    registration job that has nothing to register on (an object out of view got one per label image the
+    other objects' detections sent). False for ``label`` 0 (a plain mask: an empty one is a detector
+    problem, reported where the mask is used) and for an image that does not decode (reported there too).
+    """
+    if label == 0:
+        return False
+    try:
+        return not bool(mask_to_bool(msg, label).any())
+    except InputError:
+        return False
+
+
 def rgb_to_image_msg(rgb: np.ndarray, header: Header) -> Image:
     """(H, W, 3) uint8 RGB -> an rgb8 sensor_msgs/Image with ``header``."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:

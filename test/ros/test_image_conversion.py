@@ -188,3 +188,15 @@ def test_a_label_image_splits_into_one_mask_per_object(encoding: str, dtype: typ
         assert np.array_equal(mask, labels == label)
     assert not (masks[1] & masks[2]).any() and masks[1].sum() == 6 and masks[2].sum() == 8 and masks[3].sum() == 1
     assert ic.mask_to_bool(msg, 0).sum() == 16  # 0: every labelled pixel
+
+
+def test_selects_nothing_only_for_a_label_image_without_the_label() -> None:
+    labels = np.zeros((4, 6), np.uint16)
+    labels[1, 2], labels[3, 5] = 1, 2
+    msg = ic.array_to_image_msg(labels, "16UC1")
+    assert not ic.selects_nothing(msg, 1) and not ic.selects_nothing(msg, 2)
+    assert ic.selects_nothing(msg, 3)  # that object is not in this image
+    assert not ic.selects_nothing(ic.array_to_image_msg(np.zeros((4, 6), np.uint8), "mono8"), 0)  # reported later
+    bad = ic.array_to_image_msg(labels, "16UC1")
+    bad.encoding = "rgb8"
+    assert not ic.selects_nothing(bad, 3)  # undecodable: the worker names the problem
