@@ -6,7 +6,8 @@
 Renders a synthetic scene with three objects (one static, two moving slowly; 640x480), registers each
 object on the first frame from its label, then tracks every frame, the same frames and objects in
 every case: each object alone on a worker thread (the one-object node), the three on a worker thread
-each (the multi-object node), and, for reference, the three one after another on one thread. Every
+each tracking one at a time (the multi-object node: ``WorkerShared.tracking_lock``), and, for reference,
+the three on a thread each all at once (the node before that lock) and one after another on one thread. Every
 worker thread tracks with the node's torch intra-op threads (``TRACKING_THREADS``; ``--track-threads
 0``: torch's default, as before the node set it). Prints per repeat and case the median and p90 wall
 time per frame (ms), the median CPU time of the process per frame (ms) and the ratio of the median
@@ -19,7 +20,9 @@ between objects is not included.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -69,19 +72,23 @@ def registered(seq: MultiObjectSequence, objects: Sequence[int]) -> list[ObjectT
     return trackers
 
 
-def frame_costs(seq: MultiObjectSequence, objects: Sequence[int], thread_each: bool, track_threads: int) -> Costs:
+def frame_costs(seq: MultiObjectSequence, objects: Sequence[int], thread_each: bool, track_threads: int,
+                serialized: bool = True) -> Costs:
     """Track ``objects`` on every frame after the first: on a worker thread each, or all on one worker thread.
 
     ``track_threads``: torch intra-op threads of the worker threads (0: torch's default).
+    ``serialized``: the worker threads track one at a time, as the node's (``WorkerShared.tracking_lock``).
     """
     import torch  # here, not at the top: the import sorter would put it before _node_env
 
     trackers = registered(seq, objects)
     workers = len(trackers) if thread_each else 1
     setup = (lambda: torch.set_num_threads(track_threads)) if track_threads > 0 else None
+    lock = threading.Lock() if serialized else contextlib.nullcontext()
 
     def track_all(group: Sequence[ObjectTracker], frame: object) -> list[bool]:
-        return [tracker.process(frame).has_pose for tracker in group]  # type: ignore[arg-type]
+        with lock:
+            return [tracker.process(frame).has_pose for tracker in group]  # type: ignore[arg-type]
 
     groups = [[t] for t in trackers] if thread_each else [trackers]
     wall, cpu, posed = [], [], 0
@@ -105,7 +112,7 @@ def main() -> None:
     seq = render_multi_object_sequence(MultiObjectSpec(ASSETS, ("static", "slow", "slow"), (None, None, None),
                                                        n_frames=args.frames, seed=4, spacing_m=0.2, depth_m=0.7))
     every = range(len(ASSETS))
-    print(f"{'repeat':>6} {'case':<24} {'median ms':>9} {'p90 ms':>7} {'cpu ms':>7} {'x one':>6} {'posed':>6}")
+    print(f"{'repeat':>6} {'case':<27} {'median ms':>9} {'p90 ms':>7} {'cpu ms':>7} {'x one':>6} {'posed':>6}")
     one: list[tuple[float, float]] = []
     three: list[tuple[float, float]] = []
     for repeat in range(args.repeats):
@@ -114,9 +121,10 @@ def main() -> None:
         each = frame_costs(seq, every, True, args.track_threads)
         cases = [(f"object {k} alone", c) for k, c in enumerate(alone)]
         cases += [("three, a thread each", each),
+                  ("three, threads unserialized", frame_costs(seq, every, True, args.track_threads, False)),
                   ("three, one thread", frame_costs(seq, every, False, args.track_threads))]
         for name, costs in cases:
-            print(f"{repeat:>6} {name:<24} {costs.median_ms:>9.1f} {costs.p90_ms:>7.1f} "
+            print(f"{repeat:>6} {name:<27} {costs.median_ms:>9.1f} {costs.p90_ms:>7.1f} "
                   f"{float(np.median(costs.cpu_s)) * 1e3:>7.1f} {costs.median_ms / one_ms:>6.2f} "
                   f"{costs.posed:>6.2f}", flush=True)
         one.append((one_ms, statistics.mean(c.p90_ms for c in alone)))
