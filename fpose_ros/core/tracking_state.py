@@ -383,19 +383,13 @@ class ObjectTracker:
             # Not where something hides the object: that is an occlusion whatever the start.
             still = self.estimator.track(frame, self._last_good)
             if self.criteria.failure(still, self._last_good, self._free_axis, self._symmetries) is None:
-                # The frame cost both tracks.
-                total_ms = (time.perf_counter() - started) * 1e3
-                return self._trusted(dataclasses.replace(
-                    still, timings=dataclasses.replace(still.timings, total_ms=total_ms)))
+                return self._trusted(_timed_since(still, started))
         if failure is None:
             return self._trusted(result)
         if before is None and self.criteria.retry_offset_m > 0:
             retried = self._retry_around(frame, start)
             if self.criteria.failure(retried, self._last_good, self._free_axis, self._symmetries) is None:
-                # The frame cost all its tracks, not only the winner's.
-                total_ms = (time.perf_counter() - started) * 1e3
-                return self._trusted(dataclasses.replace(
-                    retried, timings=dataclasses.replace(retried.timings, total_ms=total_ms)))
+                return self._trusted(_timed_since(retried, started))
         if self.criteria.occluded(result):
             self.mode, self._failures = TrackingMode.OCCLUDED, 0
             return _rejected(result, self.mode, f"object occluded; holding its last pose: {failure}")
@@ -506,6 +500,15 @@ def _velocity_seed(result: PoseResult, other: tuple[float, np.ndarray] | None,
     T = np.array(result.T_cam_centered, dtype=np.float64, copy=True)
     T[:3, 3] -= (other[1] - centre) * math.copysign(1.0, gap_s)
     return dataclasses.replace(result, T_cam_centered=T, stamp_s=result.stamp_s - abs(gap_s))
+
+
+def _timed_since(result: PoseResult, started: float) -> PoseResult:
+    """``result`` with its total time counted from ``started`` (``time.perf_counter()``).
+
+    A retried frame cost all its tracks, not only the one that passed.
+    """
+    total_ms = (time.perf_counter() - started) * 1e3
+    return dataclasses.replace(result, timings=dataclasses.replace(result.timings, total_ms=total_ms))
 
 
 def _rejected(result: PoseResult, mode: TrackingMode, reason: str) -> PoseResult:
