@@ -167,11 +167,10 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
     tracker = ObjectTracker(make_estimator(), LossCriteria())
     left = None
     period = 1.0 / seq.spec.fps
-    tracked_until = -1  # the last frame processed while tracking: as the node's scheduler, no backfill before it
+    posed_until = -1  # the last frame that got a pose: as the node's scheduler, no backfill at or before it
     # Frame i as a live camera would give it: published at i periods, its pose after the processing time.
     records = []
     for i, frame in enumerate(seq.frames):
-        was_tracking = tracker.mode is TrackingMode.TRACKING
         result = tracker.process(frame, masks[i])
         records.append(FrameRecord(stamp_ns=i, published_s=i * period, in_view=bool(seq.visible[i]),
                                    pose=result.T_cam_centered if result.has_pose else None,
@@ -180,9 +179,9 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
         if result.n_hypotheses == 1 and result.mode is TrackingMode.TRACKING:
             run.track_ms.append(result.timings.total_ms)
         if result.has_pose and result.n_hypotheses > 1:
-            run.track_ms.extend(_track_back(tracker, seq, records, result, i, tracked_until, backfill_frames))
-        if was_tracking or result.mode is TrackingMode.TRACKING:
-            tracked_until = i
+            run.track_ms.extend(_track_back(tracker, seq, records, result, i, posed_until, backfill_frames))
+        if result.has_pose:
+            posed_until = i
         if not seq.visible[i]:
             if left is None:
                 left = i
@@ -199,14 +198,14 @@ def run_sequence(seq: SyntheticSequence, make_estimator: Callable[[], Estimator]
 
 
 def _track_back(tracker: ObjectTracker, seq: SyntheticSequence, records: list[FrameRecord], result: PoseResult,
-                registered: int, tracked_until: int, most: int) -> list[float]:
+                registered: int, posed_until: int, most: int) -> list[float]:
     """As the node after a registration (``result``) on frame ``registered``: poses for the frames before it.
 
-    The frames after ``tracked_until`` (at most ``most``, newest first) are tracked back from the registered
+    The frames after ``posed_until`` (at most ``most``, newest first) are tracked back from the registered
     pose (``ObjectTracker.track_back``); their records get the poses, and they and the registered frame's pose
     are received once all are computed (the node publishes them together). Returns the tracking times, ms.
     """
-    earlier = list(range(registered - 1, max(tracked_until, registered - 1 - most), -1))
+    earlier = list(range(registered - 1, max(posed_until, registered - 1 - most), -1))
     reg = records[registered]
     back = tracker.track_back([seq.frames[j] for j in earlier], result)
     times = [b.timings.total_ms for b in back]

@@ -9,8 +9,9 @@ arrives late, or the engine needs longer than a frame period; the oldest mask no
 or the newest after a registration that failed), and tracking then continues with
 the frame right after the registered one, through every frame that arrived meanwhile, so tracking
 never has to follow more than a frame of motion at once. A registration also carries the frames before
-its own back to the last one tracked (``backfill_frames`` at most), for the worker to track back
-through. Frames are skipped evenly only when the
+its own back to the last one that got a pose (``backfill_frames`` at most), for the worker to track back
+through: the frames between the object's return and its first mask, and those whose tracking failed
+before a loss while the object was still in view. Frames are skipped evenly only when the
 backlog cannot be processed within ``catch_up_budget_s``, and then by at most ``max_catch_up_stride``
 frames at a time: a longer step is more motion than tracking follows on a fast object (180 deg/s
 turns 30 deg in 5 frames), and a loss costs far more coverage than a slower catch-up. Only an engine
@@ -61,7 +62,8 @@ class FrameSchedulerConfig:
     # A single frame (the first after a registration renders afresh, a busy machine preempts one) does not
     # decide how far to step: every frame is tracked until this many frames tell the cost.
     backfill_frames: int = param(15, "Most frames before a registered one that are tracked back from its pose, "
-                                     "newest first, back to the last frame tracked (0: none).", range=(0, None))
+                                     "newest first, back to the last frame that got a pose (0: none).",
+                                 range=(0, None))
     cost_samples: int = param(9, "Tracked frames whose median cost (s) estimates the next ones'.", range=(1, None))
 
     def __post_init__(self) -> None:
@@ -77,9 +79,10 @@ class Job(Generic[T, M]):
     (``ObjectTracker.note_mask``).
 
     ``earlier`` (REGISTER only): ``(stamp_ns, frame)`` of the frames before ``frame`` and after the last
-    frame processed while tracking, newest first, at most ``backfill_frames``: a successful registration
-    tracks back through them (``ObjectTracker.track_back``), so the frames between the object's return
-    and its first mask get poses too.
+    frame that got a pose, newest first, at most ``backfill_frames``: a successful registration tracks
+    back through them (``ObjectTracker.track_back``), so the frames between the object's return and its
+    first mask get poses too, and so do frames whose tracking failed before a loss (a drift on an
+    ambiguous view) where the registered pose reaches them.
     """
 
     kind: JobKind
@@ -99,7 +102,8 @@ class FrameScheduler(Generic[T, M]):
         self._masks: deque[tuple[int, M]] = deque(maxlen=config.mask_history_size)
         self._tracking = False
         self._cursor_ns = -1  # stamp of the last frame processed; the next job is newer
-        self._tracked_ns = -1  # stamp of the last frame processed while tracking: no backfill at or before it
+        self._posed_ns = -1  # stamp of the last frame that got a pose: no backfill at or before it
+        self._lost_ns = -1  # stamp of the frame the object was last lost on: no registration at or before it
         self._last_mask_used_ns = -1  # a frame registers with its mask once
         self._registration_failed = False  # the last registration gave no pose: the next tries the newest mask
         self._costs: deque[float] = deque(maxlen=config.cost_samples)  # engine s per tracked frame, newest last
@@ -148,7 +152,8 @@ class FrameScheduler(Generic[T, M]):
             self._masks.clear()
         self._tracking = False
         self._cursor_ns = -1
-        self._tracked_ns = -1
+        self._posed_ns = -1
+        self._lost_ns = -1
         self._last_mask_used_ns = -1
         self._registration_failed = False
 
@@ -168,8 +173,12 @@ class FrameScheduler(Generic[T, M]):
             self._woken = False
             return None if self._closed else job
 
-    def done(self, job: Job[T, M], tracking: bool, processing_s: float) -> None:
-        """Report the engine's outcome for ``job``: whether it now tracks, and how long the job took (s)."""
+    def done(self, job: Job[T, M], tracking: bool, posed: bool, processing_s: float) -> None:
+        """Report the engine's outcome for ``job``.
+
+        ``tracking``: the tracker now tracks; ``posed``: ``job``'s frame got a pose (the frames tracked back
+        are the worker's own business); ``processing_s``: how long the job took.
+        """
         with self._cond:
             if job.kind is JobKind.REGISTER:
                 self._last_mask_used_ns = job.stamp_ns
@@ -177,10 +186,13 @@ class FrameScheduler(Generic[T, M]):
             elif tracking:
                 self._costs.append(processing_s)
             if self._tracking and not tracking:
-                # Lost: frames and masks up to here show the object where it no longer is.
-                self._discard_until(job.stamp_ns)
-            if self._tracking or tracking:
-                self._tracked_ns = max(self._tracked_ns, job.stamp_ns)
+                # Lost: frames up to here show the object where it no longer is, and so do their masks, late
+                # ones too: none is registered on. The frames stay for the next registration to track back
+                # through (it stops at the first that fails).
+                self._lost_ns = job.stamp_ns
+                _keep_after(self._masks, job.stamp_ns)
+            if posed:
+                self._posed_ns = max(self._posed_ns, job.stamp_ns)
             self._tracking = tracking
             self._cursor_ns = job.stamp_ns
             self._cond.notify_all()
@@ -232,7 +244,7 @@ class FrameScheduler(Generic[T, M]):
                 # Registered on the oldest, the one after it: under load the mask queue no longer holds older ones.
                 other = pairs[chosen + 1] if chosen + 1 < len(pairs) else pairs[chosen - 1] if chosen else None
                 stamp = pairs[chosen][0]
-                earlier = tuple(entry for entry in reversed(self._frames) if self._tracked_ns < entry[0] < stamp)
+                earlier = tuple(entry for entry in reversed(self._frames) if self._posed_ns < entry[0] < stamp)
                 return Job(JobKind.REGISTER, *pairs[chosen], other_mask=None if other is None else other[1:],
                            earlier=earlier[:self._config.backfill_frames])
         backlog = [entry for entry in self._frames if entry[0] > self._cursor_ns]
@@ -272,18 +284,15 @@ class FrameScheduler(Generic[T, M]):
         return max(span * 1e-9 / (len(self._frames) - 1), 1e-3)
 
     def _pairs(self) -> Iterator[tuple[int, T, M]]:
-        """(stamp, frame, mask) of the frames that have a mask within the slop, newest first."""
+        """(stamp, frame, mask) of the frames after the last loss that have a mask within the slop, newest first."""
         if not self._masks:
             return
         for stamp, frame in reversed(self._frames):
+            if stamp <= self._lost_ns:
+                return
             best = min(self._masks, key=lambda entry: abs(entry[0] - stamp))
             if abs(best[0] - stamp) <= self._config.mask_slop_ns:
                 yield stamp, frame, best[1]
-
-    def _discard_until(self, stamp_ns: int) -> None:
-        _keep_after(self._frames, stamp_ns)
-        _keep_after(self._masks, stamp_ns)
-
 
 def _keep_after(queue: deque[tuple[int, X]], stamp_ns: int) -> None:
     """Drop the entries of a stamp-ordered ``(stamp_ns, item)`` queue stamped at or before ``stamp_ns``."""

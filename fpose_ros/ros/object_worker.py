@@ -117,6 +117,9 @@ class ObjectWorker:
         self._mask_topic = shared.mask_topic(config.mask_source)
         self._model, self._tracker = model, tracker  # only the worker thread touches them from here on
         self._mode = TrackingMode.REGISTERING
+        # The tracker's own state after the last job: a registration awaiting confirmation reports the mode
+        # before it (``mode``) while the scheduler must bridge it like any other.
+        self._tracking = False
         self._pending_model: tuple[ObjectModel, str, float] | None = None
         self._reset_reason: str | None = None
         self._state_lock = threading.Lock()  # guards _mode, _pending_model, _reset_reason, _frames_processed
@@ -183,13 +186,14 @@ class ObjectWorker:
             # Set for every job: the count is the thread's own, but torch hands the last count set
             # anywhere to a thread's first parallel operation.
             torch.set_num_threads(TRACKING_THREADS if job.kind is JobKind.TRACK else self._registration_threads)
+            posed = False
             try:
                 if job.kind is JobKind.TRACK:
                     with self._shared.tracking_lock:
-                        self._process(job)
+                        posed = self._process(job)
                 else:
-                    self._process(job)
-                tracking = self.mode is TrackingMode.TRACKING
+                    posed = self._process(job)
+                tracking = self._tracking
             except Exception as exc:  # the node must survive anything one frame can cause
                 self._shared.warn.log(f"worker:{self.config.name}:{type(exc).__name__}",
                                       f"{self.config.name}: frame processing failed: {type(exc).__name__}: "
@@ -197,7 +201,7 @@ class ObjectWorker:
                 with self._state_lock:
                     self._reset_reason = f"internal error: {exc}"
                 tracking = False  # registers again; the masks held stay usable
-            scheduler.done(job, tracking=tracking, processing_s=time.perf_counter() - start)
+            scheduler.done(job, tracking=tracking, posed=posed, processing_s=time.perf_counter() - start)
 
     def _apply_requests(self) -> None:
         """Mesh changes and resets requested by other threads, applied between frames."""
@@ -210,12 +214,15 @@ class ObjectWorker:
             self._tracker = self._shared.make_tracker(model)
             self._outputs.set_model(model, mesh_file, mesh_scale, self.latest_header)
             self._set_mode(TrackingMode.REGISTERING)
+            self._tracking = False
         if reason is not None:
             self._tracker.reset()
             self._set_mode(TrackingMode.REGISTERING)
+            self._tracking = False
             self._shared.logger.info(f"{self._label}tracking reset: {reason}")
 
-    def _process(self, job: Job[SyncedFrame, Image | Detection2D]) -> None:
+    def _process(self, job: Job[SyncedFrame, Image | Detection2D]) -> bool:
+        """Run ``job``'s frame through the tracker and publish; returns whether that frame got a pose."""
         item, mask_msg = job.frame, job.mask if job.kind is JobKind.REGISTER else None
         header = item.color.header
         self.latest_header = header
@@ -225,19 +232,21 @@ class ObjectWorker:
             message = f"frame at {header.stamp.sec}.{header.stamp.nanosec:09d} skipped: {exc}"
             self._shared.warn.log(f"frame:{type(exc).__name__}:{str(exc)[:40]}", message)
             self._outputs.publish_status(header, self.mode, message)
-            return
+            return False
         mask = self._to_mask(mask_msg, frame, header) if mask_msg is not None else None
         start = time.perf_counter()
         if job.other_mask is not None:
             self._note_other_mask(*job.other_mask)
         result = self._tracker.process(frame, mask)
+        self._tracking = self._tracker.mode is TrackingMode.TRACKING
         processing_ms = (time.perf_counter() - start) * 1e3
         if result.has_pose and result.n_hypotheses > 1 and job.earlier:
             self._track_back(job.earlier, result)  # their poses go out first: stamps stay in order on every topic
         self._publish(item, frame, result, processing_ms)
-        self._set_mode(result.mode)  # the scheduler discards frames and masks from before a loss
+        self._set_mode(result.mode)  # the scheduler discards the masks from before a loss
         if job.kind is JobKind.REGISTER:
             _node_env.release_free_memory()  # the registration's temporaries, freed by now (see the module)
+        return result.has_pose
 
     def _publish(self, item: SyncedFrame, frame: RGBDFrame, result: PoseResult, processing_ms: float) -> None:
         """One processed frame's pose, status, ``/tf`` and detection (with the other objects'), overlay."""

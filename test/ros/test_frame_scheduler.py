@@ -14,10 +14,12 @@ def make(**overrides: float) -> FrameScheduler[int, str]:
     return FrameScheduler(FrameSchedulerConfig(**overrides))
 
 
-def run(sched: FrameScheduler[int, str], tracking_after: bool = True, cost_s: float = 0.005) -> Job[int, str]:
+def run(sched: FrameScheduler[int, str], tracking_after: bool = True, cost_s: float = 0.005,
+        posed: bool | None = None) -> Job[int, str]:
+    """The next job, reported done; the frame got a pose where the tracker tracks after it (unless ``posed``)."""
     job = sched.next_job(timeout=0)
     assert job is not None
-    sched.done(job, tracking=tracking_after, processing_s=cost_s)
+    sched.done(job, tracking=tracking_after, posed=tracking_after if posed is None else posed, processing_s=cost_s)
     return job
 
 
@@ -43,7 +45,8 @@ def test_every_mask_timing_registers_on_its_frame_and_tracks_every_later_frame(m
         else:
             sched.push_mask(4 * PERIOD, "m4")
         while (job := sched.next_job(timeout=0)) is not None:
-            sched.done(job, tracking=job.kind is JobKind.REGISTER or sched.tracking, processing_s=0.005)
+            tracking = job.kind is JobKind.REGISTER or sched.tracking
+            sched.done(job, tracking=tracking, posed=tracking, processing_s=0.005)
             processed.append((job.kind, job.frame))
     registrations = [frame for kind, frame in processed if kind is JobKind.REGISTER]
     assert registrations == [4]
@@ -59,7 +62,7 @@ def test_masks_at_3hz_register_once_then_track_in_order() -> None:
         if k % 10 == 0:
             sched.push_mask(k * PERIOD, f"m{k}")
         while (job := sched.next_job(timeout=0)) is not None:
-            sched.done(job, tracking=True, processing_s=0.005)
+            sched.done(job, tracking=True, posed=True, processing_s=0.005)
             if job.kind is JobKind.TRACK:
                 tracked.append(job.frame)
     assert tracked == list(range(1, 60))
@@ -207,7 +210,10 @@ def test_after_a_failed_registration_the_newest_mask_with_the_one_before_it() ->
 
 
 def test_a_registration_carries_the_frames_back_to_the_last_tracked_one_newest_first() -> None:
-    """Tracked 0-2, lost on 3; the object returns and its first mask is frame 9's: frames 8 down to 4 come along."""
+    """Tracked 0-2, lost on 3; the object returns and its first mask is frame 9's: frames 8 down to 3 come along.
+
+    Frame 3 got no pose: the registered pose may reach it (``ObjectTracker.track_back`` stops where it does not).
+    """
     sched = make()
     sched.push_frame(0, 0)
     sched.push_mask(0, "m0")
@@ -224,8 +230,36 @@ def test_a_registration_carries_the_frames_back_to_the_last_tracked_one_newest_f
     sched.push_mask(9 * PERIOD, "m9")
     job = run(sched)
     assert (job.kind, job.frame) == (JobKind.REGISTER, 9)
-    assert [frame for _stamp, frame in job.earlier] == [8, 7, 6, 5, 4]
-    assert [stamp for stamp, _frame in job.earlier] == [k * PERIOD for k in (8, 7, 6, 5, 4)]
+    assert [frame for _stamp, frame in job.earlier] == [8, 7, 6, 5, 4, 3]
+    assert [stamp for stamp, _frame in job.earlier] == [k * PERIOD for k in (8, 7, 6, 5, 4, 3)]
+
+
+def test_frames_whose_tracking_failed_before_a_loss_come_along_with_the_next_registration() -> None:
+    """Tracked 1-4 with poses, 5 and 6 failed (6 lost) while the object stayed in view; frame 7's mask registers.
+
+    The drift that failed 5 and 6 was the tracker's, not the object's: the registration on 7 carries 6 and 5,
+    and not 4 (it has its pose), nor a mask from before the loss.
+    """
+    sched = make()
+    sched.push_frame(0, 0)
+    sched.push_mask(0, "m0")
+    run(sched)
+    for k in range(1, 7):
+        sched.push_frame(k * PERIOD, k)
+    sched.push_mask(3 * PERIOD, "m3")  # late: arrives after frame 3 was tracked
+    for k in range(1, 5):
+        assert run(sched).frame == k
+    assert run(sched, posed=False).frame == 5  # not confirmed: still tracking, no pose
+    assert run(sched, tracking_after=False).frame == 6  # lost
+    sched.push_frame(7 * PERIOD, 7)
+    assert run(sched, tracking_after=False).kind is JobKind.TRACK  # m3 went with the loss: waiting for a mask
+    sched.push_mask(4 * PERIOD, "m4")  # late, after the loss: the object may have left since
+    assert sched.next_job(timeout=0) is None  # not registered on
+    sched.push_frame(8 * PERIOD, 8)
+    sched.push_mask(8 * PERIOD, "m8")
+    job = run(sched)
+    assert (job.kind, job.frame) == (JobKind.REGISTER, 8)
+    assert [frame for _stamp, frame in job.earlier] == [7, 6, 5]
 
 
 def test_the_frames_carried_back_are_bounded() -> None:
