@@ -33,7 +33,7 @@ from fpose_ros.core.observation import Observation, observation_from_frame
 from fpose_ros.core.pose_conditioned_crop import crop_affine
 from fpose_ros.core.pose_result import PoseResult, StageTimings, TrackingMode
 from fpose_ros.core.refinement.base import Refiner, SurfaceSharingRefiner
-from fpose_ros.core.refinement.geometric import GeometricRefiner, GeometricRefinerConfig
+from fpose_ros.core.refinement.geometric import GeometricRefiner, GeometricRefinerConfig, least_constrained_translation
 from fpose_ros.core.rendering.base import MeshTensors, Renderer
 from fpose_ros.core.rendering.factory import BACKENDS, create_renderer
 from fpose_ros.core.rendering.visible_surface import VisibleSurface
@@ -132,6 +132,17 @@ class EstimatorConfig:
                                  range=(8, 512), unit="pixels")
     spin_step_deg: float = param(2.0, "Step of the turn search of tracking and of registration's final local "
                                       "search, degrees.", range=(0.1, 30), unit="degrees")
+    # Point-to-plane ICP cannot see a slide along a direction that no visible normal has a part of (a box
+    # seen edge-on with two faces in view slides along their common edge): the pose drifts there by the
+    # velocity's error, a little each frame (indep_sugar_exit_and_return: 10 mm in 12 frames, then lost,
+    # in about 1 of 7 live runs; with the search none in 12, offline drift after a 0.3 mm nudge halved).
+    slide_track_m: float = param(0.003, "Where the visible surface leaves a translation direction nearly "
+                                        "unconstrained by depth (see slide_condition), tracking also scores "
+                                        "the refined pose moved this far either way along it and keeps the "
+                                        "best, metres; 0 = never.", range=(0, 0.05), unit="metres")
+    slide_condition: float = param(0.1, "The slide search runs where the visible normals' scatter along its "
+                                        "weakest direction is below this fraction of its strongest.",
+                                    range=(0, 1))
     min_register_score: float = param(0.3, "A registration whose best score is below this reports no pose.",
                                       range=(0, 1))
     track_margin: float = param(1.5, "Tracking reads the image inside the previous pose's crop window scaled by "
@@ -462,6 +473,8 @@ class PoseEstimator:
                     T, details = self._track_turn(obs, T, surface)
                 else:
                     details = self.trust_scorer.score_surface(surface, obs, T)
+                if self.config.slide_track_m > 0:
+                    T, details = self._track_slide(obs, T, surface, details)
             else:
                 T = self.track_refiner.refine(self.render_model, obs, T_prev, self.config.track_iterations)
                 t_refine = time.perf_counter()
@@ -602,6 +615,29 @@ class PoseEstimator:
         best = int(torch.argmax(details.appearance - _TURN_PRIOR * angles.abs() / max(half_range_deg, 1e-6)))
         return candidates[best:best + 1], details.row(best)
 
+    def _track_slide(self, obs: Observation, T: torch.Tensor, surface: VisibleSurface, details: ScoreDetails
+                     ) -> tuple[torch.Tensor, ScoreDetails]:
+        """A refined (1, 4, 4) pose moved along the direction depth cannot fix, if that scores better.
+
+        Where :func:`least_constrained_translation` of the rendering's visible normals is below
+        ``slide_condition``, the pose moved ``slide_track_m`` either way along that direction is scored on
+        ``surface`` (moved rigidly, no rendering) beside the pose itself; the best score wins by more than
+        ``_SLIDE_PRIOR``. The score's appearance and outline see what the depth fit cannot.
+
+        Returns:
+            The (1, 4, 4) pose and its score details (one row): ``T`` and ``details`` when it stays.
+        """
+        direction, ratio = least_constrained_translation(surface.normals[0][surface.valid[0]])
+        if ratio > self.config.slide_condition:
+            return T, details
+        step = T[0, :3, :3] @ direction.to(T.dtype) * self.config.slide_track_m  # object frame -> camera frame
+        candidates = T.repeat(3, 1, 1)
+        candidates[0, :3, 3] -= step
+        candidates[2, :3, 3] += step
+        moved = self.trust_scorer.score_surface(surface.repeated(3), obs, candidates)
+        best = int(torch.argmax(moved.score - _SLIDE_PRIOR * torch.tensor([1.0, 0.0, 1.0], device=T.device)))
+        return (T, details) if best == 1 else (candidates[best:best + 1], moved.row(best))
+
     def turns(self, angles_deg: torch.Tensor) -> torch.Tensor:
         """(K, 4, 4) float32 turns of the centred frame about the axis of revolution by (K,) angles, degrees."""
         assert self.spin_axis is not None
@@ -636,6 +672,8 @@ EQUIVALENT_HYPOTHESIS_DEG = 20.0
 _FULL_TURN_MARGIN = 0.03
 #: Appearance NCC a turn loses at the end of a turn search's range (in proportion nearer): on ties, the refined pose.
 _TURN_PRIOR = 0.01
+#: Score a slide of ``slide_track_m`` must gain over the refined pose (depth barely tells them apart: noise).
+_SLIDE_PRIOR = 0.01
 
 
 def _no_pose(reason: str, mode: TrackingMode, stamp: float, start: float, timings: StageTimings | None = None,

@@ -222,6 +222,28 @@ def largest_move(T_a: torch.Tensor, T_b: torch.Tensor, radius: float) -> torch.T
     return torch.maximum(delta[:, :, :3].amax((1, 2)) * radius, delta[:, :, 3].amax(1))
 
 
+def least_constrained_translation(normals: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """The translation that point-to-plane alignment of a surface with these normals sees least.
+
+    A point-to-plane residual changes with a translation ``t`` by ``n . t``; over the surface the
+    translation block of the normal equations is ``sum n n^T``. Its eigenvector of the smallest eigenvalue
+    is the direction the surface fixes least (a box with two faces in view: along their common edge,
+    eigenvalue 0); the ratio of the smallest to the largest eigenvalue says how badly (1: a corner of a
+    cube, all directions alike). O(N).
+
+    Args:
+        normals: (N, 3) unit normals of the visible surface, any frame.
+
+    Returns:
+        (3,) float32 unit direction in the normals' frame (sign arbitrary) and the eigenvalue ratio in [0, 1]
+        (0 for fewer than 3 normals).
+    """
+    scatter = (normals.T.to(torch.float64) @ normals.to(torch.float64)) / max(normals.shape[0], 1)
+    values, vectors = torch.linalg.eigh(scatter)
+    ratio = float(values[0].clamp_min(0.0) / values[2]) if float(values[2]) > 0 else 0.0
+    return vectors[:, 0].to(torch.float32), ratio if normals.shape[0] >= 3 else 0.0
+
+
 def inlier_schedule(start_m: float, end_m: float, steps: int) -> list[float]:
     """Geometric interpolation of the inlier distance from ``start_m`` to ``end_m`` (metres) over ``steps``.
 

@@ -24,6 +24,7 @@ from fpose_ros.core.refinement.geometric import (
     icp_targets,
     inlier_schedule,
     largest_move,
+    least_constrained_translation,
     point_to_plane_step,
     solve_damped,
 )
@@ -237,3 +238,18 @@ def test_largest_move_measures_translation_and_rotation_in_metres():
     assert float(largest_move(T, shifted, 0.1)[0]) == pytest.approx(0.003, rel=1e-4)
     # A turn by a moves rotation entries by at most a and, rows of R being unit vectors, at least a / sqrt(3).
     assert 0.01 * 0.1 / math.sqrt(3) <= float(largest_move(T, turned, 0.1)[0]) <= 0.01 * 0.1 * 1.001
+
+
+def test_least_constrained_translation_of_two_faces_is_their_common_edge():
+    normals = torch.tensor([[1.0, 0.0, 0.0]] * 50 + [[0.0, 1.0, 0.0]] * 30)
+    direction, ratio = least_constrained_translation(normals)
+    assert ratio == pytest.approx(0.0, abs=1e-9)
+    assert abs(float(direction[2])) == pytest.approx(1.0)
+
+
+def test_least_constrained_translation_of_a_cube_corner_is_no_direction_in_particular():
+    normals = torch.eye(3).repeat_interleave(40, dim=0)
+    assert least_constrained_translation(normals)[1] == pytest.approx(1.0)
+    sliver = torch.tensor([[1.0, 0.0, 0.0]] * 40 + [[0.0, 1.0, 0.0]] * 40 + [[0.0, 0.0, 1.0]] * 2)
+    direction, ratio = least_constrained_translation(sliver)  # a third face barely in view
+    assert ratio == pytest.approx(2 / 40) and abs(float(direction[2])) == pytest.approx(1.0)
