@@ -51,7 +51,8 @@ class LiveRun:
         first_pose_after_mask_s: first mask published -> first pose received, seconds.
         reacquire_s: per loss, first mask published after it -> next pose received, seconds.
         losses: times the status turned "lost" after a pose; loss_causes: their status messages.
-        losses_after_registration: those within 10 frames after a registration, where the object was visible.
+        losses_after_registration: those within 10 frames after a registration, where the object was visible
+            on that frame and the next.
         cpu_s_per_frame: node process user + system CPU (all threads) during play, per published frame.
         peak_rss_mb: the node's RSS high-water mark (VmHWM), MB.
         offline: the offline engine's figures on the same frames and masks (None: not run).

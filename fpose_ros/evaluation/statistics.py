@@ -17,8 +17,9 @@ Definitions (docs/benchmark.md repeats them):
   ``budget_s`` after the registration's pose (the scheduler's catch-up budget), whichever comes first.
 * A **loss** is a status turning "lost" after the node had tracked. A loss **within N frames after
   a registration** is one whose frame is at most N frames (by stamp) after the frame of the last
-  registration before it, counted only where the object is visible on that frame (where it left the
-  view or is hidden, losing it is right).
+  registration before it, counted only where the object is visible on that frame and the next (where it
+  left the view, is leaving it or is hidden, losing it is right: an object that jumps out of view is
+  lost on its last frame in view).
 * Occlusion and return figures (issue 14, :class:`ScenarioFigures`): the coverage of the frames on
   which at least 30 % of the object's silhouette shows, the poses on frames where less than 10 %
   shows, the **wrong poses** (ADD-S above 10 % of the object's diameter, on any frame); after the
@@ -551,7 +552,8 @@ def losses_after_registration(events: Sequence[StatusEvent], frame_index: Mappin
     Args:
         events: the node's statuses in arrival order.
         frame_index: stamp (ns) -> frame number of the published sequence.
-        visible: per frame number, the object is in view and not hidden; None counts every loss.
+        visible: per frame number, the object is in view and not hidden; None counts every loss. A loss
+            counts where the object is visible on its frame and on the next (or that is the last frame).
         within: frames after the registered frame.
     """
     early: list[StatusEvent] = []
@@ -564,7 +566,7 @@ def losses_after_registration(events: Sequence[StatusEvent], frame_index: Mappin
         if event.registered:
             registered_at = index
         elif id(event) in lost and registered_at is not None and 0 <= index - registered_at <= within \
-                and (visible is None or bool(visible[index])):
+                and (visible is None or bool(visible[index]) and bool(visible[min(index + 1, len(visible) - 1)])):
             early.append(event)
     return early
 

@@ -198,6 +198,8 @@ def test_losses_after_registration_count_only_near_visible_ones():
     visible = [True] * 50
     visible[43] = False  # the object left the view: losing it is right
     assert [e.stamp_ns for e in losses_after_registration(stream, index, visible)] == [12]
+    visible[13] = False  # gone on the frame after the loss: it was leaving the view
+    assert losses_after_registration(stream, index, visible) == []
     assert [e.stamp_ns for e in losses_after_registration(stream, index, within=9)] == [43]
 
 
