@@ -29,11 +29,11 @@ published pose is, of the equivalent ones, the nearest the previously published 
 registration, the last one published if at most ``SYMMETRY_MEMORY_S`` old, else the one nearest the
 camera's axes), so it does not flip between equivalent poses from frame to frame.
 
-A pose registered on a mask touching the image border is published only once the next tracked frame
-confirms it, unless the mask before it touched the border too (``border_mask_pair_s``): an object
-coming back into view is often mid-swing, and a pose registered on its first mask may be out of the
-tracking window by the next frame. Not confirmed, it is dropped without a loss (the state stays what it
-was before the registration) and the next mask registers; confirmed, tracking goes on from there.
+Once the object has been published, a mask touching the image border registers only when the mask
+before it did too (``border_mask_pair_s``): an object coming back into view is mid-swing (as it
+left), and a pose registered on its first mask is out of the tracking window by the next frame. Before
+the first pose (start-up), a border-cut mask registers at once: nothing says the object moves, and
+waiting for a second mask delays the first pose by a mask period (0.33 s at 3 Hz).
 """
 
 from __future__ import annotations
@@ -88,16 +88,15 @@ class LossCriteria:
     occlusion_timeout_s: float = param(
         2.0, "Longest the object stays OCCLUDED after its last trusted pose before it is LOST (by frame stamps), "
              "seconds.", range=(0, None), low_open=True, unit="s")
-    # An object coming into view is often mid-swing: registered on its first, border-cut mask, it can
-    # move out of the tracking window by the next frame and be lost again (indep_sugar_exit_and_return:
-    # registered at its return, lost 2 frames later, registered again on the next mask). Waiting for the
-    # next mask instead cost a first pose 0.66 s after the first mask at 3 Hz (indep_bottle_fly60, whose
-    # cap starts out of view).
+    # An object coming back into view is usually mid-swing: registered on its first, border-cut mask, it has
+    # moved out of the tracking window by the next frame and is lost again (indep_sugar_exit_and_return:
+    # registered at its return, lost 2 frames later, registered again on the next mask). Not before the
+    # first pose: indep_bottle_fly60 starts with its cap out of view, and waiting cost 0.33 s at 3 Hz.
     border_mask_pair_s: float = param(
-        0.5, "A pose registered on a mask touching the image border (the object entering or leaving the view) is "
-             "published only once the next tracked frame confirms it, unless the mask before it, at most this "
-             "many seconds earlier, touched the border too (the object stays there); a mask clear of the border "
-             "is trusted at once. 0: every registration is trusted at once.",
+        0.5, "Once the object has had a pose, a mask touching the image border (the object coming back into or "
+             "leaving the view) is registered on only when the mask before it, at most this many seconds earlier, "
+             "touched the border too (the object stays there); a mask clear of the border, or any mask before "
+             "the first pose, registers at once. 0: every mask registers.",
         range=(0, None), unit="s")
     # The refiner's reach from a wrong start is a fraction of the object (its first inlier distance): a
     # fast object's first frame after a registration is a few cm away (proc3_fast: 2 cm per frame; from
@@ -250,9 +249,6 @@ class ObjectTracker:
         self._before_last: PoseResult | None = None
         self._failures = 0
         self._border_mask_s: float | None = None  # stamp of the last mask that touched the image border
-        # Set while a registration on a border-cut mask awaits the next frame's confirmation: the mode reported
-        # until then (the one before that registration).
-        self._confirming: TrackingMode | None = None
         # (stamp_s, mask_centre) of the last detector mask seen: with the next registration's, the object's velocity.
         self._mask_seen: tuple[float, np.ndarray] | None = None
         # The last pose reported (kept across losses): a registration's pose is the equivalent nearest it.
@@ -269,7 +265,6 @@ class ObjectTracker:
         self._before_last = None
         self._failures = 0
         self._border_mask_s = None
-        self._confirming = None
 
     def process(self, frame: RGBDFrame, mask: np.ndarray | None = None) -> PoseResult:
         """Advance the state machine by one frame.
@@ -308,10 +303,11 @@ class ObjectTracker:
         other = self._mask_seen
         self.note_mask(frame, mask)
         centre = None if self._mask_seen is None else self._mask_seen[1]
-        unconfirmed = False
-        if self.criteria.border_mask_pair_s > 0 and touches_border(mask):
+        if self.criteria.border_mask_pair_s > 0 and self._published is not None and touches_border(mask):
             previous, self._border_mask_s = self._border_mask_s, frame.stamp_s
-            unconfirmed = previous is None or not 0 < frame.stamp_s - previous <= self.criteria.border_mask_pair_s
+            if previous is None or not 0 < frame.stamp_s - previous <= self.criteria.border_mask_pair_s:
+                return _without_pose(frame, self.mode, "the mask touches the image border (the object is coming "
+                                                       "into or leaving the view): registering on a later mask")
         else:
             self._border_mask_s = None
         result = self.estimator.register(frame, mask)
@@ -319,19 +315,12 @@ class ObjectTracker:
         if failure is not None:
             self.mode = TrackingMode.REGISTERING
             return _rejected(result, self.mode, f"registration failed: {failure}")
-        # Reported until confirmed; from OCCLUDED the held pose is gone with this registration, so LOST.
-        self._confirming = (TrackingMode.LOST if self.mode is TrackingMode.OCCLUDED else self.mode) if unconfirmed \
-            else None
         self.mode = TrackingMode.TRACKING
         # No velocity across a registration from poses (the pose before it may be from before a loss or an
         # occlusion), but from the masks: the refinement does not follow a fast object's first frame from
         # where it was registered (proc3_fast: 2 cm per frame, lost right after 7 of 26 registrations
         # without, 1 with the masks' velocity).
         self._last_good, self._before_last, self._failures = result, _velocity_seed(result, other, centre), 0
-        if self._confirming is not None:
-            return _rejected(result, self._confirming, "registered on a mask touching the image border (the object "
-                                                       "may be coming into view mid-swing): the pose is published "
-                                                       "once the next frame confirms it")
         return dataclasses.replace(self._publish(result, self._recently_published(frame.stamp_s)), mode=self.mode)
 
     def track_back(self, frames: Sequence[RGBDFrame], registered: PoseResult) -> list[PoseResult]:
@@ -405,8 +394,6 @@ class ObjectTracker:
             retried = self._retry_around(frame, start)
             if self.criteria.failure(retried, self._last_good, self._free_axis, self._symmetries) is None:
                 return self._trusted(_timed_since(retried, started))
-        if self._confirming is not None:
-            return self._unconfirmed(result, failure)
         if self.criteria.occluded(result):
             self.mode, self._failures = TrackingMode.OCCLUDED, 0
             return _rejected(result, self.mode, f"object occluded; holding its last pose: {failure}")
@@ -453,20 +440,8 @@ class ObjectTracker:
             return self._register(frame, mask)  # nothing in front of the held pose: the object moved while hidden
         return self._failed(result, failure)
 
-    def _unconfirmed(self, result: PoseResult, failure: str) -> PoseResult:
-        """The frame after a registration on a border-cut mask failed: that registration is dropped.
-
-        No loss: the state reported is the one before the registration, and the next mask registers (at once if
-        it touches the border too, by ``border_mask_pair_s``).
-        """
-        assert self._confirming is not None  # only called while confirming
-        mode, border_mask_s = self._confirming, self._border_mask_s
-        self.reset()
-        self.mode, self._border_mask_s = mode, border_mask_s
-        return _rejected(result, mode, f"registration on a mask touching the image border not confirmed: {failure}")
-
     def _trusted(self, result: PoseResult) -> PoseResult:
-        self.mode, self._confirming = TrackingMode.TRACKING, None
+        self.mode = TrackingMode.TRACKING
         # The pose before, as the equivalent nearest this one: a flip to an equivalent pose is no velocity.
         before = None if self._last_good is None else self._equivalent_nearest(self._last_good, result)
         self._before_last, self._last_good, self._failures = before, result, 0

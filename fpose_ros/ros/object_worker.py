@@ -117,9 +117,6 @@ class ObjectWorker:
         self._mask_topic = shared.mask_topic(config.mask_source)
         self._model, self._tracker = model, tracker  # only the worker thread touches them from here on
         self._mode = TrackingMode.REGISTERING
-        # The tracker's own state after the last job: a registration awaiting confirmation reports the mode
-        # before it (``mode``) while the scheduler must bridge it like any other.
-        self._tracking = False
         self._pending_model: tuple[ObjectModel, str, float] | None = None
         self._reset_reason: str | None = None
         self._state_lock = threading.Lock()  # guards _mode, _pending_model, _reset_reason, _frames_processed
@@ -193,7 +190,7 @@ class ObjectWorker:
                         posed = self._process(job)
                 else:
                     posed = self._process(job)
-                tracking = self._tracking
+                tracking = self.mode is TrackingMode.TRACKING
             except Exception as exc:  # the node must survive anything one frame can cause
                 self._shared.warn.log(f"worker:{self.config.name}:{type(exc).__name__}",
                                       f"{self.config.name}: frame processing failed: {type(exc).__name__}: "
@@ -214,11 +211,9 @@ class ObjectWorker:
             self._tracker = self._shared.make_tracker(model)
             self._outputs.set_model(model, mesh_file, mesh_scale, self.latest_header)
             self._set_mode(TrackingMode.REGISTERING)
-            self._tracking = False
         if reason is not None:
             self._tracker.reset()
             self._set_mode(TrackingMode.REGISTERING)
-            self._tracking = False
             self._shared.logger.info(f"{self._label}tracking reset: {reason}")
 
     def _process(self, job: Job[SyncedFrame, Image | Detection2D]) -> bool:
@@ -238,7 +233,6 @@ class ObjectWorker:
         if job.other_mask is not None:
             self._note_other_mask(*job.other_mask)
         result = self._tracker.process(frame, mask)
-        self._tracking = self._tracker.mode is TrackingMode.TRACKING
         processing_ms = (time.perf_counter() - start) * 1e3
         if result.has_pose and result.n_hypotheses > 1 and job.earlier:
             self._track_back(job.earlier, result)  # their poses go out first: stamps stay in order on every topic

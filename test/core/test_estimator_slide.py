@@ -2,15 +2,13 @@
 
 import numpy as np
 import pytest
-import torch
+from engine_frames import frame_at
 from scipy.spatial.transform import Rotation
 
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.estimator import EstimatorConfig, build_estimator
-from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.object_model import object_model_from_trimesh
 from fpose_ros.core.pose_result import PoseResult, TrackingMode
-from fpose_ros.core.rendering.base import MeshTensors
 from fpose_ros.core.synthetic.textured_objects import textured_mesh
 
 CAMERA = CameraIntrinsics(fx=600.0, fy=600.0, cx=159.5, cy=119.5, width=320, height=240)
@@ -34,18 +32,6 @@ def edge_on() -> np.ndarray:
     return T
 
 
-def frame_at(estimator, T: np.ndarray) -> RGBDFrame:
-    """The box drawn by the engine's renderer at ``T`` (centred frame), in front of a wall."""
-    with torch.inference_mode():
-        out = estimator.renderer.render(MeshTensors.from_object_model(estimator.render_model, estimator.device),
-                                        torch.as_tensor(T, dtype=torch.float32)[None],
-                                        CAMERA.matrix_tensor(estimator.device), CAMERA.height, CAMERA.width)
-    mask = out.mask[0].numpy()
-    depth = np.where(mask, out.depth[0].numpy(), 0.8).astype(np.float32)
-    rgb = np.where(mask[..., None], out.rgb[0].numpy() * 255, 90).astype(np.uint8)
-    return RGBDFrame(rgb, depth, CAMERA)
-
-
 def slid(T: np.ndarray, metres: float) -> np.ndarray:
     """``T`` moved ``metres`` along the box's own z axis."""
     out = T.copy()
@@ -62,7 +48,7 @@ def test_tracking_slides_back_where_depth_cannot_see(box, off_m):
     _, with_search, without = box
     T_true = edge_on()
     previous = PoseResult(T_cam_obj=None, T_cam_centered=slid(T_true, off_m), score=1.0, mode=TrackingMode.TRACKING)
-    frame = frame_at(with_search, T_true)
+    frame = frame_at(with_search, T_true, CAMERA)
     found = with_search.track(frame, previous)
     stayed = without.track(frame, previous)
     assert found.has_pose and stayed.has_pose
@@ -75,5 +61,5 @@ def test_a_pose_depth_fixes_is_not_slid(box):
     T_true = edge_on()
     T_true[:3, :3] = Rotation.from_euler("xyz", [30, -40, 20], degrees=True).as_matrix()  # three faces in view
     previous = PoseResult(T_cam_obj=None, T_cam_centered=T_true, score=1.0, mode=TrackingMode.TRACKING)
-    result = with_search.track(frame_at(with_search, T_true), previous)
+    result = with_search.track(frame_at(with_search, T_true, CAMERA), previous)
     assert np.abs(result.T_cam_centered[:3, 3] - T_true[:3, 3]).max() < 1e-3

@@ -4,15 +4,13 @@ import math
 
 import numpy as np
 import pytest
-import torch
+from engine_frames import frame_at
 from scipy.spatial.transform import Rotation
 
 from fpose_ros.core.camera import CameraIntrinsics
 from fpose_ros.core.estimator import EstimatorConfig, TurnSearch, build_estimator
-from fpose_ros.core.frame import RGBDFrame
 from fpose_ros.core.object_model import object_model_from_trimesh
 from fpose_ros.core.pose_result import PoseResult, TrackingMode
-from fpose_ros.core.rendering.base import MeshTensors
 from fpose_ros.core.synthetic.textured_objects import textured_mesh
 
 CAMERA = CameraIntrinsics(fx=600.0, fy=600.0, cx=159.5, cy=119.5, width=320, height=240)
@@ -22,18 +20,6 @@ CAMERA = CameraIntrinsics(fx=600.0, fy=600.0, cx=159.5, cy=119.5, width=320, hei
 def can():
     model = object_model_from_trimesh(textured_mesh("soup_can"), name="soup_can")
     return model, build_estimator(model, EstimatorConfig(spin_full_every=0))
-
-
-def frame_at(estimator, T: np.ndarray) -> RGBDFrame:
-    """The can drawn by the engine's renderer at ``T`` (centred frame), in front of a wall."""
-    with torch.inference_mode():
-        out = estimator.renderer.render(MeshTensors.from_object_model(estimator.render_model, estimator.device),
-                                        torch.as_tensor(T, dtype=torch.float32)[None],
-                                        CAMERA.matrix_tensor(estimator.device), CAMERA.height, CAMERA.width)
-    mask = out.mask[0].numpy()
-    depth = np.where(mask, out.depth[0].numpy(), 0.8).astype(np.float32)
-    rgb = np.where(mask[..., None], out.rgb[0].numpy() * 255, 90).astype(np.uint8)
-    return RGBDFrame(rgb, depth, CAMERA)
 
 
 def can_pose(turn_deg: float) -> np.ndarray:
@@ -60,7 +46,7 @@ def test_tracking_turns_back_to_the_print(can, off_deg):
     T_true = can_pose(30.0)
     previous = PoseResult(T_cam_obj=None, T_cam_centered=can_pose(30.0 + off_deg), score=1.0,
                           mode=TrackingMode.TRACKING)
-    result = estimator.track(frame_at(estimator, T_true), previous)
+    result = estimator.track(frame_at(estimator, T_true, CAMERA), previous)
     assert result.has_pose and turn_error_deg(result.T_cam_centered, T_true) < 2.5
 
 
@@ -69,7 +55,7 @@ def test_tracking_without_the_turn_search_stays_where_it_started(can):
     estimator = build_estimator(model, EstimatorConfig(spin_track_deg=0.0))
     T_true = can_pose(30.0)
     previous = PoseResult(T_cam_obj=None, T_cam_centered=can_pose(38.0), score=1.0, mode=TrackingMode.TRACKING)
-    result = estimator.track(frame_at(estimator, T_true), previous)
+    result = estimator.track(frame_at(estimator, T_true, CAMERA), previous)
     assert turn_error_deg(result.T_cam_centered, T_true) > 5.0
 
 
@@ -103,7 +89,7 @@ def test_a_lost_turn_is_found_within_a_round_rendering_few_turns_a_frame(can):
 
     estimator.renderer.render = counting_render  # type: ignore[method-assign]
     T_true = can_pose(30.0)
-    frame = frame_at(estimator, T_true)
+    frame = frame_at(estimator, T_true, CAMERA)
     # 120 deg off: far outside the nearby search, only the full search over 360 deg can find it.
     previous = PoseResult(T_cam_obj=None, T_cam_centered=can_pose(150.0), score=1.0, mode=TrackingMode.TRACKING)
     errors, per_frame = [], []
@@ -122,6 +108,6 @@ def test_a_lost_turn_is_found_within_a_round_rendering_few_turns_a_frame(can):
 def test_registration_finds_the_turn(can):
     _, estimator = can
     T_true = can_pose(130.0)
-    frame = frame_at(estimator, T_true)
+    frame = frame_at(estimator, T_true, CAMERA)
     result = estimator.register(frame, frame.depth < 0.7)
     assert result.has_pose and turn_error_deg(result.T_cam_centered, T_true) < 5.0

@@ -297,44 +297,20 @@ def test_touches_border():
     assert touches_border(near) and not touches_border(near, margin_px=1)
 
 
-def test_a_pose_registered_on_a_border_cut_mask_is_published_once_the_next_frame_confirms_it():
-    """An object coming into view may be mid-swing: its first, border-cut registration waits for the next frame."""
-    est = ScriptedEstimator([good(0.1, stamp_s=3.0)], [good(0.1, stamp_s=3.0 + 1 / 30)])
+def test_a_mask_cut_by_the_border_registers_only_after_another_one_once_the_object_had_a_pose():
+    """An object swinging back into view is not registered on its first, border-cut mask."""
+    est = ScriptedEstimator([good(0.1, stamp_s=2.0), good(0.1, stamp_s=3.1), good(0.2, stamp_s=4.1)], [])
     tracker = ObjectTracker(est, without_retry(border_mask_pair_s=0.5))
+    assert tracker.process(frame_at(2.0), BORDER_MASK).has_pose  # start-up: the first pose at once
+    tracker.reset()
     entering = tracker.process(frame_at(3.0), BORDER_MASK)
-    assert not entering.has_pose and "border" in entering.reason and "confirms" in entering.reason
-    assert entering.mode is TrackingMode.REGISTERING  # reported as before the registration until confirmed
-    assert tracker.mode is TrackingMode.TRACKING  # while the next frame tracks from it
-    confirmed = tracker.process(frame_at(3.0 + 1 / 30), None)
-    assert confirmed.has_pose and confirmed.mode is TrackingMode.TRACKING
-    assert est.calls == ["register", "track"]
-
-
-def test_a_border_cut_registration_the_next_frame_does_not_confirm_is_dropped_without_a_loss():
-    """Lost, then a border-cut mask as the object swings back, and the next frame is out of its window.
-
-    Still LOST, no pose, and the next mask registers (at once where it touches the border too: the pair rule).
-    """
-    est = ScriptedEstimator([good(0.1), good(0.3, stamp_s=3.2)], [good(0.3, score=0.1)])
-    tracker = ObjectTracker(est, without_retry(border_mask_pair_s=0.5))
-    tracker.mode = TrackingMode.LOST
-    assert tracker.process(frame_at(3.0), BORDER_MASK).mode is TrackingMode.LOST
-    dropped = tracker.process(frame_at(3.0 + 1 / 30), None)
-    assert not dropped.has_pose and dropped.mode is TrackingMode.LOST and "not confirmed" in dropped.reason
-    assert tracker.mode is TrackingMode.LOST
-    paired = tracker.process(frame_at(3.2), BORDER_MASK)  # 0.2 s after the first border-cut mask: it stays there
-    assert paired.has_pose and paired.mode is TrackingMode.TRACKING
-    assert est.calls == ["register", "track", "register"]
-
-
-def test_border_cut_masks_further_apart_than_the_pair_window_each_need_confirming():
-    est = ScriptedEstimator([good(0.1), good(0.2, stamp_s=4.0)], [good(0.1, score=0.1)])
-    tracker = ObjectTracker(est, without_retry(border_mask_pair_s=0.5))
-    tracker.process(frame_at(3.0), BORDER_MASK)
-    tracker.process(frame_at(3.0 + 1 / 30), None)  # not confirmed
-    assert not tracker.process(frame_at(4.0), BORDER_MASK).has_pose  # 1 s later: not the same stay
-    clear = ScriptedEstimator([good()], [])
-    assert ObjectTracker(clear, without_retry(border_mask_pair_s=0.5)).process(FRAME, MASK).has_pose  # at once
+    assert not entering.has_pose and "border" in entering.reason and est.calls == ["register"]
+    assert tracker.process(frame_at(3.1), MASK).has_pose  # in view now: registers at once
+    tracker.reset()
+    assert not tracker.process(frame_at(3.2), BORDER_MASK).has_pose
+    assert tracker.process(frame_at(4.0), BORDER_MASK).has_pose is False  # 0.8 s later: not the same stay
+    assert tracker.process(frame_at(4.1), BORDER_MASK).has_pose  # resting at the border: the 2nd mask registers
+    assert est.calls == ["register", "register", "register"]
     est_off = ScriptedEstimator([good()], [])
     assert ObjectTracker(est_off, LossCriteria(border_mask_pair_s=0.0)).process(FRAME, BORDER_MASK).has_pose
 
