@@ -621,8 +621,8 @@ class PoseEstimator:
 
         Where :func:`least_constrained_translation` of the rendering's visible normals is below
         ``slide_condition``, the pose moved ``slide_track_m`` either way along that direction is scored on
-        ``surface`` (moved rigidly, no rendering) beside the pose itself; the best score wins by more than
-        ``_SLIDE_PRIOR``. The score's appearance and outline see what the depth fit cannot.
+        ``surface`` (moved rigidly, no rendering); the better wins where it beats the pose's own score (``details``)
+        by more than ``_SLIDE_PRIOR``. The score's appearance and outline see what the depth fit cannot.
 
         Returns:
             The (1, 4, 4) pose and its score details (one row): ``T`` and ``details`` when it stays.
@@ -631,12 +631,14 @@ class PoseEstimator:
         if ratio > self.config.slide_condition:
             return T, details
         step = T[0, :3, :3] @ direction.to(T.dtype) * self.config.slide_track_m  # object frame -> camera frame
-        candidates = T.repeat(3, 1, 1)
+        candidates = T.repeat(2, 1, 1)
         candidates[0, :3, 3] -= step
-        candidates[2, :3, 3] += step
-        moved = self.trust_scorer.score_surface(surface.repeated(3), obs, candidates)
-        best = int(torch.argmax(moved.score - _SLIDE_PRIOR * torch.tensor([1.0, 0.0, 1.0], device=T.device)))
-        return (T, details) if best == 1 else (candidates[best:best + 1], moved.row(best))
+        candidates[1, :3, 3] += step
+        moved = self.trust_scorer.score_surface(surface.repeated(2), obs, candidates)
+        best = int(torch.argmax(moved.score))
+        if float(moved.score[best]) <= float(details.score[0]) + _SLIDE_PRIOR:
+            return T, details
+        return candidates[best:best + 1], moved.row(best)
 
     def turns(self, angles_deg: torch.Tensor) -> torch.Tensor:
         """(K, 4, 4) float32 turns of the centred frame about the axis of revolution by (K,) angles, degrees."""
