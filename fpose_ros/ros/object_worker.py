@@ -93,6 +93,7 @@ class WorkerShared:
     mask_topic: Callable[[str], str]  # relative -> resolved topic name, for messages
     detections_2d_topic: str  # resolved, for messages
     tracking_lock: threading.Lock = field(default_factory=threading.Lock)  # one tracked frame at a time
+    heap_trim: _node_env.HeapTrim = field(default_factory=_node_env.HeapTrim)  # the process's, after registrations
 
 
 class ObjectWorker:
@@ -239,7 +240,7 @@ class ObjectWorker:
         self._publish(item, frame, result, processing_ms)
         self._set_mode(result.mode)  # the scheduler discards the masks from before a loss
         if job.kind is JobKind.REGISTER:
-            _node_env.release_free_memory()  # the registration's temporaries, freed by now (see the module)
+            self._shared.heap_trim.after_registration()  # when the heap has grown (see fpose_ros._node_env)
         return result.has_pose
 
     def _publish(self, item: SyncedFrame, frame: RGBDFrame, result: PoseResult, processing_ms: float) -> None:
