@@ -315,7 +315,7 @@ def main(args: list[str] | None = None) -> int:
     # The engine thread releases the GIL in every torch op and must get it back at once afterwards;
     # with the default 5 ms switch interval the executor thread holds it that long each time (2 cores,
     # `make demo` bag: latency p50 / p90 16 / 20-22 ms against 17-18 / 22-24 ms). With that, torch's
-    # default of all cores is kept; OMP_NUM_THREADS still sets it.
+    # default of all cores is kept (a registration leaves one: object_worker); OMP_NUM_THREADS still sets it.
     sys.setswitchinterval(0.0005)
     rclpy.init(args=args)
     try:

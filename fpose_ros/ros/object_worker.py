@@ -2,11 +2,13 @@
 
 Each object has its own worker thread, so one object's registration (0.3-0.5 s on a 2-core CPU)
 never stops the others from being tracked on the frames it takes. A worker tracks with one torch intra-op
-thread (:data:`TRACKING_THREADS`) and registers with torch's default count: a tracked frame is a few
-hundred small tensor operations, each of which would otherwise wake the OpenMP team and wait for it
-(measured on a loaded 2-core machine: a tiny matmul 16 us of CPU with one thread, 40-700 us with
-two), and three objects' workers would start three teams on two cores. The poses are the same
-either way (checked bit for bit on the multi-object cost benchmark's frames). The workers share the frame
+thread (:data:`TRACKING_THREADS`) and registers with all cores but one (:func:`registration_threads`):
+a tracked frame is a few hundred small tensor operations, each of which would otherwise wake the
+OpenMP team and wait for it (measured on a loaded 2-core machine: a tiny matmul 16 us of CPU with one
+thread, 40-700 us with two), and three objects' workers would start three teams on two cores. A
+registration is thousands of such operations too; the core left over receives the frames that
+arrive meanwhile (DDS, the executor). The poses are the same either way (checked bit for bit on the
+multi-object cost benchmark's frames). The workers share the frame
 conversion (:class:`~fpose_ros.ros.object_group.SharedConversion`: colour decoded and depth converted
 once per frame for all objects) and the ``/tf`` message of each frame
 (:class:`~fpose_ros.ros.object_group.StampGrouper`).
@@ -21,6 +23,7 @@ for three objects), and did not finish sooner.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
@@ -52,6 +55,18 @@ from fpose_ros.ros.rate_limited_log import RateLimitedLogger
 
 #: torch intra-op threads of a worker while it tracks (see the module docstring).
 TRACKING_THREADS = 1
+
+
+def registration_threads(torch_default: int, user_set: bool) -> int:
+    """Intra-op threads of torch in a worker while it registers: ``torch_default`` (all cores) but one, at least one.
+
+    The core left to the executor and DDS: with two threads on a 2-core VM, the OpenMP team's
+    passive waits (``fpose_ros._node_env``) each woke a sleeping thread (about 900 context switches
+    per registration) while frames kept arriving; a 60 s live soak's 16 registrations took 0.345 s
+    median (p90 0.488 s) against 0.272 s (p90 0.311 s) with one. ``user_set`` (``OMP_NUM_THREADS``
+    given): ``torch_default`` as is.
+    """
+    return torch_default if user_set else max(1, torch_default - 1)
 
 
 @dataclass(frozen=True)
@@ -123,7 +138,8 @@ class ObjectWorker:
         self._state_lock = threading.Lock()  # guards _mode, _pending_model, _reset_reason, _frames_processed
         self._frames_processed = 0
         self.latest_header: Header | None = None
-        self._registration_threads = torch.get_num_threads()  # torch's default, before any worker changes it
+        # torch's default, read before any worker changes it.
+        self._registration_threads = registration_threads(torch.get_num_threads(), "OMP_NUM_THREADS" in os.environ)
         self.scheduler: FrameScheduler[SyncedFrame, Image | Detection2D] = FrameScheduler(shared.scheduler_config)
         self._thread = threading.Thread(target=self._work, name=f"fpose_engine_{config.name}", daemon=True)
         self._thread.start()

@@ -7,7 +7,7 @@ import time
 from types import SimpleNamespace
 
 from fpose_ros.ros.frame_scheduler import FrameSchedulerConfig, Job, JobKind
-from fpose_ros.ros.object_worker import ObjectWorker, WorkerShared
+from fpose_ros.ros.object_worker import ObjectWorker, WorkerShared, registration_threads
 
 FRAME_NS = 33_333_333
 
@@ -66,3 +66,10 @@ def test_tracked_frames_of_several_objects_run_one_at_a_time_and_a_registration_
     overlaps = [(s0, e0, s1) for (s0, e0), (s1, _) in zip(spans, spans[1:], strict=False) if s1 < e0]
     assert overlaps == []
 
+
+
+def test_a_registration_leaves_one_core_to_the_executor_unless_the_user_set_the_threads() -> None:
+    assert registration_threads(2, user_set=False) == 1
+    assert registration_threads(16, user_set=False) == 15
+    assert registration_threads(1, user_set=False) == 1
+    assert registration_threads(2, user_set=True) == 2
