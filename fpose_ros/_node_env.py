@@ -13,7 +13,7 @@ its top. A registration's temporaries (tens of MB for 252 hypotheses) land where
 has room, so the resident size follows the largest such layout seen so far: in the 10-minute soak
 (``make soak``) it stepped up by about 30 MB once, minutes in, and stayed there. Giving the free
 pages back after every registration bounds that, but costs the next registration all its page
-faults afresh (about 13,000 on the sugar box, 0.19 -> 0.32 s of a quiet 2-core VM's CPU), as a
+faults afresh (about 13,000 on the sugar box, 0.19 -> 0.32 s of one thread on a 2-core VM), as a
 low mmap threshold (``MALLOC_MMAP_THRESHOLD_``) did. So the node calls :meth:`HeapTrim.after_registration`
 after each registration, once its pose is published: the pages go back (:func:`release_free_memory`)
 only when the resident size has grown :data:`HEAP_GROWTH_TRIM_MB` above what it was after an
@@ -57,14 +57,17 @@ def release_free_memory() -> bool:
     return _MALLOC_TRIM is not None and bool(_MALLOC_TRIM(0))
 
 
-#: Growth of the resident size (MB) over its level after the first registration at which the node
+#: Growth of the resident size (MB) over its level after a registration (HeapTrim's baseline) at which the node
 #: gives malloc's free pages back (below the soak's 20 MB bound; one registration's layout shifting
 #: in the heap moved it by about 30 MB).
 HEAP_GROWTH_TRIM_MB = 16.0
 
 
 def resident_mb() -> float:
-    """This process's resident set size, MB (Linux /proc/self/statm; NaN elsewhere)."""
+    """This process's resident set size, MB (Linux /proc/self/statm; NaN elsewhere).
+
+    Not :func:`fpose_ros.evaluation.resources.rss_mb`: that module imports torch, which must load after this one.
+    """
     try:
         with open("/proc/self/statm", "rb") as statm:
             pages = int(statm.read().split()[1])
