@@ -121,7 +121,8 @@ class EstimatorConfig:
     spin_track_deg: float = param(10.0, "Tracking searches turns about the axis of revolution up to this either "
                                         "side of the refined pose, by appearance, degrees; 0 = no search.",
                                   range=(0, 90), unit="degrees")
-    spin_full_every: int = param(3, "Every this many tracked frames, tracking renders and scores spin_track_turns "
+    spin_full_every: int = param(3, "Every this many tracked frames (not counting frames tracked while newer ones "
+                                     "wait), tracking renders and scores spin_track_turns "
                                      "more of the spin_register_steps turns about the axis of revolution "
                                      "(round-robin, with the tracked turn and the best other turn so far) and takes "
                                      "the best when it scores clearly better (recovers a turn lost while the print "
@@ -445,8 +446,12 @@ class PoseEstimator:
                             timings=timings, n_hypotheses=poses.shape[0])
         return self._result(T_best, score, visible, stamp, poses.shape[0], timings)
 
-    def track(self, frame: RGBDFrame, previous: PoseResult) -> PoseResult:
+    def track(self, frame: RGBDFrame, previous: PoseResult, *, behind: bool = False) -> PoseResult:
         """Refine ``previous``'s pose on ``frame`` and score it (no loss decision: see ObjectTracker).
+
+        ``behind``: newer frames wait (a catch-up after a registration, a node behind the camera): the
+        periodic search over all turns about the axis of revolution waits for a frame that is not
+        (:meth:`_track_turn`); nothing else changes.
 
         Returns:
             A :class:`PoseResult` in mode TRACKING with the refined pose and its score, or without a pose
@@ -472,7 +477,7 @@ class PoseEstimator:
                 self.keyframe.store(surface)
                 t_refine = time.perf_counter()
                 if self.spin_axis is not None and self.config.spin_track_deg > 0:
-                    T, details = self._track_turn(obs, T, surface)
+                    T, details = self._track_turn(obs, T, surface, behind)
                 else:
                     details = self.trust_scorer.score_surface(surface, obs, T)
                 if self.config.slide_track_m > 0:
@@ -561,7 +566,7 @@ class PoseEstimator:
         surface = self.trust_scorer.render_surface(self.render_model, obs, T)
         return self._best_turn(obs, T, surface, 180.0 / self.config.spin_register_steps)
 
-    def _track_turn(self, obs: Observation, T: torch.Tensor, surface: VisibleSurface
+    def _track_turn(self, obs: Observation, T: torch.Tensor, surface: VisibleSurface, behind: bool = False
                     ) -> tuple[torch.Tensor, ScoreDetails]:
         """Tracking's turn about the axis of revolution for a refined (1, 4, 4) pose, and its score details.
 
@@ -573,10 +578,16 @@ class PoseEstimator:
         fell behind the camera). The best other turn takes over, refined (:meth:`_refine_turn`), when it
         beats the tracked turn, rendered alike on this frame, by ``_FULL_TURN_MARGIN``: a turn that went
         wrong while the print was out of view (a plain side, a glare) is found again once the print shows.
+        Frames tracked ``behind`` (newer frames wait: a catch-up, or frames tracked back from a registration)
+        neither search nor count: the search renders (indep_can_spin60 offline, one thread: 7-7.5 ms per
+        tracked frame without it, 10-11 ms with it), which a catch-up pays in frames behind the camera, and
+        a registration has just searched every turn.
         """
         T_near, near = self._best_turn(obs, T, surface, self.config.spin_track_deg)
         every = self.config.spin_full_every
         search = self._turn_search
+        if behind:
+            return T_near, near
         search.frames += 1
         if every == 0 or search.frames % every != 0:
             return T_near, near

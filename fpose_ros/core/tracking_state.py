@@ -210,8 +210,8 @@ class Estimator(Protocol):
     def register(self, frame: RGBDFrame, mask: np.ndarray) -> PoseResult:
         """Find the object in ``frame`` inside ``mask`` (no prior pose)."""
 
-    def track(self, frame: RGBDFrame, previous: PoseResult) -> PoseResult:
-        """Follow the object from ``previous`` into ``frame``."""
+    def track(self, frame: RGBDFrame, previous: PoseResult, *, behind: bool = False) -> PoseResult:
+        """Follow the object from ``previous`` into ``frame``; ``behind``: newer frames wait (optional work waits)."""
 
 
 @runtime_checkable
@@ -266,13 +266,14 @@ class ObjectTracker:
         self._failures = 0
         self._border_mask_s = None
 
-    def process(self, frame: RGBDFrame, mask: np.ndarray | None = None) -> PoseResult:
+    def process(self, frame: RGBDFrame, mask: np.ndarray | None = None, *, behind: bool = False) -> PoseResult:
         """Advance the state machine by one frame.
 
         Args:
             frame: the RGB-D frame.
             mask: (H, W) detector mask (nonzero = object) or None; not used while tracking (while
                 occluded, only when the held pose does not resume).
+            behind: newer frames are waiting (tracking passes it on to the estimator's ``track``).
 
         Returns:
             The frame's result; ``mode`` is the state after this frame, and there is a pose only when
@@ -281,9 +282,9 @@ class ObjectTracker:
         if self.mode is TrackingMode.TRACKING:
             if mask is not None:
                 self.note_mask(frame, mask)
-            return self._track(frame)
+            return self._track(frame, behind)
         if self.mode is TrackingMode.OCCLUDED:
-            return self._resume(frame, mask)
+            return self._resume(frame, mask, behind)
         if mask is None:
             why = ("object lost; waiting for a mask to re-register" if self.mode is TrackingMode.LOST
                    else "waiting for a mask to register the object")
@@ -343,7 +344,7 @@ class ObjectTracker:
         for frame in frames:
             # Backwards in time: the stamps negated, so the constant-velocity prediction runs the other way.
             start = later if latest is None else self._predicted(latest, later, frame.stamp_s, backwards=True)
-            result = self.estimator.track(frame, start)
+            result = self.estimator.track(frame, start, behind=True)  # the newer frames wait
             if self.criteria.failure(result, later, self._free_axis, self._symmetries) is not None:
                 break
             # Tracked on from the engine's own pose; published as the equivalent nearest the one after it.
@@ -371,27 +372,27 @@ class ObjectTracker:
             predicted[:3, :3] = without_turn(last.T_cam_centered[:3, :3], predicted[:3, :3], self._free_axis)
         return dataclasses.replace(last, T_cam_centered=predicted)
 
-    def _track(self, frame: RGBDFrame) -> PoseResult:
+    def _track(self, frame: RGBDFrame, behind: bool) -> PoseResult:
         assert self._last_good is not None  # TRACKING always has a last good pose
         started = time.perf_counter()
         start = self._last_good
         before = self._before_last
         if before is not None and self._failures == 0:
             start = self._predicted(before, start, frame.stamp_s)
-        result = self.estimator.track(frame, start)
+        result = self.estimator.track(frame, start, behind=behind)
         failure = self.criteria.failure(result, self._last_good, self._free_axis, self._symmetries)
         if failure is not None and start is not self._last_good and not self.criteria.occluded(result):
             # The velocity may be wrong where the motion changed (right after a registration it comes from the
             # masks: indep_sugar_exit_and_return's box swings back into view and stops, and the masks' velocity
             # carried its first tracked frame 13 cm past it): the last trusted pose itself, before giving up.
             # Not where something hides the object: that is an occlusion whatever the start.
-            still = self.estimator.track(frame, self._last_good)
+            still = self.estimator.track(frame, self._last_good, behind=behind)
             if self.criteria.failure(still, self._last_good, self._free_axis, self._symmetries) is None:
                 return self._trusted(_timed_since(still, started))
         if failure is None:
             return self._trusted(result)
         if before is None and self.criteria.retry_offset_m > 0:
-            retried = self._retry_around(frame, start)
+            retried = self._retry_around(frame, start, behind)
             if self.criteria.failure(retried, self._last_good, self._free_axis, self._symmetries) is None:
                 return self._trusted(_timed_since(retried, started))
         if self.criteria.occluded(result):
@@ -399,7 +400,7 @@ class ObjectTracker:
             return _rejected(result, self.mode, f"object occluded; holding its last pose: {failure}")
         return self._failed(result, failure)
 
-    def _retry_around(self, frame: RGBDFrame, start: PoseResult) -> PoseResult:
+    def _retry_around(self, frame: RGBDFrame, start: PoseResult, behind: bool) -> PoseResult:
         """The best scoring of the tracks from ``start`` moved ``retry_offset_m`` either way along each camera axis.
 
         Only where no velocity tells which way the object went: the cost (6 tracked frames) is paid on
@@ -410,24 +411,24 @@ class ObjectTracker:
         for offset in np.vstack([np.eye(3), -np.eye(3)]) * self.criteria.retry_offset_m:
             T = np.array(start.T_cam_centered, dtype=np.float64, copy=True)
             T[:3, 3] += offset
-            result = self.estimator.track(frame, dataclasses.replace(start, T_cam_centered=T))
+            result = self.estimator.track(frame, dataclasses.replace(start, T_cam_centered=T), behind=behind)
             if result.T_cam_centered is not None and (best is None or result.score > best.score):
                 best = result
         if best is None:
             return _without_pose(frame, self.mode, "no retry gave a pose")
         # One tracked frame from a start a few cm off ends near the object, not on it (proc3_fast: 3.5 mm
         # off, score 0.36); a second pass from there settles it, and the next frame's velocity with it.
-        again = self.estimator.track(frame, best)
+        again = self.estimator.track(frame, best, behind=behind)
         return again if again.T_cam_centered is not None and again.score > best.score else best
 
-    def _resume(self, frame: RGBDFrame, mask: np.ndarray | None) -> PoseResult:
+    def _resume(self, frame: RGBDFrame, mask: np.ndarray | None, behind: bool) -> PoseResult:
         """OCCLUDED: refine the held pose (no motion is extrapolated across the occlusion)."""
         assert self._last_good is not None  # OCCLUDED always holds a last good pose
         hidden_s = frame.stamp_s - self._last_good.stamp_s
         if hidden_s > self.criteria.occlusion_timeout_s:
             why = f"occluded for {hidden_s:.2f} s > occlusion_timeout_s {self.criteria.occlusion_timeout_s}"
             return self._lose(_without_pose(frame, self.mode, ""), why)
-        result = self.estimator.track(frame, self._last_good)
+        result = self.estimator.track(frame, self._last_good, behind=behind)
         failure = self.criteria.failure(result, self._last_good, self._free_axis, self._symmetries)
         if failure is None:
             return self._trusted(result)  # the next frame's prediction spans the occlusion (predict_pose's max gap)

@@ -78,6 +78,9 @@ class Job(Generic[T, M]):
     newer one, with that mask; the tracker takes the object's velocity from the two masks
     (``ObjectTracker.note_mask``).
 
+    ``behind`` (TRACK only): frames newer than ``frame`` are waiting (a catch-up, or the engine behind the
+    camera); the tracker may leave optional work for a frame that is level with the stream.
+
     ``earlier`` (REGISTER only): ``(stamp_ns, frame)`` of the frames before ``frame`` and after the last
     frame that got a pose, newest first, at most ``backfill_frames``: a successful registration tracks
     back through them (``ObjectTracker.track_back``), so the frames between the object's return and its
@@ -91,6 +94,7 @@ class Job(Generic[T, M]):
     mask: M | None = None
     other_mask: tuple[T, M] | None = None
     earlier: tuple[tuple[int, T], ...] = ()
+    behind: bool = False
 
 
 class FrameScheduler(Generic[T, M]):
@@ -256,7 +260,7 @@ class FrameScheduler(Generic[T, M]):
             return Job(JobKind.TRACK, *backlog[-1])
         stride = self._stride(len(backlog))
         self._skipped += stride - 1
-        return Job(JobKind.TRACK, *backlog[stride - 1])
+        return Job(JobKind.TRACK, *backlog[stride - 1], behind=stride < len(backlog))
 
     def _stride(self, backlog: int) -> int:
         """How many frames the next tracking step advances.

@@ -249,7 +249,7 @@ class ObjectWorker:
         start = time.perf_counter()
         if job.other_mask is not None:
             self._note_other_mask(*job.other_mask)
-        result = self._tracker.process(frame, mask)
+        result = self._tracker.process(frame, mask, behind=job.behind)
         processing_ms = (time.perf_counter() - start) * 1e3
         if result.has_pose and result.n_hypotheses > 1 and job.earlier:
             self._track_back(job.earlier, result)  # their poses go out first: stamps stay in order on every topic

@@ -105,6 +105,22 @@ def test_a_lost_turn_is_found_within_a_round_rendering_few_turns_a_frame(can):
     assert max(per_frame) <= config.spin_track_turns + 4
 
 
+def test_frames_tracked_behind_leave_the_full_turn_search_for_a_frame_that_is_not(can):
+    model, _ = can
+    estimator = build_estimator(model, EstimatorConfig(spin_full_every=1))
+    T_true = can_pose(30.0)
+    frame = frame_at(estimator, T_true, CAMERA)
+    lost = PoseResult(T_cam_obj=None, T_cam_centered=can_pose(150.0), score=1.0, mode=TrackingMode.TRACKING)
+    previous = lost
+    for _ in range(4):  # more frames than a full round takes when each searches
+        previous = estimator.track(frame, previous, behind=True)
+        assert previous.has_pose and turn_error_deg(previous.T_cam_centered, T_true) > 100.0
+    rounds = math.ceil((estimator.config.spin_register_steps - 1) / estimator.config.spin_track_turns)
+    for _ in range(rounds + 1):
+        previous = estimator.track(frame, previous)
+    assert turn_error_deg(previous.T_cam_centered, T_true) < 2.5
+
+
 def test_registration_finds_the_turn(can):
     _, estimator = can
     T_true = can_pose(130.0)

@@ -63,14 +63,16 @@ class ScriptedEstimator:
         self.registrations, self.tracks = list(registrations), list(tracks)
         self.calls: list[str] = []
         self.previous: list[PoseResult] = []
+        self.behind: list[bool] = []
 
     def register(self, frame, mask):
         self.calls.append("register")
         return self.registrations.pop(0)
 
-    def track(self, frame, previous):
+    def track(self, frame, previous, *, behind=False):
         self.calls.append("track")
         self.previous.append(previous)
+        self.behind.append(behind)
         return self.tracks.pop(0)
 
 
@@ -497,6 +499,7 @@ def test_track_back_gives_the_frames_before_a_registration_until_one_fails():
     assert [r.stamp_s for r in back] == pytest.approx([3.1 - period, 3.1 - 2 * period])
     assert all(r.has_pose and r.mode is TrackingMode.TRACKING for r in back)
     assert est.calls == ["register", "track", "track", "track"]  # nothing after the failure
+    assert est.behind == [True] * 3  # the frames after the registered one wait meanwhile
     np.testing.assert_allclose(est.previous[0].T_cam_centered, pose(0.02))  # from the registered pose itself
     # Then at the velocity of the last two, backwards: 0.02 -> 0.01 one frame earlier, so 0.0 the next.
     assert est.previous[1].T_cam_centered[0, 3] == pytest.approx(0.0, abs=1e-9)
@@ -505,6 +508,9 @@ def test_track_back_gives_the_frames_before_a_registration_until_one_fails():
     est.tracks.append(good(0.02, stamp_s=3.1 + period))
     assert tracker.process(frame_at(3.1 + period), None).has_pose
     np.testing.assert_allclose(est.previous[-1].T_cam_centered, pose(0.02))
+    est.tracks.append(good(0.02, stamp_s=3.1 + 2 * period))
+    assert tracker.process(frame_at(3.1 + 2 * period), None, behind=True).has_pose
+    assert est.behind[-2:] == [False, True]  # as the caller said
 
 
 def test_a_flip_to_an_equivalent_pose_is_no_velocity():

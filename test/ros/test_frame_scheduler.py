@@ -161,6 +161,19 @@ def test_one_slow_frame_after_registration_does_not_make_tracking_jump() -> None
     assert max(steps) <= 2  # the default max_catch_up_stride: every other frame at most
 
 
+def test_a_tracking_job_says_whether_newer_frames_wait() -> None:
+    """The catch-up's frames are tracked ``behind`` (optional work waits); the newest frame is not."""
+    sched = make()
+    sched.push_frame(0, 0)
+    sched.push_mask(0, "m0")
+    run(sched)
+    for k in range(1, 4):  # arrived while registering
+        sched.push_frame(k * PERIOD, k)
+    assert [(job.frame, job.behind) for job in (run(sched) for _ in range(3))] == [(1, True), (2, True), (3, False)]
+    sched.push_frame(4 * PERIOD, 4)
+    assert not run(sched).behind
+
+
 def test_an_engine_slower_than_the_stream_steps_as_far_as_keeping_up_needs() -> None:
     sched = make(cost_samples=3)
     sched.push_frame(0, 0)

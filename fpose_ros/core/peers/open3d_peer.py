@@ -107,7 +107,7 @@ class Open3DPeer:
             reg.RANSACConvergenceCriteria(self.config.ransac_iterations, self.config.ransac_confidence))
         return self._icp(frame, target, ransac.transformation, n_hypotheses=1, start=start)
 
-    def track(self, frame: RGBDFrame, previous: PoseResult) -> PoseResult:
+    def track(self, frame: RGBDFrame, previous: PoseResult, *, behind: bool = False) -> PoseResult:
         """Point-to-plane ICP from the previous pose against the depth around it.
 
         Reads only the window around the previous pose's projection (``track_window`` diameters, and
