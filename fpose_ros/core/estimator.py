@@ -122,11 +122,12 @@ class EstimatorConfig:
                                         "side of the refined pose, by appearance, degrees; 0 = no search.",
                                   range=(0, 90), unit="degrees")
     spin_full_every: int = param(3, "Every this many tracked frames (not counting frames tracked while newer ones "
-                                     "wait), tracking renders and scores spin_track_turns "
+                                     "wait), once that frame's pose is out (PoseEstimator.search_turns), tracking "
+                                     "renders and scores spin_track_turns "
                                      "more of the spin_register_steps turns about the axis of revolution "
                                      "(round-robin, with the tracked turn and the best other turn so far) and takes "
-                                     "the best when it scores clearly better (recovers a turn lost while the print "
-                                     "was out of view); 0 = never.", range=(0, 1000))
+                                     "the best for the next frame when it scores clearly better (recovers a turn "
+                                     "lost while the print was out of view); 0 = never.", range=(0, 1000))
     spin_track_turns: int = param(6, "Turns of that full search rendered per such frame besides the tracked turn "
                                       "and the best other turn so far (all spin_register_steps - 1 others take "
                                       "ceil((spin_register_steps - 1) / this) such frames).", range=(1, 359))
@@ -302,6 +303,11 @@ class TurnSearch:
     cursor: int = 1
     candidate: int | None = None
 
+    def count_frame(self, every: int) -> bool:
+        """Count a tracked frame; whether it is a search frame (every ``every``-th, never for 0)."""
+        self.frames += 1
+        return every > 0 and self.frames % every == 0
+
     def next_batch(self, steps: int, per_frame: int) -> list[int]:
         """The turn indices to render on this search frame: the candidate, then the round-robin's next.
 
@@ -316,6 +322,21 @@ class TurnSearch:
                 picked.append(self.cursor)
             self.cursor = self.cursor % others + 1
         return picked
+
+
+@dataclass(frozen=True)
+class PendingTurnSearch:
+    """A tracked frame's search over all turns, left for after its pose is out (:meth:`PoseEstimator.search_turns`).
+
+    Attributes:
+        observation: that frame's preprocessed observation.
+        T_cam_centered: (1, 4, 4) float32 its tracked pose.
+        stamp_s: its stamp, seconds.
+    """
+
+    observation: Observation
+    T_cam_centered: torch.Tensor
+    stamp_s: float
 
 
 class PoseEstimator:
@@ -362,6 +383,7 @@ class PoseEstimator:
         #: any turn about an axis a symmetry (the print then shows none either).
         self.spin_axis = revolution_axis(model) if model.is_textured and model.symmetry_axis is None else None
         self._turn_search = TurnSearch()
+        self._pending_search: PendingTurnSearch | None = None
 
     # ------------------------------------------------------------------ API
 
@@ -402,6 +424,7 @@ class PoseEstimator:
         # A rendering kept from before this registration may show the object where it no longer is.
         self.keyframe.clear()
         self._turn_search = TurnSearch()
+        self._pending_search = None
         try:
             mask_bool = validate_mask(mask, frame.shape)
         except InputError as exc:
@@ -449,9 +472,10 @@ class PoseEstimator:
     def track(self, frame: RGBDFrame, previous: PoseResult, *, behind: bool = False) -> PoseResult:
         """Refine ``previous``'s pose on ``frame`` and score it (no loss decision: see ObjectTracker).
 
+        For an object with an axis of revolution, every ``spin_full_every``-th tracked frame leaves a
+        search over all turns about it for :meth:`search_turns`, to run once this frame's pose is out.
         ``behind``: newer frames wait (a catch-up after a registration, a node behind the camera): the
-        periodic search over all turns about the axis of revolution waits for a frame that is not
-        (:meth:`_track_turn`); nothing else changes.
+        frame neither leaves that search nor counts towards it; nothing else changes.
 
         Returns:
             A :class:`PoseResult` in mode TRACKING with the refined pose and its score, or without a pose
@@ -459,8 +483,10 @@ class PoseEstimator:
         """
         start = time.perf_counter()
         stamp = frame.stamp_s
+        self._pending_search = None  # a search left by an earlier frame and not run is dropped
         if previous.T_cam_centered is None:
             return _no_pose("nothing to track: the previous result has no pose", TrackingMode.TRACKING, stamp, start)
+        search_due = False
         with torch.inference_mode():
             T_prev = torch.as_tensor(previous.T_cam_centered, dtype=torch.float32, device=self.device)[None]
             roi = _window_roi(T_prev, frame, self.model.diameter, self.config.crop_ratio * self.config.track_margin)
@@ -477,7 +503,8 @@ class PoseEstimator:
                 self.keyframe.store(surface)
                 t_refine = time.perf_counter()
                 if self.spin_axis is not None and self.config.spin_track_deg > 0:
-                    T, details = self._track_turn(obs, T, surface, behind)
+                    T, details = self._best_turn(obs, T, surface, self.config.spin_track_deg)
+                    search_due = not behind and self._turn_search.count_frame(self.config.spin_full_every)
                 else:
                     details = self.trust_scorer.score_surface(surface, obs, T)
                 if self.config.slide_track_m > 0:
@@ -493,7 +520,53 @@ class PoseEstimator:
                                score_ms=_ms(t_refine, t_end), total_ms=_ms(start, t_end))
         if not bool(torch.isfinite(T).all()):
             return _no_pose("tracking diverged (non-finite pose)", TrackingMode.TRACKING, stamp, start, timings, 1)
+        if search_due:
+            self._pending_search = PendingTurnSearch(obs, T, stamp)
         return self._result(T[0], score, visible, stamp, 1, timings, occluded)
+
+    def search_turns(self) -> PoseResult | None:
+        """The search over all turns about the axis of revolution that the last tracked frame left.
+
+        Renders, on ``spin_track_crop`` crops, the tracked turn, the best other turn found so far and the
+        next ``spin_track_turns`` of the ``spin_register_steps`` turns over 360 deg (:class:`TurnSearch`,
+        round-robin), so that no frame renders them all (a frame that did cost several frames' tracking
+        time, and a live node fell behind the camera). The best other turn takes over, refined
+        (:meth:`_refine_turn`), when it beats the tracked turn, rendered alike on that frame, by
+        ``_FULL_TURN_MARGIN``: a turn that went wrong while the print was out of view (a plain side, a
+        glare) is found again once the print shows. It runs after the frame's pose is out, not before
+        (the node publishes, then calls this): the frame's latency is that of the frames without it
+        (indep_can_spin60 offline, one thread: 7-7.5 ms per tracked frame without the search, 10-11 ms
+        with it), the next frame starts from the turn that took over.
+
+        Returns:
+            That frame's result at the turn that took over, or None: no search pending (not a search
+            frame, tracked behind, or a registration or another frame since), or the tracked turn stays.
+        """
+        pending, self._pending_search = self._pending_search, None
+        if pending is None:
+            return None
+        start = time.perf_counter()
+        search = self._turn_search
+        steps = self.config.spin_register_steps
+        indices = search.next_batch(steps, self.config.spin_track_turns)
+        if not indices:  # a single step: no other turn
+            return None
+        with torch.inference_mode():
+            obs, T = pending.observation, pending.T_cam_centered
+            angles = torch.tensor([0, *indices], dtype=torch.float32, device=self.device) * (360.0 / steps)
+            scores = self.turn_scorer.score(self.render_model, obs, T @ self.turns(angles))
+            best = int(torch.argmax(scores[1:])) + 1
+            if float(scores[best]) <= float(scores[0]) + _FULL_TURN_MARGIN:
+                search.candidate = indices[best - 1]
+                return None
+            # The winner becomes the tracked turn: the candidate's offset from it is gone.
+            search.candidate = None
+            # The kept rendering shows the old turn's side of the print.
+            self.keyframe.clear()
+            T_turned, details = self._refine_turn(obs, T @ self.turns(angles[best:best + 1]))
+        total = _ms(start, time.perf_counter())
+        return self._result(T_turned[0], float(details.score[0]), float(details.visible_fraction[0]), pending.stamp_s,
+                            1, StageTimings(score_ms=total, total_ms=total), float(details.occluded_fraction[0]))
 
     # ------------------------------------------------------------------ helpers
 
@@ -565,47 +638,6 @@ class PoseEstimator:
         """
         surface = self.trust_scorer.render_surface(self.render_model, obs, T)
         return self._best_turn(obs, T, surface, 180.0 / self.config.spin_register_steps)
-
-    def _track_turn(self, obs: Observation, T: torch.Tensor, surface: VisibleSurface, behind: bool = False
-                    ) -> tuple[torch.Tensor, ScoreDetails]:
-        """Tracking's turn about the axis of revolution for a refined (1, 4, 4) pose, and its score details.
-
-        Every frame searches nearby turns on the refinement's rendering (:meth:`_best_turn`). Every
-        ``spin_full_every``-th tracked frame also renders, on ``spin_track_crop`` crops, the tracked
-        turn, the best other turn found so far and the next ``spin_track_turns`` of the
-        ``spin_register_steps`` turns over 360 deg (:class:`TurnSearch`, round-robin), so that no
-        frame renders them all (a frame that did cost several frames' tracking time, and a live node
-        fell behind the camera). The best other turn takes over, refined (:meth:`_refine_turn`), when it
-        beats the tracked turn, rendered alike on this frame, by ``_FULL_TURN_MARGIN``: a turn that went
-        wrong while the print was out of view (a plain side, a glare) is found again once the print shows.
-        Frames tracked ``behind`` (newer frames wait: a catch-up, or frames tracked back from a registration)
-        neither search nor count: the search renders (indep_can_spin60 offline, one thread: 7-7.5 ms per
-        tracked frame without it, 10-11 ms with it), which a catch-up pays in frames behind the camera, and
-        a registration has just searched every turn.
-        """
-        T_near, near = self._best_turn(obs, T, surface, self.config.spin_track_deg)
-        every = self.config.spin_full_every
-        search = self._turn_search
-        if behind:
-            return T_near, near
-        search.frames += 1
-        if every == 0 or search.frames % every != 0:
-            return T_near, near
-        steps = self.config.spin_register_steps
-        indices = search.next_batch(steps, self.config.spin_track_turns)
-        if not indices:  # a single step: no other turn
-            return T_near, near
-        angles = torch.tensor([0, *indices], dtype=torch.float32, device=self.device) * (360.0 / steps)
-        scores = self.turn_scorer.score(self.render_model, obs, T_near @ self.turns(angles))
-        best = int(torch.argmax(scores[1:])) + 1
-        if float(scores[best]) <= float(scores[0]) + _FULL_TURN_MARGIN:
-            search.candidate = indices[best - 1]
-            return T_near, near
-        # The winner becomes the tracked turn: the candidate's offset from it is gone.
-        search.candidate = None
-        # The kept rendering shows the old turn's side of the print.
-        self.keyframe.clear()
-        return self._refine_turn(obs, T_near @ self.turns(angles[best:best + 1]))
 
     def _best_turn(self, obs: Observation, T: torch.Tensor, surface: VisibleSurface, half_range_deg: float
                    ) -> tuple[torch.Tensor, ScoreDetails]:

@@ -227,6 +227,9 @@ class TurnsByAppearance(Protocol):
 
     spin_axis: RevolutionAxis | None
 
+    def search_turns(self) -> PoseResult | None:
+        """The last tracked frame's search over all turns, run after its pose is out: a turn that took over."""
+
 
 class ObjectTracker:
     """Drives one estimator through registering, tracking and lost states (see the module docstring)."""
@@ -234,7 +237,10 @@ class ObjectTracker:
     def __init__(self, estimator: Estimator, criteria: LossCriteria | None = None) -> None:
         self.estimator = estimator
         self.criteria = criteria or LossCriteria()
-        axis = estimator.spin_axis if isinstance(estimator, TurnsByAppearance) else None
+        turns = estimator if isinstance(estimator, TurnsByAppearance) else None
+        axis = None if turns is None else turns.spin_axis
+        #: The estimator whose tracked frames may leave a search over all turns for after the pose is out.
+        self._turns = turns if axis is not None else None
         #: The object (for its declared symmetries), when the estimator tells it.
         self._model = estimator.model if isinstance(estimator, KnowsItsObject) else None
         symmetric = self._model is not None and len(self._model.symmetries) > 1
@@ -279,6 +285,8 @@ class ObjectTracker:
             The frame's result; ``mode`` is the state after this frame, and there is a pose only when
             it passed the loss criteria.
         """
+        if not behind:
+            self.run_deferred()  # what the last frame left, where the caller did not run it after publishing
         if self.mode is TrackingMode.TRACKING:
             if mask is not None:
                 self.note_mask(frame, mask)
@@ -290,6 +298,22 @@ class ObjectTracker:
                    else "waiting for a mask to register the object")
             return _without_pose(frame, self.mode, why)
         return self._register(frame, mask)
+
+    def run_deferred(self) -> None:
+        """Run what the last tracked frame left for after its pose was out (the estimator's ``search_turns``).
+
+        That is the search over all turns about the axis of revolution. A turn that takes over, and passes
+        the loss criteria, becomes the pose the next frame tracks from (the frame's own pose went out
+        before). A no-op when nothing is pending; :meth:`process` calls it first for callers that do not
+        (a frame tracked ``behind`` drops it instead).
+        """
+        if self._turns is None:
+            return
+        found = self._turns.search_turns()
+        if found is None or self.mode is not TrackingMode.TRACKING or self._last_good is None:
+            return
+        if self.criteria.failure(found, self._last_good, self._free_axis, self._symmetries) is None:
+            self._last_good = found
 
     def note_mask(self, frame: RGBDFrame, mask: np.ndarray) -> None:
         """Remember where a detector ``mask`` shows the object on ``frame``, a frame the tracker does not process.

@@ -254,6 +254,7 @@ class ObjectWorker:
         if result.has_pose and result.n_hypotheses > 1 and job.earlier:
             self._track_back(job.earlier, result)  # their poses go out first: stamps stay in order on every topic
         self._publish(item, frame, result, processing_ms)
+        self._tracker.run_deferred()  # after the pose is out: it costs the next frame, not this one, its latency
         self._set_mode(result.mode)  # the scheduler discards the masks from before a loss
         if job.kind is JobKind.REGISTER:
             self._shared.heap_trim.after_registration()  # when the heap has grown (see fpose_ros._node_env)

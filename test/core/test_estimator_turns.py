@@ -99,10 +99,35 @@ def test_a_lost_turn_is_found_within_a_round_rendering_few_turns_a_frame(can):
         previous = estimator.track(frame, previous)
         assert previous.has_pose
         errors.append(turn_error_deg(previous.T_cam_centered, T_true))
+        previous = estimator.search_turns() or previous  # as the tracker does once the frame's pose is out
         per_frame.append(sum(rendered))
     assert errors[0] > 100.0 and errors[-1] < 2.5
     # The refinement's rendering, the tracked turn, the candidate, spin_track_turns others, the winner refined.
     assert max(per_frame) <= config.spin_track_turns + 4
+
+
+def test_the_full_turn_search_waits_until_the_frames_pose_is_out_and_only_for_the_next_frame(can):
+    model, _ = can
+    estimator = build_estimator(model, EstimatorConfig(spin_full_every=1))
+    T_true = can_pose(30.0)
+    frame = frame_at(estimator, T_true, CAMERA)
+    lost = PoseResult(T_cam_obj=None, T_cam_centered=can_pose(150.0), score=1.0, mode=TrackingMode.TRACKING)
+    rounds = math.ceil((estimator.config.spin_register_steps - 1) / estimator.config.spin_track_turns)
+    previous, found = lost, None
+    for _ in range(rounds):
+        tracked = estimator.track(frame, previous)
+        assert turn_error_deg(tracked.T_cam_centered, T_true) > 100.0  # a frame's own pose never waits for it
+        found = estimator.search_turns()
+        if found is not None:
+            break
+        previous = tracked
+    assert found is not None and turn_error_deg(found.T_cam_centered, T_true) < 2.5
+    previous = estimator.track(frame, found)
+    assert turn_error_deg(previous.T_cam_centered, T_true) < 2.5
+    assert found.stamp_s == frame.stamp_s
+    estimator.track(frame, previous)
+    estimator.track(frame, previous)  # the search the first of these left is dropped: not run before the next frame
+    assert estimator.search_turns() is None
 
 
 def test_frames_tracked_behind_leave_the_full_turn_search_for_a_frame_that_is_not(can):
@@ -114,10 +139,12 @@ def test_frames_tracked_behind_leave_the_full_turn_search_for_a_frame_that_is_no
     previous = lost
     for _ in range(4):  # more frames than a full round takes when each searches
         previous = estimator.track(frame, previous, behind=True)
+        assert estimator.search_turns() is None
         assert previous.has_pose and turn_error_deg(previous.T_cam_centered, T_true) > 100.0
     rounds = math.ceil((estimator.config.spin_register_steps - 1) / estimator.config.spin_track_turns)
     for _ in range(rounds + 1):
         previous = estimator.track(frame, previous)
+        previous = estimator.search_turns() or previous
     assert turn_error_deg(previous.T_cam_centered, T_true) < 2.5
 
 

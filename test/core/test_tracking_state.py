@@ -169,6 +169,17 @@ class TurningEstimator(ScriptedEstimator):
 
     spin_axis = RevolutionAxis(point=np.zeros(3), direction=np.array([0.0, 0.0, 1.0]))
 
+    def __init__(self, registrations: list[PoseResult], tracks: list[PoseResult],
+                 searches: list[PoseResult | None] | None = None) -> None:
+        super().__init__(registrations, tracks)
+        self.searches = list(searches or [])
+
+    def search_turns(self):
+        """The next scripted search result, as PoseEstimator.search_turns: only right after a track."""
+        pending = bool(self.calls) and self.calls[-1] == "track"
+        self.calls.append("search")
+        return self.searches.pop(0) if pending and self.searches else None
+
 
 def test_the_tracker_lets_the_estimator_turn_about_its_axis_and_predicts_no_velocity_from_it():
     stamps = [0.0, 1 / 30, 2 / 30, 3 / 30]
@@ -184,6 +195,34 @@ def test_the_tracker_lets_the_estimator_turn_about_its_axis_and_predicts_no_velo
     # Each track starts from the last pose's turn: the turns are the estimator's to choose, not a velocity.
     assert pose_jump(est.previous[1].T_cam_centered, pose(0.0, 2.0))[1] < 1e-4
     assert pose_jump(est.previous[2].T_cam_centered, pose(0.0, 100.0))[1] < 1e-4
+
+
+@pytest.mark.parametrize("caller_runs_it", [True, False])
+def test_a_turn_the_deferred_search_finds_is_where_the_next_frame_starts(caller_runs_it):
+    stamps = [0.0, 1 / 30, 2 / 30]
+    tracks = [dataclasses.replace(good(yaw_deg=yaw), stamp_s=t) for yaw, t in ((1.0, stamps[1]), (91.0, stamps[2]))]
+    est = TurningEstimator([good()], tracks, searches=[dataclasses.replace(good(yaw_deg=90.0), stamp_s=stamps[1])])
+    tracker = ObjectTracker(est, without_retry())
+    frames = [dataclasses.replace(FRAME, stamp_s=t) for t in stamps]
+    tracker.process(frames[0], MASK)
+    published = tracker.process(frames[1])
+    assert pose_jump(published.T_cam_centered, pose(0.0, 1.0))[1] < 1e-4  # the frame's own pose, not the search's
+    if caller_runs_it:
+        tracker.run_deferred()  # the node, once the pose is out
+    assert tracker.process(frames[2]).has_pose  # else process runs it before tracking
+    calls = [c for i, c in enumerate(est.calls) if i == 0 or c != est.calls[i - 1]]  # a second search finds none
+    assert calls[-3:] == ["track", "search", "track"]
+    assert pose_jump(est.previous[-1].T_cam_centered, pose(0.0, 90.0))[1] < 1e-4
+
+
+def test_a_frame_tracked_behind_does_not_run_the_search_the_last_one_left():
+    tracks = [dataclasses.replace(good(yaw_deg=1.0), stamp_s=1 / 30), dataclasses.replace(good(), stamp_s=2 / 30)]
+    est = TurningEstimator([good()], tracks, searches=[dataclasses.replace(good(yaw_deg=90.0), stamp_s=1 / 30)])
+    tracker = ObjectTracker(est, without_retry())
+    tracker.process(dataclasses.replace(FRAME, stamp_s=0.0), MASK)
+    tracker.process(dataclasses.replace(FRAME, stamp_s=1 / 30))
+    assert tracker.process(dataclasses.replace(FRAME, stamp_s=2 / 30), behind=True).has_pose
+    assert est.calls[-2:] == ["track", "track"]
 
 
 def test_criteria_reject_absurd_values():
