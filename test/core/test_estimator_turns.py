@@ -106,12 +106,16 @@ def test_a_lost_turn_is_found_within_a_round_rendering_few_turns_a_frame(can):
     assert max(per_frame) <= config.spin_track_turns + 4
 
 
-def test_the_full_turn_search_waits_until_the_frames_pose_is_out_and_only_for_the_next_frame(can):
-    model, _ = can
+def searching_every_frame_with_the_turn_lost(model):
+    """An engine that searches all turns on every tracked frame, a frame of the can, and a pose 120 deg off."""
     estimator = build_estimator(model, EstimatorConfig(spin_full_every=1))
     T_true = can_pose(30.0)
-    frame = frame_at(estimator, T_true, CAMERA)
     lost = PoseResult(T_cam_obj=None, T_cam_centered=can_pose(150.0), score=1.0, mode=TrackingMode.TRACKING)
+    return estimator, T_true, frame_at(estimator, T_true, CAMERA), lost
+
+
+def test_the_full_turn_search_waits_until_the_frames_pose_is_out_and_only_for_the_next_frame(can):
+    estimator, T_true, frame, lost = searching_every_frame_with_the_turn_lost(can[0])
     rounds = math.ceil((estimator.config.spin_register_steps - 1) / estimator.config.spin_track_turns)
     previous, found = lost, None
     for _ in range(rounds):
@@ -131,11 +135,7 @@ def test_the_full_turn_search_waits_until_the_frames_pose_is_out_and_only_for_th
 
 
 def test_frames_tracked_behind_leave_the_full_turn_search_for_a_frame_that_is_not(can):
-    model, _ = can
-    estimator = build_estimator(model, EstimatorConfig(spin_full_every=1))
-    T_true = can_pose(30.0)
-    frame = frame_at(estimator, T_true, CAMERA)
-    lost = PoseResult(T_cam_obj=None, T_cam_centered=can_pose(150.0), score=1.0, mode=TrackingMode.TRACKING)
+    estimator, T_true, frame, lost = searching_every_frame_with_the_turn_lost(can[0])
     previous = lost
     for _ in range(4):  # more frames than a full round takes when each searches
         previous = estimator.track(frame, previous, behind=True)
