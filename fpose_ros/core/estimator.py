@@ -293,7 +293,7 @@ class TurnSearch:
     tracked turn, whatever that is on the frame (the search asks how far off the tracked turn is).
 
     Attributes:
-        frames: tracked frames since the registration.
+        frames: tracked frames since the registration (not those tracked behind: :meth:`count_frame`).
         cursor: the round-robin's next turn index.
         candidate: the index of the best other turn on the last search frame (rendered again on the
             next one, so that a winner seen once need not wait for the round-robin to come back), or None.
