@@ -128,6 +128,10 @@ class EstimatorConfig:
                                      "(round-robin, with the tracked turn and the best other turn so far) and takes "
                                      "the best for the next frame when it scores clearly better (recovers a turn "
                                      "lost while the print was out of view); 0 = never.", range=(0, 1000))
+    spin_full_every_behind: int = param(4, "The same search every this many frames tracked while newer ones wait "
+                                            "(a catch-up after a registration, whose turn may be off; counted "
+                                            "apart from spin_full_every's frames); 0 = never while behind.",
+                                        range=(0, 1000))
     spin_track_turns: int = param(6, "Turns of that full search rendered per such frame besides the tracked turn "
                                       "and the best other turn so far (all spin_register_steps - 1 others take "
                                       "ceil((spin_register_steps - 1) / this) such frames).", range=(1, 359))
@@ -292,19 +296,27 @@ class TurnSearch:
     Turn ``i`` (1 .. steps - 1) is ``i * 360 / steps`` deg about the axis of revolution from the
     tracked turn, whatever that is on the frame (the search asks how far off the tracked turn is).
 
+    The round-robin takes the turns nearest the tracked one first, either way (:func:`nearest_turns_first`):
+    a registration's or a drifted turn is more often one or two steps off than half a turn.
+
     Attributes:
-        frames: tracked frames since the registration (not those tracked behind: :meth:`count_frame`).
-        cursor: the round-robin's next turn index.
+        frames: frames tracked level (no newer frame waiting) since the registration.
+        frames_behind: frames tracked behind (newer frames waiting) since the registration.
+        cursor: the round-robin's next position in :func:`nearest_turns_first`'s order.
         candidate: the index of the best other turn on the last search frame (rendered again on the
             next one, so that a winner seen once need not wait for the round-robin to come back), or None.
     """
 
     frames: int = 0
-    cursor: int = 1
+    frames_behind: int = 0
+    cursor: int = 0
     candidate: int | None = None
 
-    def count_frame(self, every: int) -> bool:
-        """Count a tracked frame; whether it is a search frame (every ``every``-th, never for 0)."""
+    def count_frame(self, every: int, behind: bool) -> bool:
+        """Count a tracked frame; whether it is a search frame: every ``every``-th of its kind, never for 0."""
+        if behind:
+            self.frames_behind += 1
+            return every > 0 and self.frames_behind % every == 0
         self.frames += 1
         return every > 0 and self.frames % every == 0
 
@@ -315,13 +327,25 @@ class TurnSearch:
         candidate is among them, so every turn comes round within ``ceil((steps - 1) / per_frame)``
         search frames; at most ``per_frame + 1`` indices, none twice.
         """
-        others = steps - 1
+        order = nearest_turns_first(steps)
         picked = [] if self.candidate is None else [self.candidate]
-        for _ in range(min(per_frame, others)):
-            if self.cursor != self.candidate:
-                picked.append(self.cursor)
-            self.cursor = self.cursor % others + 1
+        for _ in range(min(per_frame, len(order))):
+            turn = order[self.cursor % len(order)]
+            if turn != self.candidate:
+                picked.append(turn)
+            self.cursor = (self.cursor + 1) % len(order)
         return picked
+
+
+def nearest_turns_first(steps: int) -> list[int]:
+    """Turn indices 1 .. ``steps`` - 1 (of ``steps`` over 360 deg) by distance from turn 0, either way alternating.
+
+    E.g. ``steps`` 18: 1, 17, 2, 16, ..., 8, 10, 9 (+20, -20, +40, -40, ..., 180 deg).
+    """
+    order: list[int] = []
+    for near in range(1, steps // 2 + 1):
+        order.extend(dict.fromkeys((near, steps - near)))  # once where both are the half turn
+    return order
 
 
 @dataclass(frozen=True)
@@ -474,8 +498,9 @@ class PoseEstimator:
 
         For an object with an axis of revolution, every ``spin_full_every``-th tracked frame leaves a
         search over all turns about it for :meth:`search_turns`, to run once this frame's pose is out.
-        ``behind``: newer frames wait (a catch-up after a registration, a node behind the camera): the
-        frame neither leaves that search nor counts towards it; nothing else changes.
+        ``behind``: newer frames wait (a catch-up after a registration, a node behind the camera): such
+        frames leave it only every ``spin_full_every_behind``-th, counted apart (the next frame waits for
+        the search; a catch-up still needs one, for a registration's turn may be off); nothing else changes.
 
         Returns:
             A :class:`PoseResult` in mode TRACKING with the refined pose and its score, or without a pose
@@ -504,7 +529,8 @@ class PoseEstimator:
                 t_refine = time.perf_counter()
                 if self.spin_axis is not None and self.config.spin_track_deg > 0:
                     T, details = self._best_turn(obs, T, surface, self.config.spin_track_deg)
-                    search_due = not behind and self._turn_search.count_frame(self.config.spin_full_every)
+                    every = self.config.spin_full_every_behind if behind else self.config.spin_full_every
+                    search_due = self._turn_search.count_frame(every, behind)
                 else:
                     details = self.trust_scorer.score_surface(surface, obs, T)
                 if self.config.slide_track_m > 0:
@@ -540,7 +566,7 @@ class PoseEstimator:
 
         Returns:
             That frame's result at the turn that took over, or None: no search pending (not a search
-            frame, tracked behind, or a registration or another frame since), or the tracked turn stays.
+            frame, or a registration or another frame since), or the tracked turn stays.
         """
         pending, self._pending_search = self._pending_search, None
         if pending is None:

@@ -312,6 +312,8 @@ class ObjectTracker:
         found = self._turns.search_turns()
         if found is None or self.mode is not TrackingMode.TRACKING or self._last_good is None:
             return
+        if found.stamp_s < self._last_good.stamp_s:
+            return  # left by a frame tracked back from a registration: the next frame starts from a newer pose
         if self.criteria.failure(found, self._last_good, self._free_axis, self._symmetries) is None:
             self._last_good = found
 

@@ -8,7 +8,7 @@ from engine_frames import frame_at
 from scipy.spatial.transform import Rotation
 
 from fpose_ros.core.camera import CameraIntrinsics
-from fpose_ros.core.estimator import EstimatorConfig, TurnSearch, build_estimator
+from fpose_ros.core.estimator import EstimatorConfig, TurnSearch, build_estimator, nearest_turns_first
 from fpose_ros.core.object_model import object_model_from_trimesh
 from fpose_ros.core.pose_result import PoseResult, TrackingMode
 from fpose_ros.core.synthetic.textured_objects import textured_mesh
@@ -69,11 +69,19 @@ def test_turn_search_batches_cover_every_turn_within_the_round():
     assert seen == set(range(1, 18))
 
 
+def test_turn_search_takes_the_nearest_turns_first_either_way():
+    assert nearest_turns_first(18)[:6] == [1, 17, 2, 16, 3, 15]
+    assert sorted(nearest_turns_first(18)) == list(range(1, 18))
+    assert nearest_turns_first(4) == [1, 3, 2]  # the half turn once
+    assert nearest_turns_first(1) == []
+    assert TurnSearch().next_batch(18, 4) == [1, 17, 2, 16]
+
+
 def test_turn_search_renders_its_candidate_first_and_once():
-    search = TurnSearch(cursor=5, candidate=6)
-    assert search.next_batch(18, 4) == [6, 5, 7, 8]
-    assert search.cursor == 9
-    assert TurnSearch(cursor=16).next_batch(18, 4) == [16, 17, 1, 2]
+    search = TurnSearch(cursor=2, candidate=16)  # next in the order: 2, 16, 3, 15
+    assert search.next_batch(18, 4) == [16, 2, 3, 15]
+    assert search.cursor == 6
+    assert TurnSearch(cursor=15).next_batch(18, 4) == [10, 9, 1, 17]  # the round starts over
 
 
 def test_a_lost_turn_is_found_within_a_round_rendering_few_turns_a_frame(can):
@@ -106,9 +114,12 @@ def test_a_lost_turn_is_found_within_a_round_rendering_few_turns_a_frame(can):
     assert max(per_frame) <= config.spin_track_turns + 4
 
 
-def searching_every_frame_with_the_turn_lost(model):
-    """An engine that searches all turns on every tracked frame, a frame of the can, and a pose 120 deg off."""
-    estimator = build_estimator(model, EstimatorConfig(spin_full_every=1))
+def searching_every_frame_with_the_turn_lost(model, **config):
+    """An engine that searches all turns on every tracked frame, a frame of the can, and a pose 120 deg off.
+
+    ``config``: more EstimatorConfig fields (the search while behind).
+    """
+    estimator = build_estimator(model, EstimatorConfig(spin_full_every=1, **config))
     T_true = can_pose(30.0)
     lost = PoseResult(T_cam_obj=None, T_cam_centered=can_pose(150.0), score=1.0, mode=TrackingMode.TRACKING)
     return estimator, T_true, frame_at(estimator, T_true, CAMERA), lost
@@ -134,9 +145,21 @@ def test_the_full_turn_search_waits_until_the_frames_pose_is_out_and_only_for_th
     assert estimator.search_turns() is None
 
 
-def test_frames_tracked_behind_leave_the_full_turn_search_for_a_frame_that_is_not(can):
-    estimator, T_true, frame, lost = searching_every_frame_with_the_turn_lost(can[0])
-    previous = lost
+def test_frames_tracked_behind_search_at_their_own_cadence(can):
+    estimator, T_true, frame, previous = searching_every_frame_with_the_turn_lost(can[0], spin_full_every_behind=2)
+    rounds = math.ceil((estimator.config.spin_register_steps - 1) / estimator.config.spin_track_turns)
+    took_over = []
+    for _ in range(2 * rounds):
+        previous = estimator.track(frame, previous, behind=True)
+        found = estimator.search_turns()
+        took_over.append(found is not None)
+        previous = found or previous
+    assert turn_error_deg(previous.T_cam_centered, T_true) < 2.5
+    assert took_over.count(True) == 1 and took_over.index(True) % 2 == 1  # on a search frame: the 2nd, 4th, ...
+
+
+def test_with_no_search_behind_a_lost_turn_waits_for_a_frame_that_is_not_behind(can):
+    estimator, T_true, frame, previous = searching_every_frame_with_the_turn_lost(can[0], spin_full_every_behind=0)
     for _ in range(4):  # more frames than a full round takes when each searches
         previous = estimator.track(frame, previous, behind=True)
         assert estimator.search_turns() is None

@@ -225,6 +225,22 @@ def test_a_frame_tracked_behind_does_not_run_the_search_the_last_one_left():
     assert est.calls[-2:] == ["track", "track"]
 
 
+def test_a_turn_found_on_a_frame_tracked_back_is_not_where_the_next_frame_starts():
+    stamps = [1 / 30, 2 / 30, 3 / 30]
+    registered = dataclasses.replace(good(yaw_deg=5.0), stamp_s=stamps[1])
+    tracks = [dataclasses.replace(good(yaw_deg=4.0), stamp_s=stamps[0]),  # tracked back
+              dataclasses.replace(good(yaw_deg=6.0), stamp_s=stamps[2])]
+    est = TurningEstimator([registered], tracks, searches=[dataclasses.replace(good(yaw_deg=94.0), stamp_s=stamps[0])])
+    tracker = ObjectTracker(est, without_retry())
+    frames = [dataclasses.replace(FRAME, stamp_s=t) for t in stamps]
+    result = tracker.process(frames[1], MASK)
+    assert len(tracker.track_back([frames[0]], result)) == 1
+    tracker.run_deferred()  # the node, once the registered frame's pose is out
+    assert est.calls[-1] == "search"
+    assert tracker.process(frames[2]).has_pose
+    assert pose_jump(est.previous[-1].T_cam_centered, pose(0.0, 5.0))[1] < 1e-4  # from the registered pose
+
+
 def test_criteria_reject_absurd_values():
     with pytest.raises(ConfigError, match="min_score"):
         LossCriteria(min_score=2.0)
