@@ -130,8 +130,9 @@ class EstimatorConfig:
                                      "lost while the print was out of view); 0 = never.", range=(0, 1000))
     spin_full_every_behind: int = param(4, "The same search every this many frames tracked while newer ones wait "
                                             "(a catch-up after a registration, whose turn may be off; counted "
-                                            "apart from spin_full_every's frames); 0 = never while behind.",
-                                        range=(0, 1000))
+                                            "apart from spin_full_every's frames), one round of all turns at most "
+                                            "per registration (a node that stays behind gets no slower); 0 = never "
+                                            "while behind.", range=(0, 1000))
     spin_track_turns: int = param(6, "Turns of that full search rendered per such frame besides the tracked turn "
                                       "and the best other turn so far (all spin_register_steps - 1 others take "
                                       "ceil((spin_register_steps - 1) / this) such frames).", range=(1, 359))
@@ -312,11 +313,15 @@ class TurnSearch:
     cursor: int = 0
     candidate: int | None = None
 
-    def count_frame(self, every: int, behind: bool) -> bool:
-        """Count a tracked frame; whether it is a search frame: every ``every``-th of its kind, never for 0."""
+    def count_frame(self, every: int, behind: bool, rounds_behind: int) -> bool:
+        """Count a tracked frame; whether it is a search frame: every ``every``-th of its kind, never for 0.
+
+        Frames tracked behind are search frames only until ``rounds_behind`` of them were: the catch-up
+        after a registration gets one round of all turns, a node that stays behind no more.
+        """
         if behind:
             self.frames_behind += 1
-            return every > 0 and self.frames_behind % every == 0
+            return every > 0 and self.frames_behind % every == 0 and self.frames_behind <= every * rounds_behind
         self.frames += 1
         return every > 0 and self.frames % every == 0
 
@@ -499,8 +504,9 @@ class PoseEstimator:
         For an object with an axis of revolution, every ``spin_full_every``-th tracked frame leaves a
         search over all turns about it for :meth:`search_turns`, to run once this frame's pose is out.
         ``behind``: newer frames wait (a catch-up after a registration, a node behind the camera): such
-        frames leave it only every ``spin_full_every_behind``-th, counted apart (the next frame waits for
-        the search; a catch-up still needs one, for a registration's turn may be off); nothing else changes.
+        frames leave it only every ``spin_full_every_behind``-th, counted apart, and only until one round
+        over all turns since the registration (the next frame waits for the search; a catch-up still needs
+        it, for a registration's turn may be off); nothing else changes.
 
         Returns:
             A :class:`PoseResult` in mode TRACKING with the refined pose and its score, or without a pose
@@ -530,7 +536,8 @@ class PoseEstimator:
                 if self.spin_axis is not None and self.config.spin_track_deg > 0:
                     T, details = self._best_turn(obs, T, surface, self.config.spin_track_deg)
                     every = self.config.spin_full_every_behind if behind else self.config.spin_full_every
-                    search_due = self._turn_search.count_frame(every, behind)
+                    rounds = math.ceil((self.config.spin_register_steps - 1) / self.config.spin_track_turns)
+                    search_due = self._turn_search.count_frame(every, behind, rounds)
                 else:
                     details = self.trust_scorer.score_surface(surface, obs, T)
                 if self.config.slide_track_m > 0:

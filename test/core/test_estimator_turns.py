@@ -77,6 +77,15 @@ def test_turn_search_takes_the_nearest_turns_first_either_way():
     assert TurnSearch().next_batch(18, 4) == [1, 17, 2, 16]
 
 
+def test_frames_behind_search_at_their_own_cadence_for_one_round_level_frames_always():
+    search = TurnSearch()
+    behind = [n for n in range(1, 21) if search.count_frame(4, True, 3)]
+    level = [n for n in range(1, 21) if search.count_frame(3, False, 3)]
+    assert behind == [4, 8, 12]  # three search frames: one round; a node that stays behind searches no more
+    assert level == [3, 6, 9, 12, 15, 18]
+    assert not any(TurnSearch().count_frame(0, kind, 3) for kind in (True, False))
+
+
 def test_turn_search_renders_its_candidate_first_and_once():
     search = TurnSearch(cursor=2, candidate=16)  # next in the order: 2, 16, 3, 15
     assert search.next_batch(18, 4) == [16, 2, 3, 15]
