@@ -313,15 +313,16 @@ class TurnSearch:
     cursor: int = 0
     candidate: int | None = None
 
-    def count_frame(self, every: int, behind: bool, rounds_behind: int) -> bool:
+    def count_frame(self, every: int, behind: bool, most_behind: int) -> bool:
         """Count a tracked frame; whether it is a search frame: every ``every``-th of its kind, never for 0.
 
-        Frames tracked behind are search frames only until ``rounds_behind`` of them were: the catch-up
-        after a registration gets one round of all turns, a node that stays behind no more.
+        Frames tracked behind are search frames only until ``most_behind`` of them were (the estimator
+        gives :func:`search_frames_per_round`: the catch-up after a registration gets one round of all
+        turns, a node that stays behind no more).
         """
         if behind:
             self.frames_behind += 1
-            return every > 0 and self.frames_behind % every == 0 and self.frames_behind <= every * rounds_behind
+            return every > 0 and self.frames_behind % every == 0 and self.frames_behind <= every * most_behind
         self.frames += 1
         return every > 0 and self.frames % every == 0
 
@@ -329,7 +330,7 @@ class TurnSearch:
         """The turn indices to render on this search frame: the candidate, then the round-robin's next.
 
         The round-robin moves on by ``per_frame`` (at most all ``steps - 1`` others) whether or not the
-        candidate is among them, so every turn comes round within ``ceil((steps - 1) / per_frame)``
+        candidate is among them, so every turn comes round within :func:`search_frames_per_round`
         search frames; at most ``per_frame + 1`` indices, none twice.
         """
         order = nearest_turns_first(steps)
@@ -340,6 +341,11 @@ class TurnSearch:
                 picked.append(turn)
             self.cursor = (self.cursor + 1) % len(order)
         return picked
+
+
+def search_frames_per_round(steps: int, per_frame: int) -> int:
+    """Search frames in which every other turn of ``steps`` comes round, ``per_frame`` a frame."""
+    return math.ceil((steps - 1) / per_frame)
 
 
 def nearest_turns_first(steps: int) -> list[int]:
@@ -536,8 +542,8 @@ class PoseEstimator:
                 if self.spin_axis is not None and self.config.spin_track_deg > 0:
                     T, details = self._best_turn(obs, T, surface, self.config.spin_track_deg)
                     every = self.config.spin_full_every_behind if behind else self.config.spin_full_every
-                    rounds = math.ceil((self.config.spin_register_steps - 1) / self.config.spin_track_turns)
-                    search_due = self._turn_search.count_frame(every, behind, rounds)
+                    one_round = search_frames_per_round(self.config.spin_register_steps, self.config.spin_track_turns)
+                    search_due = self._turn_search.count_frame(every, behind, one_round)
                 else:
                     details = self.trust_scorer.score_surface(surface, obs, T)
                 if self.config.slide_track_m > 0:
