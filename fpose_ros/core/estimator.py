@@ -504,7 +504,8 @@ class PoseEstimator:
                             timings=timings, n_hypotheses=poses.shape[0])
         return self._result(T_best, score, visible, stamp, poses.shape[0], timings)
 
-    def track(self, frame: RGBDFrame, previous: PoseResult, *, behind: bool = False) -> PoseResult:
+    def track(self, frame: RGBDFrame, previous: PoseResult, *, behind: bool = False,
+              backwards: bool = False) -> PoseResult:
         """Refine ``previous``'s pose on ``frame`` and score it (no loss decision: see ObjectTracker).
 
         For an object with an axis of revolution, every ``spin_full_every``-th tracked frame leaves a
@@ -512,7 +513,10 @@ class PoseEstimator:
         ``behind``: newer frames wait (a catch-up after a registration, a node behind the camera): such
         frames leave it only every ``spin_full_every_behind``-th, counted apart, and only until one round
         over all turns since the registration (the next frame waits for the search; a catch-up still needs
-        it, for a registration's turn may be off); nothing else changes.
+        it, for a registration's turn may be off). ``backwards``: ``frame`` is older than the last frame
+        tracked (tracked back from a registration): it neither leaves the search nor counts towards it, for
+        the next frame starts from a newer pose and the catch-up after it keeps its round. Nothing else
+        changes.
 
         Returns:
             A :class:`PoseResult` in mode TRACKING with the refined pose and its score, or without a pose
@@ -543,7 +547,7 @@ class PoseEstimator:
                     T, details = self._best_turn(obs, T, surface, self.config.spin_track_deg)
                     every = self.config.spin_full_every_behind if behind else self.config.spin_full_every
                     one_round = search_frames_per_round(self.config.spin_register_steps, self.config.spin_track_turns)
-                    search_due = self._turn_search.count_frame(every, behind, one_round)
+                    search_due = not backwards and self._turn_search.count_frame(every, behind, one_round)
                 else:
                     details = self.trust_scorer.score_surface(surface, obs, T)
                 if self.config.slide_track_m > 0:

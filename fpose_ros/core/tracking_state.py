@@ -210,8 +210,13 @@ class Estimator(Protocol):
     def register(self, frame: RGBDFrame, mask: np.ndarray) -> PoseResult:
         """Find the object in ``frame`` inside ``mask`` (no prior pose)."""
 
-    def track(self, frame: RGBDFrame, previous: PoseResult, *, behind: bool = False) -> PoseResult:
-        """Follow the object from ``previous`` into ``frame``; ``behind``: newer frames wait (optional work waits)."""
+    def track(self, frame: RGBDFrame, previous: PoseResult, *, behind: bool = False,
+              backwards: bool = False) -> PoseResult:
+        """Follow the object from ``previous`` into ``frame``.
+
+        ``behind``: newer frames wait (optional work waits); ``backwards``: ``frame`` is older than the last
+        frame tracked (tracked back from a registration: nothing it finds is for the next frame).
+        """
 
 
 @runtime_checkable
@@ -312,8 +317,6 @@ class ObjectTracker:
         found = self._turns.search_turns()
         if found is None or self.mode is not TrackingMode.TRACKING or self._last_good is None:
             return
-        if found.stamp_s < self._last_good.stamp_s:
-            return  # left by a frame tracked back from a registration: the next frame starts from a newer pose
         if self.criteria.failure(found, self._last_good, self._free_axis, self._symmetries) is None:
             self._last_good = found
 
@@ -370,7 +373,7 @@ class ObjectTracker:
         for frame in frames:
             # Backwards in time: the stamps negated, so the constant-velocity prediction runs the other way.
             start = later if latest is None else self._predicted(latest, later, frame.stamp_s, backwards=True)
-            result = self.estimator.track(frame, start, behind=True)  # the newer frames wait
+            result = self.estimator.track(frame, start, behind=True, backwards=True)  # the newer frames wait
             if self.criteria.failure(result, later, self._free_axis, self._symmetries) is not None:
                 break
             # Tracked on from the engine's own pose; published as the equivalent nearest the one after it.

@@ -167,6 +167,22 @@ def test_frames_tracked_behind_search_at_their_own_cadence(can):
     assert took_over.count(True) == 1 and took_over.index(True) % 2 == 1  # on a search frame: the 2nd, 4th, ...
 
 
+def test_frames_tracked_back_neither_search_nor_use_up_the_catch_ups_round(can):
+    """A registration tracked back through 15 frames (at most backfill_frames), then its catch-up."""
+    estimator, T_true, frame, previous = searching_every_frame_with_the_turn_lost(can[0], spin_full_every_behind=4)
+    for _ in range(15):
+        back = estimator.track(frame, previous, behind=True, backwards=True)
+        assert back.has_pose and estimator.search_turns() is None  # nothing for the next, newer, frame
+    took_over = []
+    for _ in range(3 * 4):  # one round: 3 search frames, every 4th frame tracked behind
+        previous = estimator.track(frame, previous, behind=True)
+        found = estimator.search_turns()
+        took_over.append(found is not None)
+        previous = found or previous
+    assert turn_error_deg(previous.T_cam_centered, T_true) < 2.5
+    assert took_over.count(True) == 1 and took_over.index(True) % 4 == 3  # on a search frame: the 4th, 8th, 12th
+
+
 def test_with_no_search_behind_a_lost_turn_waits_for_a_frame_that_is_not_behind(can):
     estimator, T_true, frame, previous = searching_every_frame_with_the_turn_lost(can[0], spin_full_every_behind=0)
     for _ in range(4):  # more frames than a full round takes when each searches

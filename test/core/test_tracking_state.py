@@ -64,15 +64,17 @@ class ScriptedEstimator:
         self.calls: list[str] = []
         self.previous: list[PoseResult] = []
         self.behind: list[bool] = []
+        self.backwards: list[bool] = []
 
     def register(self, frame, mask):
         self.calls.append("register")
         return self.registrations.pop(0)
 
-    def track(self, frame, previous, *, behind=False):
+    def track(self, frame, previous, *, behind=False, backwards=False):
         self.calls.append("track")
         self.previous.append(previous)
         self.behind.append(behind)
+        self.backwards.append(backwards)
         return self.tracks.pop(0)
 
 
@@ -223,22 +225,6 @@ def test_a_frame_tracked_behind_does_not_run_the_search_the_last_one_left():
     tracker.process(dataclasses.replace(FRAME, stamp_s=1 / 30))
     assert tracker.process(dataclasses.replace(FRAME, stamp_s=2 / 30), behind=True).has_pose
     assert est.calls[-2:] == ["track", "track"]
-
-
-def test_a_turn_found_on_a_frame_tracked_back_is_not_where_the_next_frame_starts():
-    stamps = [1 / 30, 2 / 30, 3 / 30]
-    registered = dataclasses.replace(good(yaw_deg=5.0), stamp_s=stamps[1])
-    tracks = [dataclasses.replace(good(yaw_deg=4.0), stamp_s=stamps[0]),  # tracked back
-              dataclasses.replace(good(yaw_deg=6.0), stamp_s=stamps[2])]
-    est = TurningEstimator([registered], tracks, searches=[dataclasses.replace(good(yaw_deg=94.0), stamp_s=stamps[0])])
-    tracker = ObjectTracker(est, without_retry())
-    frames = [dataclasses.replace(FRAME, stamp_s=t) for t in stamps]
-    result = tracker.process(frames[1], MASK)
-    assert len(tracker.track_back([frames[0]], result)) == 1
-    tracker.run_deferred()  # the node, once the registered frame's pose is out
-    assert est.calls[-1] == "search"
-    assert tracker.process(frames[2]).has_pose
-    assert pose_jump(est.previous[-1].T_cam_centered, pose(0.0, 5.0))[1] < 1e-4  # from the registered pose
 
 
 def test_criteria_reject_absurd_values():
@@ -555,6 +541,7 @@ def test_track_back_gives_the_frames_before_a_registration_until_one_fails():
     assert all(r.has_pose and r.mode is TrackingMode.TRACKING for r in back)
     assert est.calls == ["register", "track", "track", "track"]  # nothing after the failure
     assert est.behind == [True] * 3  # the frames after the registered one wait meanwhile
+    assert est.backwards == [True] * 3  # older than the registered one: no search over all turns for the next frame
     np.testing.assert_allclose(est.previous[0].T_cam_centered, pose(0.02))  # from the registered pose itself
     # Then at the velocity of the last two, backwards: 0.02 -> 0.01 one frame earlier, so 0.0 the next.
     assert est.previous[1].T_cam_centered[0, 3] == pytest.approx(0.0, abs=1e-9)
@@ -566,6 +553,7 @@ def test_track_back_gives_the_frames_before_a_registration_until_one_fails():
     est.tracks.append(good(0.02, stamp_s=3.1 + 2 * period))
     assert tracker.process(frame_at(3.1 + 2 * period), None, behind=True).has_pose
     assert est.behind[-2:] == [False, True]  # as the caller said
+    assert est.backwards[-2:] == [False, False]
 
 
 def test_a_flip_to_an_equivalent_pose_is_no_velocity():

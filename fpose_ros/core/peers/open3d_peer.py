@@ -107,12 +107,14 @@ class Open3DPeer:
             reg.RANSACConvergenceCriteria(self.config.ransac_iterations, self.config.ransac_confidence))
         return self._icp(frame, target, ransac.transformation, n_hypotheses=1, start=start)
 
-    def track(self, frame: RGBDFrame, previous: PoseResult, *, behind: bool = False) -> PoseResult:
+    def track(self, frame: RGBDFrame, previous: PoseResult, *, behind: bool = False,
+              backwards: bool = False) -> PoseResult:
         """Point-to-plane ICP from the previous pose against the depth around it.
 
         Reads only the window around the previous pose's projection (``track_window`` diameters, and
         within that distance in depth): O(window area) plus ``icp_iterations`` ICP steps. No pose when
-        ``previous`` has none or the window holds fewer than 10 points.
+        ``previous`` has none or the window holds fewer than 10 points. ``behind`` and ``backwards``
+        change nothing: this tracker leaves no optional work.
         """
         start = time.perf_counter()
         T_prev = previous.T_cam_centered
