@@ -310,9 +310,9 @@ def _soak_main(args: argparse.Namespace, specs: Sequence[BenchmarkSpec], timing:
     print(format_soak_table(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        steady, catch_up = result.slowdown()
+        steady, catch_up = result.minute_changes()
         figures = _finite_or_none({**asdict(result), "latency_change": result.latency_change,
-                                   "last_minute_steady_change": steady, "last_minute_catch_up_change": catch_up})
+                                   "steady_latency_change": steady, "catch_up_latency_change": catch_up})
         figures["minutes"] = [_finite_or_none(m) for m in figures["minutes"]]  # type: ignore[attr-defined]
         args.json.write_text(json.dumps({"machine": machine(), **figures}, indent=2, default=_json_default))
         print(f"wrote {args.json}")
