@@ -15,7 +15,7 @@ from launch.substitutions import EqualsSubstitution, LaunchConfiguration, PathJo
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from fpose_ros.ros.launch_environment import user_fastdds_profile
+from fpose_ros.ros.launch_environment import fastdds_profile_variable, user_fastdds_profile
 from launch import LaunchDescription
 
 ARGUMENTS = (
@@ -71,11 +71,11 @@ def generate_launch_description() -> LaunchDescription:
     )
     # The profile must reach every process of this launch that sends images (the publisher's
     # shared-memory segment decides whether a 921 KB image fits), so it is set before them.
-    # Fast DDS 2 (Humble, Jazzy) reads only the FASTRTPS_ name; Fast DDS 3.2 (Kilted) still reads it
-    # (with a deprecation warning), and given both names it loads the profile twice and logs errors.
+    # One name, the one this distro's Fast DDS reads: FASTRTPS_ for Fast DDS 2 (Humble, Jazzy), FASTDDS_ for
+    # 3.x (Kilted on; the old name warns there, and both names load the profile twice and log errors).
     # A profile the user exported already (under either name) is theirs to keep: then nothing is set.
     users_profile = user_fastdds_profile(os.environ)
     fastdds = (LogInfo(msg=f"keeping the environment's Fast DDS profile {users_profile}") if users_profile else
-               SetEnvironmentVariable("FASTRTPS_DEFAULT_PROFILES_FILE", cfg["fastdds_profile"],
+               SetEnvironmentVariable(fastdds_profile_variable(os.environ), cfg["fastdds_profile"],
                                       condition=UnlessCondition(EqualsSubstitution(cfg["fastdds_profile"], ""))))
     return LaunchDescription([*args, fastdds, node, rviz])

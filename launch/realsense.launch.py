@@ -21,7 +21,7 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import EqualsSubstitution, LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
 
-from fpose_ros.ros.launch_environment import rviz_default, user_fastdds_profile
+from fpose_ros.ros.launch_environment import fastdds_profile_variable, rviz_default, user_fastdds_profile
 from launch import LaunchDescription
 
 ARGUMENTS = (
@@ -54,11 +54,11 @@ def generate_launch_description() -> LaunchDescription:
     cfg = {name: LaunchConfiguration(name) for name, _, _ in ARGUMENTS}
     camera_topics = ["/", cfg["camera_namespace"], "/", cfg["camera_name"]]  # as rs_launch.py names them
     # Set before the camera starts: the camera is the publisher whose shared-memory segment must fit the images.
-    # Only the FASTRTPS_ name: Fast DDS 2 reads no other, and Fast DDS 3.2 given both loads the profile twice.
+    # One name, the one this distro's Fast DDS reads (fastdds_profile_variable): both load the profile twice.
     # A profile the user exported already (under either name) is theirs to keep: then nothing is set.
     users_profile = user_fastdds_profile(os.environ)
     fastdds = (LogInfo(msg=f"keeping the environment's Fast DDS profile {users_profile}") if users_profile else
-               SetEnvironmentVariable("FASTRTPS_DEFAULT_PROFILES_FILE", cfg["fastdds_profile"],
+               SetEnvironmentVariable(fastdds_profile_variable(os.environ), cfg["fastdds_profile"],
                                       condition=UnlessCondition(EqualsSubstitution(cfg["fastdds_profile"], ""))))
     camera = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(

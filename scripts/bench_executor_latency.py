@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fpose_ros.ros.launch_environment import set_fastdds_profile
+
 REPO = Path(__file__).resolve().parents[1]
 TOPIC = "executor_latency_image"
 CASES = (("single", False), ("single", True), ("multi", False), ("multi", True))
@@ -97,8 +99,7 @@ def main() -> None:
     if args.role == "publisher":
         publish(args.seconds, args.rate)
         return
-    os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(REPO / "config" / "fastdds_large_images.xml"))
-    os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"])
+    set_fastdds_profile(os.environ, str(REPO / "config" / "fastdds_large_images.xml"))
     sent = int(args.seconds * args.rate)
     print(f"{'executor':10s} {'worker':6s} {'received':>10s} {'median ms':>10s} {'p90 ms':>8s} {'max ms':>8s}")
     for kind, busy in CASES:

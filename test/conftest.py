@@ -15,13 +15,16 @@ from pathlib import Path
 import pluggy
 import pytest
 
+from fpose_ros.ros.launch_environment import set_fastdds_profile
+
 REPO = Path(__file__).resolve().parents[1]
 
 # A domain of its own keeps parallel runs (and a developer's running nodes) from cross-talk.
 os.environ.setdefault("ROS_DOMAIN_ID", str(100 + os.getpid() % 100))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-# Camera-sized images need a larger shared-memory segment than Fast DDS's default.
-os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(REPO / "config" / "fastdds_large_images.xml"))
+# Camera-sized images need a larger shared-memory segment than Fast DDS's default; under the name this
+# environment's Fast DDS reads (the user's profile, under either name, is kept).
+set_fastdds_profile(os.environ, str(REPO / "config" / "fastdds_large_images.xml"))
 
 #: Why launch_testing's pytest plugin is not active ("" while it is, or before pytest_configure).
 LAUNCH_TESTING_UNAVAILABLE = ""

@@ -14,6 +14,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from fpose_ros.ros.bag_io import BagWriter
+from fpose_ros.ros.launch_environment import FASTDDS_PROFILE_VARIABLES, set_fastdds_profile
 from fpose_ros.ros.node_topics import TopicPlan, node_arguments
 from fpose_ros.ros.replay_session import ReplaySession
 
@@ -33,18 +34,15 @@ def default_fastdds_profile() -> Path | None:
 
 
 def ros_environment() -> dict[str, str]:
-    """This process's environment with the large-image Fast DDS profile set (unless the user set one).
+    """This process's environment with the large-image Fast DDS profile set (the user's, if they set one).
 
-    Fast DDS 2 (Humble, Jazzy) reads FASTRTPS_DEFAULT_PROFILES_FILE, Fast DDS 3 (Kilted) prefers
-    FASTDDS_DEFAULT_PROFILES_FILE; both are set to the same file.
+    The profile goes under the one name the installed Fast DDS reads, whichever name the user set it
+    under (FASTRTPS_DEFAULT_PROFILES_FILE for Fast DDS 2, FASTDDS_DEFAULT_PROFILES_FILE for 3.x; see
+    :func:`~fpose_ros.ros.launch_environment.fastdds_profile_variable`); the other name is removed.
     """
     env = dict(os.environ)
-    profile = env.get("FASTDDS_DEFAULT_PROFILES_FILE") or env.get("FASTRTPS_DEFAULT_PROFILES_FILE")
-    if profile is None:
-        found = default_fastdds_profile()
-        profile = str(found) if found is not None else None
-    if profile is not None:
-        env["FASTDDS_DEFAULT_PROFILES_FILE"] = env["FASTRTPS_DEFAULT_PROFILES_FILE"] = profile
+    found = default_fastdds_profile()
+    set_fastdds_profile(env, None if found is None else str(found))
     return env
 
 
@@ -113,7 +111,11 @@ def node_session(mesh: Path | None, plan: TopicPlan, log_path: Path, *, mesh_sca
         ReplayError: the node exited or did not subscribe within ``startup_timeout_s``.
     """
     env = ros_environment() if env is None else env
-    os.environ.update({k: v for k, v in env.items() if k.endswith("_DEFAULT_PROFILES_FILE")})
+    for name in FASTDDS_PROFILE_VARIABLES:  # this process publishes the images: the node's profile, its name
+        if name in env:
+            os.environ[name] = env[name]
+        else:
+            os.environ.pop(name, None)
     node = NodeProcess(node_arguments(mesh, plan, mesh_scale, params, params_file), log_path, env)
     try:
         session = ReplaySession(plan, writer, publisher_qos, objects)

@@ -6,10 +6,13 @@ launch description is generated, and the tests can check them without a ROS 2 ``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib.metadata
+from collections.abc import Mapping, MutableMapping
 
 #: Variables through which Fast DDS reads an XML profile (Fast DDS 2 reads the first, 3.x both).
 FASTDDS_PROFILE_VARIABLES = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")
+#: ROS 2 distributions whose Fast DDS is 2.x (reads only FASTRTPS_DEFAULT_PROFILES_FILE); later ones ship 3.x.
+FAST_DDS_2_DISTROS = frozenset({"foxy", "galactic", "humble", "iron", "jazzy"})
 
 
 def has_display(environ: Mapping[str, str]) -> bool:
@@ -40,3 +43,46 @@ def user_fastdds_profile(environ: Mapping[str, str]) -> str | None:
         if environ.get(name):
             return f"{name}={environ[name]}"
     return None
+
+
+def fastdds_profile_variable(environ: Mapping[str, str]) -> str:
+    """The one variable to pass a Fast DDS profile in: the name the installed Fast DDS reads without complaint.
+
+    Fast DDS 2 (Humble, Jazzy) reads only ``FASTRTPS_DEFAULT_PROFILES_FILE``. Fast DDS 3 (Kilted on) reads
+    ``FASTDDS_DEFAULT_PROFILES_FILE``; the old name still works there, but its rmw logs a deprecation
+    warning at every process start, and given both names it loads the profile twice. The distro is
+    ``ROS_DISTRO`` where one is sourced; without it (the ROS 2 wheels in a venv), the Fast DDS distribution
+    installed next to this package: ``ros-fastdds`` (3.x) or ``ros-fastrtps`` (2.x).
+
+    >>> fastdds_profile_variable({"ROS_DISTRO": "jazzy"}), fastdds_profile_variable({"ROS_DISTRO": "kilted"})
+    ('FASTRTPS_DEFAULT_PROFILES_FILE', 'FASTDDS_DEFAULT_PROFILES_FILE')
+    """
+    old, new = FASTDDS_PROFILE_VARIABLES
+    distro = environ.get("ROS_DISTRO")
+    if distro:
+        return old if distro in FAST_DDS_2_DISTROS else new
+    try:
+        importlib.metadata.version("ros-fastdds")
+    except importlib.metadata.PackageNotFoundError:
+        return old
+    return new
+
+
+def set_fastdds_profile(environ: MutableMapping[str, str], default: str | None) -> None:
+    """Put the Fast DDS profile in ``environ`` under the one name :func:`fastdds_profile_variable` gives.
+
+    The profile is the one ``environ`` has under either name (the user's), else ``default``; the other
+    name is removed. Nothing changes where there is neither.
+
+    >>> env = {"ROS_DISTRO": "kilted", "FASTRTPS_DEFAULT_PROFILES_FILE": "/etc/my.xml"}
+    >>> set_fastdds_profile(env, "/opt/large_images.xml"); sorted(env.items())
+    [('FASTDDS_DEFAULT_PROFILES_FILE', '/etc/my.xml'), ('ROS_DISTRO', 'kilted')]
+    >>> env = {"ROS_DISTRO": "jazzy"}; set_fastdds_profile(env, "/opt/large_images.xml"); sorted(env.items())
+    [('FASTRTPS_DEFAULT_PROFILES_FILE', '/opt/large_images.xml'), ('ROS_DISTRO', 'jazzy')]
+    """
+    profile = next((environ[name] for name in reversed(FASTDDS_PROFILE_VARIABLES) if environ.get(name)), default)
+    if not profile:
+        return
+    for name in FASTDDS_PROFILE_VARIABLES:
+        environ.pop(name, None)
+    environ[fastdds_profile_variable(environ)] = profile

@@ -409,12 +409,16 @@ def test_a_users_fastdds_profile_is_kept(monkeypatch, launch_file, variable):
     assert f"{variable}=/home/me/my_profile.xml" in logged.kwargs["msg"]
 
 
-def test_the_package_fastdds_profile_is_set_when_the_user_has_none(monkeypatch, launch_file):
+@pytest.mark.parametrize(("distro", "variable"), [("jazzy", "FASTRTPS_DEFAULT_PROFILES_FILE"),
+                                                  ("humble", "FASTRTPS_DEFAULT_PROFILES_FILE"),
+                                                  ("kilted", "FASTDDS_DEFAULT_PROFILES_FILE")])
+def test_the_package_fastdds_profile_is_set_when_the_user_has_none(monkeypatch, launch_file, distro, variable):
     _clear_display_and_profiles(monkeypatch)
     monkeypatch.setenv("FASTDDS_DEFAULT_PROFILES_FILE", "")  # set but empty: no profile
+    monkeypatch.setenv("ROS_DISTRO", distro)
     stubs = _generate_with_stubs(launch_file, monkeypatch)
-    (call,) = stubs["SetEnvironmentVariable"].call_args_list
-    assert call.args[0] == "FASTRTPS_DEFAULT_PROFILES_FILE"
+    (call,) = stubs["SetEnvironmentVariable"].call_args_list  # one name: the one this distro's Fast DDS reads
+    assert call.args[0] == variable
     assert not stubs["LogInfo"].called
 
 
