@@ -39,10 +39,13 @@ def user_fastdds_profile(environ: Mapping[str, str]) -> str | None:
     >>> user_fastdds_profile({"FASTRTPS_DEFAULT_PROFILES_FILE": ""}) is None
     True
     """
-    for name in FASTDDS_PROFILE_VARIABLES:
-        if environ.get(name):
-            return f"{name}={environ[name]}"
-    return None
+    exported = _exported_profile(environ)
+    return None if exported is None else "=".join(exported)
+
+
+def _exported_profile(environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """(name, path) of the profile ``environ`` holds, the new name first; None when neither is set (or empty)."""
+    return next(((name, environ[name]) for name in reversed(FASTDDS_PROFILE_VARIABLES) if environ.get(name)), None)
 
 
 def fastdds_profile_variable(environ: Mapping[str, str]) -> str:
@@ -80,7 +83,8 @@ def set_fastdds_profile(environ: MutableMapping[str, str], default: str | None) 
     >>> env = {"ROS_DISTRO": "jazzy"}; set_fastdds_profile(env, "/opt/large_images.xml"); sorted(env.items())
     [('FASTRTPS_DEFAULT_PROFILES_FILE', '/opt/large_images.xml'), ('ROS_DISTRO', 'jazzy')]
     """
-    profile = next((environ[name] for name in reversed(FASTDDS_PROFILE_VARIABLES) if environ.get(name)), default)
+    exported = _exported_profile(environ)
+    profile = default if exported is None else exported[1]
     if not profile:
         return
     for name in FASTDDS_PROFILE_VARIABLES:

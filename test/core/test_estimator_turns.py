@@ -1,14 +1,18 @@
 """The engine finds the turn of a labelled can about its axis, which depth alone cannot see."""
 
-import math
-
 import numpy as np
 import pytest
 from engine_frames import frame_at
 from scipy.spatial.transform import Rotation
 
 from fpose_ros.core.camera import CameraIntrinsics
-from fpose_ros.core.estimator import EstimatorConfig, TurnSearch, build_estimator, nearest_turns_first
+from fpose_ros.core.estimator import (
+    EstimatorConfig,
+    TurnSearch,
+    build_estimator,
+    nearest_turns_first,
+    search_frames_per_round,
+)
 from fpose_ros.core.object_model import object_model_from_trimesh
 from fpose_ros.core.pose_result import PoseResult, TrackingMode
 from fpose_ros.core.synthetic.textured_objects import textured_mesh
@@ -62,7 +66,7 @@ def test_tracking_without_the_turn_search_stays_where_it_started(can):
 def test_turn_search_batches_cover_every_turn_within_the_round():
     search = TurnSearch()
     seen: set[int] = set()
-    for _ in range(math.ceil(17 / 4)):
+    for _ in range(search_frames_per_round(18, 4)):
         batch = search.next_batch(18, 4)
         assert len(batch) <= 4 and len(set(batch)) == len(batch)
         seen.update(batch)
@@ -110,7 +114,7 @@ def test_a_lost_turn_is_found_within_a_round_rendering_few_turns_a_frame(can):
     # 120 deg off: far outside the nearby search, only the full search over 360 deg can find it.
     previous = PoseResult(T_cam_obj=None, T_cam_centered=can_pose(150.0), score=1.0, mode=TrackingMode.TRACKING)
     errors, per_frame = [], []
-    rounds = math.ceil((config.spin_register_steps - 1) / config.spin_track_turns)
+    rounds = search_frames_per_round(config.spin_register_steps, config.spin_track_turns)
     for _ in range(rounds * config.spin_full_every + 1):
         rendered.clear()
         previous = estimator.track(frame, previous)
@@ -134,9 +138,20 @@ def searching_every_frame_with_the_turn_lost(model, **config):
     return estimator, T_true, frame_at(estimator, T_true, CAMERA), lost
 
 
+def track_behind(estimator, frame, previous, frames):
+    """Track ``frames`` frames behind, each search run after its frame; the last pose, whether each one's took over."""
+    took_over = []
+    for _ in range(frames):
+        previous = estimator.track(frame, previous, behind=True)
+        found = estimator.search_turns()
+        took_over.append(found is not None)
+        previous = found or previous
+    return previous, took_over
+
+
 def test_the_full_turn_search_waits_until_the_frames_pose_is_out_and_only_for_the_next_frame(can):
     estimator, T_true, frame, lost = searching_every_frame_with_the_turn_lost(can[0])
-    rounds = math.ceil((estimator.config.spin_register_steps - 1) / estimator.config.spin_track_turns)
+    rounds = search_frames_per_round(estimator.config.spin_register_steps, estimator.config.spin_track_turns)
     previous, found = lost, None
     for _ in range(rounds):
         tracked = estimator.track(frame, previous)
@@ -156,13 +171,8 @@ def test_the_full_turn_search_waits_until_the_frames_pose_is_out_and_only_for_th
 
 def test_frames_tracked_behind_search_at_their_own_cadence(can):
     estimator, T_true, frame, previous = searching_every_frame_with_the_turn_lost(can[0], spin_full_every_behind=2)
-    rounds = math.ceil((estimator.config.spin_register_steps - 1) / estimator.config.spin_track_turns)
-    took_over = []
-    for _ in range(2 * rounds):
-        previous = estimator.track(frame, previous, behind=True)
-        found = estimator.search_turns()
-        took_over.append(found is not None)
-        previous = found or previous
+    rounds = search_frames_per_round(estimator.config.spin_register_steps, estimator.config.spin_track_turns)
+    previous, took_over = track_behind(estimator, frame, previous, 2 * rounds)
     assert turn_error_deg(previous.T_cam_centered, T_true) < 2.5
     assert took_over.count(True) == 1 and took_over.index(True) % 2 == 1  # on a search frame: the 2nd, 4th, ...
 
@@ -173,12 +183,7 @@ def test_frames_tracked_back_neither_search_nor_use_up_the_catch_ups_round(can):
     for _ in range(15):
         back = estimator.track(frame, previous, behind=True, backwards=True)
         assert back.has_pose and estimator.search_turns() is None  # nothing for the next, newer, frame
-    took_over = []
-    for _ in range(3 * 4):  # one round: 3 search frames, every 4th frame tracked behind
-        previous = estimator.track(frame, previous, behind=True)
-        found = estimator.search_turns()
-        took_over.append(found is not None)
-        previous = found or previous
+    previous, took_over = track_behind(estimator, frame, previous, 3 * 4)  # one round: 3 search frames, every 4th
     assert turn_error_deg(previous.T_cam_centered, T_true) < 2.5
     assert took_over.count(True) == 1 and took_over.index(True) % 4 == 3  # on a search frame: the 4th, 8th, 12th
 
@@ -189,7 +194,7 @@ def test_with_no_search_behind_a_lost_turn_waits_for_a_frame_that_is_not_behind(
         previous = estimator.track(frame, previous, behind=True)
         assert estimator.search_turns() is None
         assert previous.has_pose and turn_error_deg(previous.T_cam_centered, T_true) > 100.0
-    rounds = math.ceil((estimator.config.spin_register_steps - 1) / estimator.config.spin_track_turns)
+    rounds = search_frames_per_round(estimator.config.spin_register_steps, estimator.config.spin_track_turns)
     for _ in range(rounds + 1):
         previous = estimator.track(frame, previous)
         previous = estimator.search_turns() or previous
